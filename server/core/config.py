@@ -1,0 +1,60 @@
+"""All of PhoneFarm's settings, in one place.
+
+Every process (API, worker, agent, CLI) reads the same `Settings` from `FARM_*`
+environment variables, so the embedded farm (SQLite file + SQLite broker) and a
+production farm (Postgres + Redis) differ only by URLs, never by code.
+"""
+
+from __future__ import annotations
+
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FARM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("farm-data"), description="Where the embedded database, broker and models live")
+    database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in data_dir")
+    broker_url: str = Field("", description="Celery broker URL; default: SQLite broker file in data_dir")
+    api_url: str = Field("http://127.0.0.1:8000", description="Where agents and the CLI reach the API")
+    token: str = Field("", description="API token used by the CLI and agents")
+
+    host_name: str = Field(default_factory=socket.gethostname, description="This farm host's name")
+    adb_host: str = "127.0.0.1"
+    adb_port: int = Field(5037, description="Port of this host's adb server")
+
+    max_upload_mb: int = Field(256, description="Largest model file accepted, in MiB")
+    max_attempts: int = Field(3, description="Attempts per run before it is failed")
+    run_timeout_s: float = Field(600.0, description="Wall-clock limit of one benchmark_model invocation")
+    benchmark_binary: Path | None = Field(
+        None, description="benchmark_model build pushed to real phones (arm64); virtual phones need none"
+    )
+    heartbeat_s: float = Field(5.0, description="Agent heartbeat period")
+    offline_after_s: float = Field(20.0, description="A host silent this long has its phones marked offline")
+    lease_s: float = Field(900.0, description="A device lease older than this is considered abandoned")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'farm.db').resolve()}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
+
+    @property
+    def model_store(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
