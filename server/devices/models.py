@@ -1,0 +1,88 @@
+"""Farm hosts and the phones attached to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, utcnow
+
+
+class DeviceState(StrEnum):
+    """What the farm shows; `busy` and `disabled` are derived from the lease and the operator flag."""
+
+    online = "online"
+    busy = "busy"
+    offline = "offline"
+    unauthorized = "unauthorized"
+    disabled = "disabled"
+    quarantined = "quarantined"
+
+
+class FarmHost(Base):
+    __tablename__ = "farm_hosts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    queue: Mapped[str] = mapped_column(String(160))
+    last_heartbeat: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    devices: Mapped[list[Device]] = relationship(back_populates="host")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (
+        UniqueConstraint("host_id", "serial", name="uq_devices_host_serial"),
+        Index("ix_devices_soc_name", "soc_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(128))
+    host_id: Mapped[int] = mapped_column(ForeignKey("farm_hosts.id", ondelete="CASCADE"))
+    manufacturer: Mapped[str | None] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(128))
+    product: Mapped[str | None] = mapped_column(String(128))
+    soc_vendor: Mapped[str | None] = mapped_column(String(64))
+    soc_name: Mapped[str | None] = mapped_column(String(128))
+    soc_codename: Mapped[str | None] = mapped_column(String(64))
+    soc_known: Mapped[bool] = mapped_column(default=False)
+    platform: Mapped[str | None] = mapped_column(String(64))
+    abi: Mapped[str | None] = mapped_column(String(32))
+    android_release: Mapped[str | None] = mapped_column(String(16))
+    sdk: Mapped[int | None]
+    ram_mb: Mapped[int | None]
+    cpu_cores: Mapped[int | None]
+    cpu_max_freqs_khz: Mapped[list[Any]] = mapped_column(default=list)
+    gpu: Mapped[str | None] = mapped_column(String(256))
+    fingerprint: Mapped[str | None] = mapped_column(String(256))
+    # connection state as the agent last saw it: online | offline | unauthorized
+    state: Mapped[str] = mapped_column(String(16), default=DeviceState.offline)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    quarantined: Mapped[bool] = mapped_column(default=False)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    is_virtual: Mapped[bool] = mapped_column(default=False)
+    timing_mode: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    lease_run_id: Mapped[int | None]
+    lease_expires_at: Mapped[datetime | None]
+    last_seen: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    host: Mapped[FarmHost] = relationship(back_populates="devices")
+
+    @property
+    def effective_state(self) -> DeviceState:
+        if self.disabled:
+            return DeviceState.disabled
+        if self.quarantined:
+            return DeviceState.quarantined
+        if self.state == DeviceState.online and self.lease_run_id is not None:
+            return DeviceState.busy
+        return DeviceState(self.state)

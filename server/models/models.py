@@ -1,0 +1,28 @@
+"""Uploaded TFLite models, content-addressed by sha256 so the same bytes are one model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, utcnow
+
+
+class Model(Base):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    size_bytes: Mapped[int]
+    inputs: Mapped[list[Any]] = mapped_column(default=list)
+    outputs: Mapped[list[Any]] = mapped_column(default=list)
+    operators: Mapped[list[str]] = mapped_column(default=list)
+    path: Mapped[str] = mapped_column(String(500))
+    owner: Mapped[str | None] = mapped_column(String(128))
+    public: Mapped[bool] = mapped_column(default=True)
+    zoo_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
