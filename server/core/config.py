@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="Celery broker URL; default: SQLite broker file in data_dir")
     api_url: str = Field("http://127.0.0.1:8000", description="Where agents and the CLI reach the API")
     token: str = Field("", description="API token used by the CLI and agents")
+    public_read: bool = Field(True, description="Let callers without a token read public models and results")
 
     host_name: str = Field(default_factory=socket.gethostname, description="This farm host's name")
     adb_host: str = "127.0.0.1"

@@ -78,6 +78,21 @@ class Device(Base):
     host: Mapped[FarmHost] = relationship(back_populates="devices")
 
     @property
+    def host_name(self) -> str:
+        return self.host.name
+
+    @property
+    def state_hint(self) -> str | None:
+        state = self.effective_state
+        if state == DeviceState.unauthorized:
+            return "Accept the 'Allow USB debugging?' prompt on the phone (tick 'Always allow from this computer')."
+        if state == DeviceState.offline:
+            return "The phone is not reachable: check its USB cable or run 'farm attach HOST:PORT' again."
+        if state == DeviceState.quarantined:
+            return f"Quarantined after {self.consecutive_failures} failed runs in a row: check it, then enable it."
+        return None
+
+    @property
     def effective_state(self) -> DeviceState:
         if self.disabled:
             return DeviceState.disabled

@@ -1,0 +1,67 @@
+"""Reading a phone's identity: what it is, as the farm shows it and as jobs select it."""
+
+from __future__ import annotations
+
+import re
+
+import adbutils
+from adbutils import AdbDevice
+
+from device_agent import identity
+from device_agent.phone.shell import quote_cmd, run
+from server.devices.schemas import DeviceReport
+
+GETPROP_LINE = re.compile(r"^\[(?P<k>[^\]]+)\]: \[(?P<v>.*)\]$")
+CPU_DIR = "/sys/devices/system/cpu"
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    return {m["k"]: m["v"] for line in text.splitlines() if (m := GETPROP_LINE.match(line.strip()))}
+
+
+def _max_freqs(device: AdbDevice) -> list[int]:
+    try:
+        cpus = sorted(
+            (e.path for e in device.sync.list(CPU_DIR) if re.fullmatch(r"cpu\d+", e.path)),
+            key=lambda p: int(p[3:]),
+        )
+    except (adbutils.AdbError, OSError):
+        return []
+    if not cpus:
+        return []
+    paths = [f"{CPU_DIR}/{c}/cpufreq/cpuinfo_max_freq" for c in cpus]
+    out = run(device, quote_cmd("cat", *paths) + " 2>/dev/null").output
+    return [int(v) for v in out.split() if v.isdigit()]
+
+
+def probe(device: AdbDevice) -> DeviceReport:
+    props = parse_getprop(run(device, "getprop").output)
+    cpuinfo = run(device, "cat /proc/cpuinfo").output
+    meminfo = run(device, "cat /proc/meminfo").output
+    soc = identity.identify(props, cpuinfo)
+    freqs = _max_freqs(device)
+    gpu = identity.gpu_from_surfaceflinger(run(device, "dumpsys SurfaceFlinger").output)
+    sdk = props.get("ro.build.version.sdk", "")
+    cores = len(freqs) or len(re.findall(r"^processor\s*:", cpuinfo, re.M)) or None
+    return DeviceReport(
+        serial=device.serial,
+        manufacturer=props.get("ro.product.manufacturer"),
+        brand=props.get("ro.product.brand"),
+        model=props.get("ro.product.model"),
+        product=props.get("ro.product.name"),
+        soc_vendor=soc.vendor,
+        soc_name=soc.name,
+        soc_codename=soc.codename,
+        soc_known=soc.known,
+        platform=props.get("ro.board.platform"),
+        abi=props.get("ro.product.cpu.abi"),
+        android_release=props.get("ro.build.version.release"),
+        sdk=int(sdk) if sdk.isdigit() else None,
+        ram_mb=identity.parse_meminfo(meminfo),
+        cpu_cores=cores,
+        cpu_max_freqs_khz=freqs,
+        gpu=gpu,
+        fingerprint=props.get("ro.build.fingerprint"),
+        is_virtual=props.get("ro.phonefarm.virtual") == "1",
+        timing_mode=props.get("ro.phonefarm.timing_mode"),
+    )

@@ -1,0 +1,68 @@
+"""FastAPI dependencies: a database session per request and the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header
+from sqlalchemy.orm import Session
+
+from server.api.errors import ProblemError
+from server.auth.models import Role
+from server.auth.service import Principal, authenticate
+from server.core.config import get_settings
+from server.db import get_sessionmaker
+
+ANONYMOUS = Principal("anonymous", Role.viewer)
+
+
+def get_db() -> Iterator[Session]:
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def get_principal(
+    db: DB,
+    authorization: Annotated[str | None, Header(description="Bearer API token")] = None,
+) -> Principal:
+    if not authorization and get_settings().public_read:
+        return ANONYMOUS
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "This endpoint needs an API token: send 'Authorization: Bearer <token>' "
+            "(create one with 'farm token create --role submitter').",
+        )
+    principal = authenticate(db, authorization[7:].strip())
+    if principal is None:
+        raise ProblemError(401, "Unauthorized", "The API token is unknown or revoked.")
+    return principal
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.at_least(role):
+            raise ProblemError(
+                403, "Forbidden", f"This action needs the '{role.value}' role; your token has '{principal.role}'."
+            )
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Submitter = Annotated[Principal, Depends(require(Role.submitter))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
+Agent = Annotated[Principal, Depends(require(Role.agent))]

@@ -1,0 +1,59 @@
+"""Token issue and check. Tokens are random secrets; the database keeps only their hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.auth.models import ROLE_RANK, ApiToken, Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+
+    def at_least(self, role: Role) -> bool:
+        if self.role == Role.agent or role == Role.agent:
+            return self.role in (role, Role.admin)
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(db: Session, name: str, role: Role) -> str:
+    token = "pf_" + secrets.token_urlsafe(32)
+    db.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token), prefix=token[:10]))
+    db.flush()
+    return token
+
+
+def authenticate(db: Session, token: str) -> Principal | None:
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token), ~ApiToken.revoked))
+    return Principal(row.name, Role(row.role)) if row else None
+
+
+def has_tokens(db: Session) -> bool:
+    return bool(db.scalar(select(func.count()).select_from(ApiToken)))
+
+
+def list_tokens(db: Session) -> list[ApiToken]:
+    return list(db.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke(db: Session, token_id: int) -> bool:
+    row = db.get(ApiToken, token_id)
+    if row is None:
+        return False
+    row.revoked = True
+    return True

@@ -1,0 +1,72 @@
+"""REST routes for phones (read: everyone; change: admins; report: agents)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from server.api.deps import DB, Admin, Agent, Viewer
+from server.devices import service
+from server.devices.schemas import DeviceOut, DeviceReport, Heartbeat, HostOut, TagsIn
+from server.jobs.lifecycle import wake_waiting_runs
+from worker.celery_app import dispatch
+
+router = APIRouter(tags=["devices"])
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+def list_devices(
+    db: DB,
+    _: Viewer,
+    state: str | None = None,
+    soc: str | None = None,
+    tag: str | None = None,
+    host: str | None = None,
+    include_virtual: bool = Query(True),
+) -> list[DeviceOut]:
+    devices = service.list_devices(db, state=state, soc=soc, tag=tag, host=host, include_virtual=include_virtual)
+    return [DeviceOut.model_validate(d) for d in devices]
+
+
+@router.get("/devices/{device_id}", response_model=DeviceOut, responses={404: {}})
+def get_device(db: DB, _: Viewer, device_id: int) -> DeviceOut:
+    return DeviceOut.model_validate(service.get_device(db, device_id))
+
+
+@router.post("/devices/{device_id}/disable", response_model=DeviceOut, responses={404: {}})
+def disable(db: DB, _: Admin, device_id: int) -> DeviceOut:
+    return DeviceOut.model_validate(service.set_disabled(db, device_id, True))
+
+
+@router.post("/devices/{device_id}/enable", response_model=DeviceOut, responses={404: {}})
+def enable(db: DB, _: Admin, device_id: int) -> DeviceOut:
+    device = service.set_disabled(db, device_id, False)
+    db.commit()
+    dispatch(wake_waiting_runs(db, device.id))
+    return DeviceOut.model_validate(device)
+
+
+@router.post("/devices/{device_id}/tags", response_model=DeviceOut, responses={404: {}})
+def tag(db: DB, _: Admin, device_id: int, body: TagsIn) -> DeviceOut:
+    return DeviceOut.model_validate(service.add_tags(db, device_id, body.tags))
+
+
+@router.delete("/devices/{device_id}/tags/{tag}", response_model=DeviceOut, responses={404: {}})
+def untag(db: DB, _: Admin, device_id: int, tag: str) -> DeviceOut:
+    return DeviceOut.model_validate(service.remove_tags(db, device_id, [tag]))
+
+
+@router.put("/hosts/{host}/devices/{serial}", response_model=DeviceOut, summary="Agent: report a phone")
+def report_device(db: DB, _: Agent, host: str, serial: str, body: DeviceReport) -> DeviceOut:
+    body.serial = serial
+    device, came_online = service.upsert_device(db, host, body)
+    db.commit()
+    if came_online:
+        dispatch(wake_waiting_runs(db, device.id))
+        db.commit()
+    return DeviceOut.model_validate(device)
+
+
+@router.post("/hosts/{host}/heartbeat", response_model=HostOut, summary="Agent: the phones this host sees")
+def heartbeat(db: DB, _: Agent, host: str, body: Heartbeat) -> HostOut:
+    service.heartbeat(db, host, body.devices)
+    return HostOut.model_validate(service.get_or_create_host(db, host))

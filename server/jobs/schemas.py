@@ -1,0 +1,152 @@
+"""Benchmark job requests and views. Unknown fields are refused: no flag reaches a phone unless listed here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Delegate(StrEnum):
+    cpu = "cpu"
+    gpu = "gpu"
+    nnapi = "nnapi"
+    xnnpack = "xnnpack"
+
+
+class DeviceSelector(BaseModel):
+    """Each criterion given narrows the choice; inside a list, any value matches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    all: bool = Field(False, description="Every runnable phone (other criteria still narrow it)")
+    ids: list[int] = Field(default_factory=list, max_length=1000)
+    serials: list[str] = Field(default_factory=list, max_length=1000)
+    socs: list[str] = Field(default_factory=list, max_length=100, description="Marketing name or codename")
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    include_virtual: bool = True
+
+    @model_validator(mode="after")
+    def _something(self) -> DeviceSelector:
+        if not (self.all or self.ids or self.serials or self.socs or self.tags):
+            raise ValueError("choose phones: set all=true or give ids, serials, socs or tags")
+        return self
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual"}).items() if v]
+        return ", ".join(parts)
+
+
+class BenchmarkSpec(BaseModel):
+    """How each run measures. Bounds keep a typo from occupying a phone for a day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delegates: list[Delegate] = Field(default_factory=lambda: [Delegate.cpu], min_length=1, max_length=4)
+    threads: list[int] = Field(default_factory=lambda: [4], min_length=1, max_length=8)
+    num_runs: int = Field(50, ge=1, le=10000, description="Minimum measured inferences")
+    warmup_runs: int = Field(1, ge=0, le=1000)
+    min_secs: float = Field(1.0, ge=0, le=600, description="Minimum measured duration")
+    max_secs: float = Field(150.0, gt=0, le=3600)
+    warmup_min_secs: float = Field(0.5, ge=0, le=600)
+    run_delay: float = Field(-1.0, ge=-1, le=10, description="Seconds between inferences (-1: none)")
+    gpu_precision_loss_allowed: bool = True
+    enable_op_profiling: bool = False
+    report_peak_memory_footprint: bool = True
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, v: list[int]) -> list[int]:
+        if any(t < 1 or t > 16 for t in v):
+            raise ValueError("threads must be between 1 and 16")
+        return sorted(set(v))
+
+    @field_validator("delegates")
+    @classmethod
+    def _dedupe(cls, v: list[Delegate]) -> list[Delegate]:
+        return list(dict.fromkeys(v))
+
+
+class BenchmarkIn(BenchmarkSpec):
+    model: str = Field(description="Model id, sha256 (or 8+ char prefix) or zoo name", max_length=200)
+    devices: DeviceSelector
+    public: bool = True
+
+
+class ResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    run_id: int
+    job_id: int
+    model_id: int
+    device_id: int
+    delegate: str
+    delegate_applied: str | None
+    threads: int
+    init_us: float | None
+    first_inference_us: float | None
+    warmup_avg_us: float | None
+    avg_us: float
+    min_us: float | None
+    max_us: float | None
+    std_us: float | None
+    median_us: float | None
+    count: int | None
+    mem_init_mb: float | None
+    mem_overall_mb: float | None
+    mem_peak_mb: float | None
+    tool_version: str | None
+    battery_before: int | None
+    battery_after: int | None
+    temp_before_c: float | None
+    temp_after_c: float | None
+    env: dict[str, Any]
+    created_at: datetime
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    device_id: int
+    original_device_id: int
+    delegate: str
+    threads: int
+    state: str
+    attempts: int
+    error: str | None
+    command: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: ResultOut | None = None
+    raw_output: str | None = Field(None, description="Full tool output (only with ?raw=true)")
+
+
+class Progress(BaseModel):
+    total: int
+    queued: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    done: int
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    model_id: int
+    state: str
+    spec: dict[str, Any]
+    submitter: str | None
+    public: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: Progress
+    runs: list[RunOut] = Field(default_factory=list)

@@ -1,0 +1,192 @@
+"""Submitting, reading and cancelling benchmark jobs (the API and the CLI call these)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from server.api.errors import NotFound, ProblemError
+from server.auth.service import Principal
+from server.db import utcnow
+from server.devices.models import Device, FarmHost
+from server.devices.service import runnable
+from server.jobs.models import TERMINAL_RUN_STATES, Job, JobState, Run, RunState
+from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
+from server.models.service import find_model
+from server.results.models import Result
+
+Dispatch = Callable[[Iterable[tuple[int, str]]], None]
+"""Sends (run id, host queue) pairs to the broker."""
+
+
+def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
+    """Runnable phones matching the selector, or a 422 naming what matched nothing."""
+    devices = list(db.scalars(select(Device).order_by(Device.id)))
+    chosen = devices
+    if not selector.include_virtual:
+        chosen = [d for d in chosen if not d.is_virtual]
+    misses = []
+    if selector.ids:
+        missing = sorted(set(selector.ids) - {d.id for d in chosen})
+        if missing:
+            misses.append(f"ids {missing}")
+        chosen = [d for d in chosen if d.id in selector.ids]
+    if selector.serials:
+        missing_s = sorted(set(selector.serials) - {d.serial for d in chosen})
+        if missing_s:
+            misses.append(f"serials {missing_s}")
+        chosen = [d for d in chosen if d.serial in selector.serials]
+    if selector.socs:
+        wanted = {s.casefold() for s in selector.socs}
+
+        def soc_match(d: Device) -> bool:
+            return bool({(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} & wanted)
+
+        unmatched = [s for s in selector.socs if not any(s.casefold() in {
+            (d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} for d in chosen)]
+        if unmatched:
+            misses.append(f"socs {unmatched}")
+        chosen = [d for d in chosen if soc_match(d)]
+    if selector.tags:
+        unmatched_t = [t for t in selector.tags if not any(t in (d.tags or []) for d in chosen)]
+        if unmatched_t:
+            misses.append(f"tags {unmatched_t}")
+        chosen = [d for d in chosen if set(selector.tags) & set(d.tags or [])]
+    ready = [d for d in chosen if runnable(d)]
+    if not ready:
+        if misses:
+            detail = "Nothing in the farm matches " + "; ".join(misses) + "."
+        elif chosen:
+            states = Counter(d.effective_state.value for d in chosen)
+            detail = (
+                f"{len(chosen)} phone(s) match {selector.describe()} but none can run now "
+                f"({', '.join(f'{n} {s}' for s, n in states.items())})."
+            )
+        else:
+            detail = f"No phone in the farm matches {selector.describe()}."
+        known = sorted({d.soc_name for d in devices if d.soc_name and runnable(d)})
+        raise ProblemError(422, "No matching phone", detail, available_socs=known)
+    return ready
+
+
+def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Dispatch) -> Job:
+    model = find_model(db, principal, req.model)
+    devices = select_devices(db, req.devices)
+    spec = req.model_dump(mode="json", exclude={"model", "public"})
+    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
+    db.add(job)
+    db.flush()
+    runs = [
+        Run(job_id=job.id, device_id=d.id, original_device_id=d.id, delegate=delegate.value, threads=threads)
+        for d in devices
+        for delegate in req.delegates
+        for threads in req.threads
+    ]
+    db.add_all(runs)
+    db.commit()
+    queues = {d.id: d.host.queue for d in devices}
+    dispatch((r.id, queues[r.device_id]) for r in runs)
+    return job
+
+
+def _visible(job: Job, principal: Principal) -> bool:
+    return job.public or principal.is_admin or job.submitter == principal.name
+
+
+def get_job(db: Session, principal: Principal, job_id: int) -> Job:
+    job = db.get(Job, job_id, options=[selectinload(Job.runs)])
+    if job is None or not _visible(job, principal):
+        raise NotFound("benchmark", job_id)
+    return job
+
+
+def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 0) -> list[Job]:
+    query = select(Job).options(selectinload(Job.runs)).order_by(Job.id.desc()).limit(limit).offset(offset)
+    if not principal.is_admin:
+        query = query.where(or_(Job.public, Job.submitter == principal.name))
+    return list(db.scalars(query))
+
+
+def progress(runs: list[Run]) -> Progress:
+    counts = Counter(r.state for r in runs)
+    done = sum(counts[s] for s in TERMINAL_RUN_STATES)
+    return Progress(
+        total=len(runs),
+        queued=counts[RunState.queued],
+        running=counts[RunState.running],
+        succeeded=counts[RunState.succeeded],
+        failed=counts[RunState.failed],
+        cancelled=counts[RunState.cancelled],
+        done=done,
+    )
+
+
+def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
+    results = {r.run_id: r for r in db.scalars(select(Result).where(Result.job_id == job.id))}
+    runs = []
+    for run in job.runs:
+        out = RunOut.model_validate(run)
+        if run.id in results:
+            out.result = ResultOut.model_validate(results[run.id])
+        if raw:
+            out.raw_output = run.raw_output
+        runs.append(out)
+    return JobOut(
+        id=job.id,
+        model_id=job.model_id,
+        state=job.state,
+        spec=job.spec,
+        submitter=job.submitter,
+        public=job.public,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        progress=progress(job.runs),
+        runs=runs,
+    )
+
+
+def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
+    job = get_job(db, principal, job_id)
+    if not (principal.is_admin or job.submitter == principal.name):
+        raise ProblemError(403, "Forbidden", "Only the submitter or an admin can cancel this benchmark.")
+    if job.state in (JobState.succeeded, JobState.failed, JobState.partial, JobState.cancelled):
+        raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
+    now = utcnow()
+    db.execute(
+        update(Run)
+        .where(Run.job_id == job.id, Run.state.in_([RunState.queued, RunState.running]))
+        .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
+    )
+    job.state = JobState.cancelled
+    job.finished_at = now
+    db.flush()
+    db.refresh(job)
+    return job
+
+
+def refresh_job_state(db: Session, job_id: int) -> None:
+    """Derive a job's state from its runs (called after every run transition)."""
+    job = db.get(Job, job_id)
+    if job is None or job.state == JobState.cancelled:
+        return
+    counts = dict(
+        db.execute(select(Run.state, func.count()).where(Run.job_id == job_id).group_by(Run.state)).all()
+    )
+    total = sum(counts.values())
+    done = sum(counts.get(s, 0) for s in TERMINAL_RUN_STATES)
+    if done < total:
+        if counts.get(RunState.running) or done:
+            job.state = JobState.running
+            job.started_at = job.started_at or utcnow()
+        return
+    ok = counts.get(RunState.succeeded, 0)
+    job.state = JobState.succeeded if ok == total else JobState.failed if ok == 0 else JobState.partial
+    job.finished_at = job.finished_at or utcnow()
+
+
+def host_queue(db: Session, device_id: int) -> str:
+    return db.scalar(select(FarmHost.queue).join(Device).where(Device.id == device_id)) or ""

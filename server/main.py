@@ -1,0 +1,83 @@
+"""The FastAPI application: REST under /api/v1, health probes, dashboard pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from server.api import errors
+from server.db import get_engine
+from server.devices.views import router as devices_router
+from server.jobs.views import router as jobs_router
+from server.models.views import router as models_router
+from server.reconciler import Reconciler
+from server.results.views import router as results_router
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _check_db() -> str | None:
+    try:
+        with get_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"database unreachable: {type(exc).__name__}"
+    return None
+
+
+def _check_broker() -> str | None:
+    from worker.celery_app import celery_app
+
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"broker unreachable: {type(exc).__name__}"
+    return None
+
+
+@health.get("/readyz", summary="Database and broker reachable", responses={503: {}})
+def readyz() -> Any:
+    problems = [p for p in (_check_db(), _check_broker()) if p]
+    if problems:
+        return errors.problem_response(503, "Not ready", "; ".join(problems))
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(reconcile: bool = True) -> FastAPI:
+    reconciler = Reconciler() if reconcile else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if reconciler:
+            reconciler.start()
+        yield
+        if reconciler:
+            reconciler.stopping.set()
+
+    app = FastAPI(
+        title="PhoneFarm",
+        version="0.1.0",
+        description="Benchmark TFLite models on a farm of Android phones.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for router in (models_router, jobs_router, devices_router, results_router, health):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,64 @@
+"""REST routes for models: thin calls into server.models.service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from pydantic import BaseModel, ConfigDict
+
+from server.api.deps import DB, Submitter, Viewer
+from server.models import service
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sha256: str
+    name: str
+    size_bytes: int
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    operators: list[str]
+    owner: str | None
+    public: bool
+    zoo_name: str | None
+    created_at: datetime
+
+
+@router.post(
+    "",
+    response_model=ModelOut,
+    status_code=201,
+    responses={200: {"description": "The same bytes were uploaded before"}, 413: {}, 422: {}},
+    summary="Upload a .tflite model",
+)
+def upload_model(
+    db: DB,
+    principal: Submitter,
+    response: Response,
+    file: Annotated[UploadFile, File(description="A TensorFlow Lite flatbuffer (.tflite)")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    public: Annotated[bool, Form()] = True,
+    zoo_name: Annotated[str | None, Form(max_length=128)] = None,
+) -> ModelOut:
+    model, created = service.store_model(
+        db, file.file, name or file.filename or "model.tflite", principal, public=public, zoo_name=zoo_name
+    )
+    if not created:
+        response.status_code = 200
+    return ModelOut.model_validate(model)
+
+
+@router.get("", response_model=list[ModelOut], summary="Models you can see")
+def list_models(db: DB, principal: Viewer) -> list[ModelOut]:
+    return [ModelOut.model_validate(m) for m in service.list_models(db, principal)]
+
+
+@router.get("/{model_id}", response_model=ModelOut, responses={404: {}})
+def get_model(db: DB, principal: Viewer, model_id: int) -> ModelOut:
+    return ModelOut.model_validate(service.get_model(db, principal, model_id))

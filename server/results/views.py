@@ -1,0 +1,88 @@
+"""REST route for results: JSON pages, or CSV with `Accept: text/csv`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from server.api.deps import DB, Viewer
+from server.jobs.schemas import Delegate
+from server.results import service
+
+router = APIRouter(prefix="/results", tags=["results"])
+
+
+class ResultRow(BaseModel):
+    id: int
+    job_id: int
+    run_id: int
+    model_id: int
+    model: str
+    device_id: int
+    device: str | None
+    soc: str | None
+    is_virtual: bool
+    delegate: str
+    delegate_applied: str | None
+    threads: int
+    init_us: float | None
+    first_inference_us: float | None
+    warmup_avg_us: float | None
+    avg_us: float
+    min_us: float | None
+    max_us: float | None
+    std_us: float | None
+    median_us: float | None
+    count: int | None
+    mem_init_mb: float | None
+    mem_overall_mb: float | None
+    mem_peak_mb: float | None
+    tool_version: str | None
+    battery_before: int | None
+    battery_after: int | None
+    temp_before_c: float | None
+    temp_after_c: float | None
+    created_at: datetime
+
+
+class ResultPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ResultRow]
+
+
+@router.get(
+    "",
+    response_model=ResultPage,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON page, or CSV with Accept: text/csv"}},
+)
+def list_results(
+    request: Request,
+    db: DB,
+    principal: Viewer,
+    model: str | None = Query(None, description="Model id, name, zoo name or sha256 prefix", max_length=200),
+    soc: str | None = Query(None, max_length=128),
+    device: int | None = None,
+    delegate: Delegate | None = None,
+    job: int | None = None,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+) -> Any:
+    total, rows = service.search(
+        db, principal, model=model, soc=soc, device=device,
+        delegate=delegate.value if delegate else None, job=job, limit=limit, offset=offset,
+    )
+    if "text/csv" in request.headers.get("accept", ""):
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=service.COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(buf.getvalue(), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="results.csv"'})
+    return ResultPage(total=total, limit=limit, offset=offset, items=[ResultRow(**r) for r in rows])
