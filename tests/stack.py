@@ -1,0 +1,195 @@
+"""A real farm for integration tests: adb server, virtual phones, API, Celery worker, agent.
+
+Nothing is mocked: the API and the worker are separate processes talking to real
+Postgres and Redis (or, in embedded mode, a SQLite file and the SQLite broker).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import adbutils
+import httpx
+import psycopg
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as exc:
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"timed out waiting for {what or predicate}: last={last!r}")
+
+
+class AdbServer:
+    """A private adb server (the adbutils wheel's binary) on its own port and HOME."""
+
+    def __init__(self, home: Path) -> None:
+        self.port = free_port()
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = dict(os.environ, HOME=str(home), ANDROID_ADB_SERVER_PORT=str(self.port))
+        self.adb = adbutils.adb_path()
+
+    def cmd(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([self.adb, "-P", str(self.port), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start(self) -> None:
+        self.cmd("start-server")
+
+    def stop(self) -> None:
+        self.cmd("kill-server")
+
+    @property
+    def client(self) -> adbutils.AdbClient:
+        return adbutils.AdbClient(port=self.port)
+
+    def connect(self, address: str) -> None:
+        wait_for(lambda: "connected" in self.client.connect(address, timeout=5), 10, 0.2, f"adb connect {address}")
+
+
+class FarmStack:
+    def __init__(self, tmp: Path, mode: str = "production", host_name: str = "hostA") -> None:
+        self.tmp = tmp
+        self.mode = mode
+        self.host_name = host_name
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.api_port = free_port()
+        self.data_dir = tmp / "farm-data"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db_name = ""
+        if mode == "production":
+            self.db_name = f"farm_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f"CREATE DATABASE {self.db_name}")
+            self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_name}"
+            self.broker_url = f"{REDIS}/{(hash(self.db_name) % 14) + 1}"
+        else:
+            self.database_url = f"sqlite:///{self.data_dir / 'farm.db'}"
+            self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
+        self.env: dict[str, str] = dict(
+            os.environ,
+            FARM_DATABASE_URL=self.database_url,
+            FARM_BROKER_URL=self.broker_url,
+            FARM_DATA_DIR=str(self.data_dir),
+            FARM_API_URL=f"http://127.0.0.1:{self.api_port}",
+            FARM_HOST_NAME=host_name,
+            FARM_HEARTBEAT_S="1",
+            PYTHONUNBUFFERED="1",
+        )
+        self.apply_env()
+        from server.migrate import upgrade
+
+        upgrade()
+        from server.auth.models import Role
+        from server.auth.service import create_token
+        from server.db import session_scope
+
+        with session_scope() as db:
+            self.token = create_token(db, "test-admin", Role.admin)
+        self.env["FARM_TOKEN"] = self.token
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}/api/v1",
+                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        if mode == "production":
+            import redis
+
+            redis.Redis.from_url(self.broker_url).flushdb()
+
+    def apply_env(self) -> None:
+        """Point this (test) process's settings at the stack too."""
+        from server.db import reset_caches
+
+        for key, value in self.env.items():
+            if key.startswith("FARM_"):
+                os.environ[key] = value
+        reset_caches()
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, *args], env=env or self.env, cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def start_api(self) -> None:
+        self.spawn("api", ["-m", "uvicorn", "server.main:app", "--port", str(self.api_port), "--log-level", "warning"])
+        wait_for(lambda: self.http.get("/healthz").status_code == 200, 30, 0.2, "API")
+
+    def host_env(self, adb: AdbServer, host_name: str | None = None) -> dict[str, str]:
+        return dict(self.env, FARM_ADB_PORT=str(adb.port), HOME=str(adb.home),
+                    FARM_HOST_NAME=host_name or self.host_name)
+
+    def start_worker(self, adb: AdbServer, host_name: str | None = None, concurrency: int = 4) -> subprocess.Popen[bytes]:
+        return self.spawn(f"worker-{host_name or self.host_name}",
+                          ["-m", "cli.main", "worker", "--concurrency", str(concurrency)],
+                          self.host_env(adb, host_name))
+
+    def start_agent(self, adb: AdbServer, host_name: str | None = None) -> subprocess.Popen[bytes]:
+        return self.spawn(f"agent-{host_name or self.host_name}", ["-m", "cli.main", "agent"],
+                          self.host_env(adb, host_name))
+
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self.http.get("/devices").json())
+
+    def wait_online(self, n: int, timeout: float = 30) -> list[dict[str, Any]]:
+        return list(wait_for(lambda: (d := [x for x in self.devices() if x["state"] == "online"])
+                             and len(d) >= n and d, timeout, 0.2, f"{n} phones online"))
+
+    def upload(self, path: Path, name: str | None = None) -> dict[str, Any]:
+        with path.open("rb") as fh:
+            resp = self.http.post("/models", files={"file": (name or path.name, fh)})
+        assert resp.status_code in (200, 201), resp.text
+        return dict(resp.json())
+
+    def wait_job(self, job_id: int, timeout: float = 120) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            job = self.http.get(f"/benchmarks/{job_id}").json()
+            return job if job["state"] in ("succeeded", "failed", "partial", "cancelled") else None
+
+        return dict(wait_for(done, timeout, 0.3, f"job {job_id}"))
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.tmp.glob("*.log"))
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.http.close()
+        from server.db import reset_caches
+
+        reset_caches()
+        if self.db_name:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
