@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from server.api import errors
@@ -15,6 +16,7 @@ from server.db import get_engine
 from server.devices.views import router as devices_router
 from server.jobs.views import router as jobs_router
 from server.models.views import router as models_router
+from server.metrics import render
 from server.reconciler import Reconciler
 from server.results.views import router as results_router
 
@@ -44,6 +46,11 @@ def _check_broker() -> str | None:
     except Exception as exc:
         return f"broker unreachable: {type(exc).__name__}"
     return None
+
+
+@health.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @health.get("/readyz", summary="Database and broker reachable", responses={503: {}})

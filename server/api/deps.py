@@ -55,7 +55,9 @@ def require(role: Role) -> Callable[[Principal], Principal]:
     def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.at_least(role):
             raise ProblemError(
-                403, "Forbidden", f"This action needs the '{role.value}' role; your token has '{principal.role}'."
+                403,
+                "Forbidden",
+                f"This action needs the '{role.value}' role; your token has '{principal.role}'.",
             )
         return principal
 

@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FARM_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(Path("farm-data"), description="Where the embedded database, broker and models live")
+    data_dir: Path = Field(
+        Path("farm-data"), description="Where the embedded database, broker and models live"
+    )
     database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in data_dir")
     broker_url: str = Field("", description="Celery broker URL; default: SQLite broker file in data_dir")
     api_url: str = Field("http://127.0.0.1:8000", description="Where agents and the CLI reach the API")

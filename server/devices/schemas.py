@@ -56,7 +56,9 @@ class DeviceOut(BaseModel):
     serial: str
     host: str = Field(validation_alias="host_name")
     state: DeviceState = Field(validation_alias="effective_state")
-    connection: str = Field(validation_alias="state", description="online | offline | unauthorized as adb sees it")
+    connection: str = Field(
+        validation_alias="state", description="online | offline | unauthorized as adb sees it"
+    )
     hint: str | None = Field(None, validation_alias="state_hint", description="What the operator should do")
     manufacturer: str | None
     brand: str | None

@@ -29,7 +29,9 @@ def queue_for(host_name: str) -> str:
 
 def get_or_create_host(db: Session, name: str) -> FarmHost:
     if not HOST_RE.match(name):
-        raise ProblemError(422, "Invalid host name", f"Host name {name!r} may hold only letters, digits, '_', '.', '-'.")
+        raise ProblemError(
+            422, "Invalid host name", f"Host name {name!r} may hold only letters, digits, '_', '.', '-'."
+        )
     host = db.scalar(select(FarmHost).where(FarmHost.name == name))
     if host is None:
         host = FarmHost(name=name, queue=queue_for(name))

@@ -23,7 +23,9 @@ def list_devices(
     host: str | None = None,
     include_virtual: bool = Query(True),
 ) -> list[DeviceOut]:
-    devices = service.list_devices(db, state=state, soc=soc, tag=tag, host=host, include_virtual=include_virtual)
+    devices = service.list_devices(
+        db, state=state, soc=soc, tag=tag, host=host, include_virtual=include_virtual
+    )
     return [DeviceOut.model_validate(d) for d in devices]
 
 

@@ -71,7 +71,9 @@ def _twin(db: Session, run: Run) -> Device | None:
     )
     candidates = db.scalars(
         select(Device)
-        .where(Device.soc_name == device.soc_name, Device.id != device.id, Device.is_virtual == device.is_virtual)
+        .where(
+            Device.soc_name == device.soc_name, Device.id != device.id, Device.is_virtual == device.is_virtual
+        )
         .order_by(load, Device.id)
     )
     return next((d for d in candidates if runnable(d)), None)
@@ -237,7 +239,9 @@ def release(db: Session, claim_: Claim) -> None:
     db.commit()
 
 
-def reconcile(db: Session, stale_after_s: float = STALE_RUN_S, redispatch_after_s: float = 30.0) -> list[tuple[int, str]]:
+def reconcile(
+    db: Session, stale_after_s: float = STALE_RUN_S, redispatch_after_s: float = 30.0
+) -> list[tuple[int, str]]:
     """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
@@ -249,12 +253,16 @@ def reconcile(db: Session, stale_after_s: float = STALE_RUN_S, redispatch_after_
     out: list[tuple[int, str]] = []
     stale = now - timedelta(seconds=stale_after_s)
     for run in db.scalars(
-        select(Run).where(Run.state == RunState.running, or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < stale))
+        select(Run).where(
+            Run.state == RunState.running, or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < stale)
+        )
     ):
         release_lease(db, run.device_id, run.id)
         if run.attempts >= get_settings().max_attempts:
             run.state = RunState.failed
-            run.error = (run.error or "worker stopped responding") + f" (gave up after {run.attempts} attempts)"
+            run.error = (
+                run.error or "worker stopped responding"
+            ) + f" (gave up after {run.attempts} attempts)"
             run.finished_at = now
             refresh_job_state(db, run.job_id)
         elif (target := _requeue(db, run)) is not None:

@@ -45,8 +45,14 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
         def soc_match(d: Device) -> bool:
             return bool({(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} & wanted)
 
-        unmatched = [s for s in selector.socs if not any(s.casefold() in {
-            (d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} for d in chosen)]
+        unmatched = [
+            s
+            for s in selector.socs
+            if not any(
+                s.casefold() in {(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()}
+                for d in chosen
+            )
+        ]
         if unmatched:
             misses.append(f"socs {unmatched}")
         chosen = [d for d in chosen if soc_match(d)]

@@ -29,7 +29,9 @@ CHUNK = 1 << 20
 def check_name(name: str) -> str:
     name = name.strip()
     if "/" in name or "\\" in name or "\x00" in name:
-        raise ProblemError(422, "Invalid model name", f"Model name {name!r} must not contain path separators.")
+        raise ProblemError(
+            422, "Invalid model name", f"Model name {name!r} must not contain path separators."
+        )
     if not NAME_RE.match(name):
         raise ProblemError(
             422,
@@ -65,7 +67,12 @@ def _spool(stream: BinaryIO, limit: int) -> tuple[Path, str, int]:
 
 
 def store_model(
-    db: Session, stream: BinaryIO, name: str, owner: Principal | None, public: bool = True, zoo_name: str | None = None
+    db: Session,
+    stream: BinaryIO,
+    name: str,
+    owner: Principal | None,
+    public: bool = True,
+    zoo_name: str | None = None,
 ) -> tuple[Model, bool]:
     """Validate and store an upload. Returns the model and whether it was new."""
     name = check_name(name)
@@ -131,5 +138,7 @@ def find_model(db: Session, principal: Principal, ref: str) -> Model:
         query = query.where(or_(Model.zoo_name == ref, Model.name == ref))
     rows = list(db.scalars(query.order_by(Model.id.desc()).limit(2)))
     if not rows:
-        raise ProblemError(422, "Unknown model", f"No model matches {ref!r}; upload it first (POST /api/v1/models).")
+        raise ProblemError(
+            422, "Unknown model", f"No model matches {ref!r}; upload it first (POST /api/v1/models)."
+        )
     return rows[0]

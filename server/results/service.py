@@ -14,10 +14,36 @@ from server.models.models import Model
 from server.results.models import Result
 
 COLUMNS = [
-    "id", "job_id", "run_id", "model_id", "model", "device_id", "device", "soc", "is_virtual", "delegate",
-    "delegate_applied", "threads", "init_us", "first_inference_us", "warmup_avg_us", "avg_us", "min_us",
-    "max_us", "std_us", "median_us", "count", "mem_init_mb", "mem_overall_mb", "mem_peak_mb", "tool_version",
-    "battery_before", "battery_after", "temp_before_c", "temp_after_c", "created_at",
+    "id",
+    "job_id",
+    "run_id",
+    "model_id",
+    "model",
+    "device_id",
+    "device",
+    "soc",
+    "is_virtual",
+    "delegate",
+    "delegate_applied",
+    "threads",
+    "init_us",
+    "first_inference_us",
+    "warmup_avg_us",
+    "avg_us",
+    "min_us",
+    "max_us",
+    "std_us",
+    "median_us",
+    "count",
+    "mem_init_mb",
+    "mem_overall_mb",
+    "mem_peak_mb",
+    "tool_version",
+    "battery_before",
+    "battery_after",
+    "temp_before_c",
+    "temp_after_c",
+    "created_at",
 ]
 
 
@@ -44,8 +70,10 @@ def _query(
     if not principal.is_admin:
         q = q.where(or_(Job.public, Job.submitter == principal.name))
     if model:
-        q = q.where(Model.id == int(model)) if model.isdigit() else q.where(
-            or_(Model.name == model, Model.sha256.startswith(model), Model.zoo_name == model)
+        q = (
+            q.where(Model.id == int(model))
+            if model.isdigit()
+            else q.where(or_(Model.name == model, Model.sha256.startswith(model), Model.zoo_name == model))
         )
     if soc:
         q = q.where(or_(Device.soc_name == soc, Device.soc_codename == soc))

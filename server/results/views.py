@@ -75,14 +75,24 @@ def list_results(
     offset: int = Query(0, ge=0),
 ) -> Any:
     total, rows = service.search(
-        db, principal, model=model, soc=soc, device=device,
-        delegate=delegate.value if delegate else None, job=job, limit=limit, offset=offset,
+        db,
+        principal,
+        model=model,
+        soc=soc,
+        device=device,
+        delegate=delegate.value if delegate else None,
+        job=job,
+        limit=limit,
+        offset=offset,
     )
     if "text/csv" in request.headers.get("accept", ""):
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=service.COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-        return Response(buf.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="results.csv"'})
+        return Response(
+            buf.getvalue(),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="results.csv"'},
+        )
     return ResultPage(total=total, limit=limit, offset=offset, items=[ResultRow(**r) for r in rows])

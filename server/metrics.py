@@ -1,0 +1,74 @@
+"""Prometheus metrics read from the database at scrape time.
+
+The database is the source of truth, so the numbers are the same whichever API replica
+is scraped, and no worker needs its own metrics endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import case, func, select
+
+from server.db import session_scope
+from server.devices.models import Device, FarmHost
+from server.jobs.models import Run, RunState
+
+BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
+
+
+class FarmCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        with session_scope() as db:
+            runs = GaugeMetricFamily("phonefarm_runs", "Runs by state", labels=["state"])
+            counts = dict(db.execute(select(Run.state, func.count()).group_by(Run.state)).all())
+            for state in RunState:
+                runs.add_metric([state.value], counts.get(state.value, 0))
+            yield runs
+
+            depth = GaugeMetricFamily("phonefarm_queue_depth", "Queued runs per host queue", labels=["queue"])
+            for queue, n in db.execute(
+                select(FarmHost.queue, func.count(Run.id))
+                .select_from(Run)
+                .join(Device, Device.id == Run.device_id)
+                .join(FarmHost, FarmHost.id == Device.host_id)
+                .where(Run.state == RunState.queued)
+                .group_by(FarmHost.queue)
+            ):
+                depth.add_metric([queue], n)
+            yield depth
+
+            phones = GaugeMetricFamily("phonefarm_devices", "Phones by state", labels=["state"])
+            states: dict[str, int] = {}
+            for device in db.scalars(select(Device)):
+                key = device.effective_state.value
+                states[key] = states.get(key, 0) + 1
+            for state, n in sorted(states.items()):
+                phones.add_metric([state], n)
+            yield phones
+
+            seconds = func.extract("epoch", Run.finished_at - Run.started_at)
+            if db.get_bind().dialect.name == "sqlite":
+                seconds = (func.julianday(Run.finished_at) - func.julianday(Run.started_at)) * 86400.0
+            cols = [func.sum(case((seconds <= b, 1), else_=0)) for b in BUCKETS]
+            row = db.execute(
+                select(func.count(), func.coalesce(func.sum(seconds), 0.0), *cols).where(
+                    Run.state == RunState.succeeded, Run.started_at.is_not(None), Run.finished_at.is_not(None)
+                )
+            ).one()
+            total, total_s, *cum = row
+            hist = HistogramMetricFamily("phonefarm_run_duration_seconds", "Wall time of succeeded runs")
+            hist.add_metric(
+                [], [(str(b), int(c or 0)) for b, c in zip(BUCKETS, cum, strict=True)] + [("+Inf", int(total))],
+                float(total_s),
+            )
+            yield hist
+
+
+def render() -> bytes:
+    registry = CollectorRegistry()
+    registry.register(FarmCollector())
+    return generate_latest(registry)
