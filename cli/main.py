@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,7 +14,9 @@ from rich.table import Table
 
 from server.core.config import get_settings
 
-app = typer.Typer(help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True)
+app = typer.Typer(
+    help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
+)
 device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
 app.add_typer(device_app, name="device")
@@ -24,7 +25,9 @@ console = Console()
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from server.core.logging import setup
+
+    setup(level)
 
 
 def _api() -> Any:
@@ -71,9 +74,24 @@ def worker(
     from worker.celery_app import celery_app
 
     q = queue or queue_for(get_settings().host_name)
+    _setup_logging()
     celery_app.worker_main(
-        ["worker", "-Q", q, "-P", "threads", "-c", str(concurrency), "-l", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{q}@%h"]
+        [
+            "worker",
+            "-Q",
+            q,
+            "-P",
+            "threads",
+            "-c",
+            str(concurrency),
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{q}@%h",
+        ]
     )
 
 
@@ -88,7 +106,9 @@ def agent() -> None:
 
 @app.command()
 def phone(
-    profile: str | None = typer.Option(None, help="Profile id, e.g. sdm845 (see device_agent/virtual/profiles)"),
+    profile: str | None = typer.Option(
+        None, help="Profile id, e.g. sdm845 (see device_agent/virtual/profiles)"
+    ),
     port: int = typer.Option(5555, help="TCP port (first of consecutive ports with --all)"),
     all_profiles: bool = typer.Option(False, "--all", help="One phone per profile on consecutive ports"),
     auth_key: Path | None = typer.Option(None, help="Require AUTH; allow this adbkey.pub"),
@@ -118,9 +138,17 @@ def _device_table(devices: list[dict[str, Any]]) -> Table:
         if not d["soc_known"]:
             soc += " (unknown)"
         table.add_row(
-            str(d["id"]), d["serial"], d["host"], d["state"], d["model"] or "", soc,
-            f"{d['android_release'] or '?'} (SDK {d['sdk'] or '?'})", f"{d['ram_mb'] or '?'} MB",
-            d["gpu"] or "", ",".join(d["tags"]), "yes" if d["is_virtual"] else "",
+            str(d["id"]),
+            d["serial"],
+            d["host"],
+            d["state"],
+            d["model"] or "",
+            soc,
+            f"{d['android_release'] or '?'} (SDK {d['sdk'] or '?'})",
+            f"{d['ram_mb'] or '?'} MB",
+            d["gpu"] or "",
+            ",".join(d["tags"]),
+            "yes" if d["is_virtual"] else "",
         )
     return table
 
@@ -181,8 +209,20 @@ def token_create(
 
 
 def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> Table:
-    table = Table("phone", "SoC", "delegate", "threads", "state", "avg ms", "min ms", "max ms", "std ms",
-                  "init ms", "error", title=f"benchmark {job['id']}: {job['state']}")
+    table = Table(
+        "phone",
+        "SoC",
+        "delegate",
+        "threads",
+        "state",
+        "avg ms",
+        "min ms",
+        "max ms",
+        "std ms",
+        "init ms",
+        "error",
+        title=f"benchmark {job['id']}: {job['state']}",
+    )
     for r in job["runs"]:
         d = devices.get(r["device_id"], {})
         res = r.get("result") or {}
@@ -192,9 +232,17 @@ def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> T
             return f"{v / 1000:.2f}" if v is not None else ""
 
         table.add_row(
-            f"{d.get('model', '?')} ({d.get('serial', r['device_id'])})", d.get("soc_name") or "",
-            r["delegate"], str(r["threads"]), r["state"], ms("avg_us"), ms("min_us"), ms("max_us"),
-            ms("std_us"), ms("init_us"), (r.get("error") or "")[:60],
+            f"{d.get('model', '?')} ({d.get('serial', r['device_id'])})",
+            d.get("soc_name") or "",
+            r["delegate"],
+            str(r["threads"]),
+            r["state"],
+            ms("avg_us"),
+            ms("min_us"),
+            ms("max_us"),
+            ms("std_us"),
+            ms("init_us"),
+            (r.get("error") or "")[:60],
         )
     return table
 
@@ -234,8 +282,10 @@ def submit(
     except ApiError as exc:
         _fail(exc.detail)
         return
-    console.print(f"benchmark [bold]{job['id']}[/bold]: {job['progress']['total']} runs queued "
-                  f"(model {m['name']}, sha256 {m['sha256'][:12]})")
+    console.print(
+        f"benchmark [bold]{job['id']}[/bold]: {job['progress']['total']} runs queued "
+        f"(model {m['name']}, sha256 {m['sha256'][:12]})"
+    )
     if not wait:
         return
     job = _watch(api_, job["id"], timeout)
@@ -249,14 +299,23 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + timeout
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("queued", total=None)
         while True:
             job = api_.get(f"/benchmarks/{job_id}")
             p = job["progress"]
-            bar.update(task, total=p["total"], completed=p["done"],
-                       description=f"{job['state']}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed")
+            bar.update(
+                task,
+                total=p["total"],
+                completed=p["done"],
+                description=f"{job['state']}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed",
+            )
             if job["state"] in ("succeeded", "failed", "partial", "cancelled"):
                 return dict(job)
             if time.monotonic() > deadline:
@@ -267,8 +326,9 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
 @app.command()
 def up(
     port: int = typer.Option(8000, help="API and dashboard port"),
-    virtual: int | None = typer.Option(None, help="Start N virtual phones (default: all profiles when no "
-                                       "real phone is attached)"),
+    virtual: int | None = typer.Option(
+        None, help="Start N virtual phones (default: all profiles when no real phone is attached)"
+    ),
     concurrency: int = typer.Option(8, help="Worker threads"),
 ) -> None:
     """Everything on one machine: migrations, API, a worker, an agent, and virtual phones if needed."""

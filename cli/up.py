@@ -91,7 +91,9 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     env["FARM_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     py = sys.executable
     children = [
-        subprocess.Popen([py, "-m", "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", str(port)], env=env),
+        subprocess.Popen(
+            [py, "-m", "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", str(port)], env=env
+        ),
         subprocess.Popen([py, "-m", "cli.main", "worker", "--concurrency", str(concurrency)], env=env),
     ]
     try:
@@ -102,7 +104,10 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
 
         agent = Agent()
         threading.Thread(target=agent.run, daemon=True, name="agent").start()
-        print(f"PhoneFarm is up: dashboard http://127.0.0.1:{port}/  API http://127.0.0.1:{port}/docs", flush=True)
+        print(
+            f"PhoneFarm is up: dashboard http://127.0.0.1:{port}/  API http://127.0.0.1:{port}/docs",
+            flush=True,
+        )
         while all(c.poll() is None for c in children):
             time.sleep(1)
         log.error("a farm process exited; stopping")

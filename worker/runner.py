@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from device_agent import benchmark_output
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import CommandTimeout, DeviceLost, run
 from server.core.config import get_settings
+from server.core.logging import log_context
 from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
@@ -78,8 +78,12 @@ class _Heartbeat(threading.Thread):
                 return
 
 
-def _result_fields(parsed: benchmark_output.BenchmarkResult, before: snapshot.Snapshot,
-                   after: snapshot.Snapshot, command: str) -> dict[str, Any]:
+def _result_fields(
+    parsed: benchmark_output.BenchmarkResult,
+    before: snapshot.Snapshot,
+    after: snapshot.Snapshot,
+    command: str,
+) -> dict[str, Any]:
     return {
         "init_us": parsed.init_us,
         "first_inference_us": parsed.first_inference_us,
@@ -99,8 +103,12 @@ def _result_fields(parsed: benchmark_output.BenchmarkResult, before: snapshot.Sn
         "battery_after": after.battery_level,
         "temp_before_c": before.max_cpu_temp_c,
         "temp_after_c": after.max_cpu_temp_c,
-        "env": {"before": before.as_dict(), "after": after.as_dict(), "command": command,
-                "format": parsed.format},
+        "env": {
+            "before": before.as_dict(),
+            "after": after.as_dict(),
+            "command": command,
+            "format": parsed.format,
+        },
     }
 
 
@@ -129,6 +137,11 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
 
 
 def execute_claimed(claim: Claim) -> str:
+    with log_context(job_id=claim.job_id, run_id=claim.run_id, device=claim.serial):
+        return _execute_claimed(claim)
+
+
+def _execute_claimed(claim: Claim) -> str:
     beat = _Heartbeat(claim)
     beat.start()
     command = raw = None
@@ -189,5 +202,3 @@ def execute(run_id: int) -> Outcome:
             break
         state = execute_claimed(nxt)
     return Outcome(state)
-
-
