@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from FARM_ settings (or the caller's config), never from alembic.ini."""
 
 from alembic import context
+
 from server.all_models import Base
 from server.core.config import get_settings
 from server.db import make_engine

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:47:30.927876
+Create Date: 2026-11-25 01:56:52.378778
 """
 
 from collections.abc import Sequence
@@ -170,6 +170,14 @@ def upgrade() -> None:
         sa.Column("max_us", sa.Float(), nullable=True),
         sa.Column("std_us", sa.Float(), nullable=True),
         sa.Column("median_us", sa.Float(), nullable=True),
+        sa.Column("mean_us", sa.Float(), nullable=True),
+        sa.Column("p90_us", sa.Float(), nullable=True),
+        sa.Column("cv", sa.Float(), nullable=True),
+        sa.Column("ci95_low_us", sa.Float(), nullable=True),
+        sa.Column("ci95_high_us", sa.Float(), nullable=True),
+        sa.Column("trials", sa.Integer(), nullable=False),
+        sa.Column("unstable", sa.Boolean(), nullable=False),
+        sa.Column("unstable_reason", sa.String(length=500), nullable=True),
         sa.Column("count", sa.Integer(), nullable=True),
         sa.Column("mem_init_mb", sa.Float(), nullable=True),
         sa.Column("mem_overall_mb", sa.Float(), nullable=True),

@@ -55,6 +55,16 @@ class BenchmarkSpec(BaseModel):
     gpu_precision_loss_allowed: bool = True
     enable_op_profiling: bool = False
     report_peak_memory_footprint: bool = True
+    # measurement protocol: repeated trials behind a thermal and battery gate
+    trials: int = Field(3, ge=1, le=20, description="Benchmark invocations per run, each after the gates")
+    cooldown_s: float = Field(2.0, ge=0, le=600, description="Rest between trials")
+    thermal_limit_c: float | None = Field(
+        45.0, ge=20, le=100, description="Wait before a trial until the hottest CPU zone is below this"
+    )
+    thermal_timeout_s: float = Field(300.0, ge=0, le=3600, description="Give up waiting for the phone to cool")
+    battery_floor: int = Field(20, ge=0, le=100, description="Refuse to measure on a phone below this charge")
+    screen_off: bool = Field(True, description="Turn the screen off before measuring where the phone allows it")
+    unstable_cv: float = Field(0.05, gt=0, le=1, description="Flag results whose coefficient of variation passes this")
 
     @field_validator("threads")
     @classmethod
@@ -94,6 +104,14 @@ class ResultOut(BaseModel):
     max_us: float | None
     std_us: float | None
     median_us: float | None
+    mean_us: float | None
+    p90_us: float | None
+    cv: float | None
+    ci95_low_us: float | None
+    ci95_high_us: float | None
+    trials: int
+    unstable: bool
+    unstable_reason: str | None
     count: int | None
     mem_init_mb: float | None
     mem_overall_mb: float | None
