@@ -1,10 +1,10 @@
 """Small Keras building blocks shared by the zoo networks.
 
 Why: every network here is built from random weights, and the defaults matter.
-Keras' default Glorot init on depthwise convolutions makes the activations of a
-deep random MobileNet fade to zero (uniform, meaningless outputs and misleading
-int8 calibration-free quantisation), so depthwise and regular convolutions use a
-He-style init. Resizes go through ``keras.layers.Resizing`` because it lowers to
+Keras' initialisers on depthwise convolutions (Glorot, and even ``he_normal``,
+which takes kh·kw·channels as the fan-in) make the activations of a deep random
+MobileNet fade to zero (uniform, meaningless outputs), so regular convolutions
+use He init and depthwise ones He init with the true fan-in (kh·kw). Resizes go through ``keras.layers.Resizing`` because it lowers to
 the TFLite builtins RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR, whereas
 ``UpSampling2D`` lowers to RESHAPE+TILE, which XNNPACK does not fully accelerate.
 """
@@ -21,10 +21,21 @@ KTensor = Any  # Keras symbolic tensor; Keras ships no type stubs
 HE = "he_normal"
 
 
+def depthwise_init(kernel: int | tuple[int, int]) -> keras.initializers.Initializer:
+    """He init with the *true* depthwise fan-in (kh·kw).
+
+    Keras computes a depthwise kernel's fan-in as kh·kw·channels, so ``he_normal``
+    shrinks the weights by √channels and a random MobileNet's activations decay
+    ~2× per block until the output is uniform.
+    """
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    return keras.initializers.RandomNormal(stddev=(2.0 / (kh * kw)) ** 0.5)
+
+
 def conv_bn(
     x: KTensor,
     filters: int,
-    kernel: int = 3,
+    kernel: int | tuple[int, int] = 3,
     stride: int = 1,
     dilation: int = 1,
     act: str | None = "relu",
@@ -48,7 +59,7 @@ def conv_bn(
 
 def dw_bn(
     x: KTensor,
-    kernel: int = 3,
+    kernel: int | tuple[int, int] = 3,
     stride: int = 1,
     dilation: int = 1,
     act: str | None = "relu",
@@ -61,7 +72,7 @@ def dw_bn(
         dilation_rate=dilation,
         padding="same",
         use_bias=False,
-        depthwise_initializer=HE,
+        depthwise_initializer=depthwise_init(kernel),
         name=None if name is None else f"{name}_dw",
     )(x)
     x = layers.BatchNormalization(name=None if name is None else f"{name}_dwbn")(x)
