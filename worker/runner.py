@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import CommandTimeout, DeviceLost, run
+from device_agent.stats import Summary, Trial, summarize
 from server.core.config import get_settings
 from server.core.logging import log_context
 from server.db import session_scope
@@ -79,61 +81,144 @@ class _Heartbeat(threading.Thread):
 
 
 def _result_fields(
-    parsed: benchmark_output.BenchmarkResult,
+    first: benchmark_output.BenchmarkResult,
+    last: benchmark_output.BenchmarkResult,
+    summary: Summary,
     before: snapshot.Snapshot,
     after: snapshot.Snapshot,
-    command: str,
+    env: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "init_us": parsed.init_us,
-        "first_inference_us": parsed.first_inference_us,
-        "warmup_avg_us": parsed.warmup_avg_us,
-        "avg_us": parsed.avg_us,
-        "min_us": parsed.min_us,
-        "max_us": parsed.max_us,
-        "std_us": parsed.std_us,
-        "median_us": parsed.median_us,
-        "count": parsed.count,
-        "mem_init_mb": parsed.memory_init_mb,
-        "mem_overall_mb": parsed.memory_overall_mb,
-        "mem_peak_mb": parsed.peak_memory_mb,
-        "tool_version": parsed.tool_version,
-        "delegate_applied": parsed.delegate_applied,
+        # cold-start figures come from the first trial, when the model was loaded fresh
+        "init_us": first.init_us,
+        "first_inference_us": first.first_inference_us,
+        "warmup_avg_us": first.warmup_avg_us,
+        "avg_us": summary.mean_us,
+        "min_us": summary.min_us,
+        "max_us": summary.max_us,
+        "std_us": summary.std_us,
+        "median_us": summary.median_us,
+        "mean_us": summary.mean_us,
+        "p90_us": summary.p90_us,
+        "cv": summary.cv,
+        "ci95_low_us": summary.ci95_low_us,
+        "ci95_high_us": summary.ci95_high_us,
+        "trials": summary.trials,
+        "unstable": summary.unstable,
+        "unstable_reason": "; ".join(summary.reasons) or None,
+        "count": summary.count,
+        "mem_init_mb": last.memory_init_mb,
+        "mem_overall_mb": last.memory_overall_mb,
+        "mem_peak_mb": last.peak_memory_mb,
+        "tool_version": last.tool_version,
+        "delegate_applied": last.delegate_applied,
         "battery_before": before.battery_level,
         "battery_after": after.battery_level,
         "temp_before_c": before.max_cpu_temp_c,
         "temp_after_c": after.max_cpu_temp_c,
-        "env": {
-            "before": before.as_dict(),
-            "after": after.as_dict(),
-            "command": command,
-            "format": parsed.format,
-        },
+        "env": env | {"before": before.as_dict(), "after": after.as_dict(), "stats": summary.as_dict()},
+    }
+
+
+class Cancelled(Exception):
+    """The run was cancelled while it was being measured."""
+
+
+def _sleep(seconds: float, beat: _Heartbeat) -> None:
+    if beat.cancelled.wait(seconds):
+        raise Cancelled
+
+
+def _thermal_gate(device: AdbDevice, spec: dict[str, Any], beat: _Heartbeat) -> dict[str, Any]:
+    """Wait until the hottest CPU zone is under the limit (or the timeout passes)."""
+    limit = spec.get("thermal_limit_c")
+    start = time.monotonic()
+    temp = snapshot.take_thermal(device).max_cpu_temp_c
+    if limit is None:
+        return {"waited_s": 0.0, "temp_c": temp, "limit_c": None}
+    deadline = start + float(spec.get("thermal_timeout_s", 300.0))
+    while temp is not None and temp >= limit and time.monotonic() < deadline:
+        _sleep(1.0, beat)
+        temp = snapshot.take_thermal(device).max_cpu_temp_c
+    return {
+        "waited_s": round(time.monotonic() - start, 3),
+        "temp_c": temp,
+        "limit_c": limit,
+        "timed_out": temp is not None and temp >= limit,
     }
 
 
 def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] | None, str | None]:
-    """Returns (command, raw output, result fields or None, tool error or None)."""
+    """Gates, trials and statistics. Returns (command, raw output, result fields or None, error or None)."""
     settings = get_settings()
+    spec = claim.spec
     device = _device(claim.serial)
     before = snapshot.take(device)
+    floor = int(spec.get("battery_floor", 0))
+    if before.battery_level is not None and before.battery_level < floor and not before.charging:
+        return (
+            "",
+            "",
+            None,
+            f"battery at {before.battery_level}% is below the floor of {floor}%: charge the phone",
+        )
+    if spec.get("screen_off"):
+        run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
     model_remote = install.model_path(claim.model_sha256)
     install.ensure_file(device, Path(claim.model_path), model_remote, claim.model_size)
     data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
     binary_remote = install.binary_path(version)
     install.ensure_executable(device, data, binary_remote)
-    command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, claim.spec)
-    log.info("run=%s job=%s phone=%s starting: %s", claim.run_id, claim.job_id, claim.serial, command)
-    out = run(device, command, timeout=settings.run_timeout_s)
-    if beat.cancelled.is_set():
-        return command, out.output, None, "cancelled"
+    command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
+    n_trials = int(spec.get("trials", 1))
+    log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
+    outputs: list[str] = []
+    parsed: list[benchmark_output.BenchmarkResult] = []
+    gates = []
+    for i in range(n_trials):
+        if i:
+            _sleep(float(spec.get("cooldown_s", 0.0)), beat)
+        gate = _thermal_gate(device, spec, beat)
+        gates.append(gate)
+        out = run(device, command, timeout=settings.run_timeout_s)
+        outputs.append(f"=== trial {i + 1}/{n_trials} (gate: {gate}) ===\n{out.output}")
+        raw = "\n".join(outputs)
+        if beat.cancelled.is_set():
+            raise Cancelled
+        result = benchmark_output.parse(out.output)
+        if isinstance(result, benchmark_output.BenchmarkFailure):
+            return command, raw, None, f"{result.kind}: {result.message} (exit {out.exit_code})"
+        if out.exit_code != 0:
+            return command, raw, None, f"benchmark_model exited with {out.exit_code}"
+        parsed.append(result)
     after = snapshot.take(device)
-    parsed = benchmark_output.parse(out.output)
-    if isinstance(parsed, benchmark_output.BenchmarkFailure):
-        return command, out.output, None, f"{parsed.kind}: {parsed.message} (exit {out.exit_code})"
-    if out.exit_code != 0:
-        return command, out.output, None, f"benchmark_model exited with {out.exit_code}"
-    return command, out.output, _result_fields(parsed, before, after, command), None
+    trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
+    summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
+    env = {
+        "command": command,
+        "format": parsed[-1].format,
+        "trials": [asdict_trial(t) for t in trials],
+        "gates": gates,
+        "fingerprint": before_props(device),
+        "cpu_freqs_khz": snapshot.cpu_freqs(device),
+    }
+    fields = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
+    return command, "\n".join(outputs), fields, None
+
+
+def asdict_trial(t: Trial) -> dict[str, Any]:
+    return {
+        "avg_us": t.avg_us,
+        "count": t.count,
+        "std_us": t.std_us,
+        "min_us": t.min_us,
+        "max_us": t.max_us,
+        "median_us": t.median_us,
+    }
+
+
+def before_props(device: AdbDevice) -> str:
+    return run(device, "getprop ro.build.fingerprint").output.strip()
 
 
 def execute_claimed(claim: Claim) -> str:
@@ -151,11 +236,10 @@ def _execute_claimed(claim: Claim) -> str:
             if fields is not None:
                 stored = lifecycle.complete(db, claim, fields, raw, command)
                 return RunState.succeeded if stored else "discarded"
-            if error == "cancelled":
-                lifecycle.release(db, claim)
-                return RunState.cancelled
             lifecycle.fail(db, claim, error or "unknown error", raw, command, device_lost=False)
             return RunState.failed
+    except Cancelled:
+        return RunState.cancelled
     except (DeviceLost, CommandTimeout, ConnectionError) as exc:
         lost = isinstance(exc, DeviceLost | ConnectionError)
         reason = str(exc) if lost else f"benchmark timed out: {exc}"

@@ -45,7 +45,9 @@ def build_command(binary: str, model: str, delegate: str, threads: int, spec: Ma
     args = [binary, f"--graph={model}", f"--num_threads={int(threads)}"]
     args += [f"--{k}={_fmt(v, bool)}" for k, v in DELEGATE_FLAGS[delegate].items()]
     allowed = FLAGS | (GPU_FLAGS if delegate == "gpu" else {})
-    args += [f"--{k}={_fmt(spec[k], kind)}" for k, kind in allowed.items() if k in spec and spec[k] is not None]
+    args += [
+        f"--{k}={_fmt(spec[k], kind)}" for k, kind in allowed.items() if k in spec and spec[k] is not None
+    ]
     return quote_cmd(*args)
 
 

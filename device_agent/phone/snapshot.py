@@ -16,6 +16,7 @@ from adbutils import AdbDevice
 from device_agent.phone.shell import quote_cmd, run
 
 THERMAL_DIR = "/sys/class/thermal"
+CPU_DIR = "/sys/devices/system/cpu"
 
 
 @dataclass
@@ -52,20 +53,41 @@ def parse_zone_temp(raw: str) -> float | None:
     return value / 1000.0 if abs(value) > 200 else value  # millidegrees on most kernels
 
 
+def take_thermal(device: AdbDevice, snap: Snapshot | None = None) -> Snapshot:
+    """Thermal zones only: one LIST and one `cat`, cheap enough to poll in the thermal gate."""
+    snap = snap or Snapshot()
+    try:
+        zones = sorted(e.path for e in device.sync.list(THERMAL_DIR) if e.path.startswith("thermal_zone"))
+    except (adbutils.AdbError, OSError):
+        zones = []
+    for zone in zones:
+        raw = run(device, quote_cmd("cat", f"{THERMAL_DIR}/{zone}/type", f"{THERMAL_DIR}/{zone}/temp")).output
+        lines = raw.splitlines()
+        if len(lines) >= 2 and (value := parse_zone_temp(lines[1])) is not None:
+            snap.zones[lines[0].strip()] = value
+    return snap
+
+
 def take(device: AdbDevice) -> Snapshot:
     snap = Snapshot()
     snap.battery_level, snap.charging, snap.battery_temp_c = parse_dumpsys_battery(
         run(device, "dumpsys battery").output
     )
+    return take_thermal(device, snap)
+
+
+def cpu_freqs(device: AdbDevice) -> list[int]:
+    """Current CPU frequencies (kHz) where the kernel lets us read them."""
     try:
-        zones = sorted(e.path for e in device.sync.list(THERMAL_DIR) if e.path.startswith("thermal_zone"))
+        cpus = sorted(
+            (e.path for e in device.sync.list(CPU_DIR) if re.fullmatch(r"cpu\d+", e.path)),
+            key=lambda p: int(p[3:]),
+        )
     except (adbutils.AdbError, OSError):
-        zones = []
-    if zones:
-        paths = [f"{THERMAL_DIR}/{z}/{leaf}" for z in zones for leaf in ("type", "temp")]
-        lines = run(device, quote_cmd("cat", *paths) + " 2>/dev/null").output.splitlines()
-        for name, temp in zip(lines[::2], lines[1::2], strict=False):
-            value = parse_zone_temp(temp)
-            if value is not None:
-                snap.zones[name.strip()] = value
-    return snap
+        return []
+    if not cpus:
+        return []
+    paths = [f"{CPU_DIR}/{c}/cpufreq/scaling_cur_freq" for c in cpus]
+    return [
+        int(v) for v in run(device, quote_cmd("cat", *paths) + " 2>/dev/null").output.split() if v.isdigit()
+    ]
