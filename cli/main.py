@@ -323,6 +323,59 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
             time.sleep(0.5)
 
 
+def _percent(text: str) -> float:
+    text = text.strip()
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+@app.command()
+def compare(
+    a: int = typer.Argument(..., help="Baseline benchmark id"),
+    b: int = typer.Argument(..., help="Candidate benchmark id"),
+    fail_on_regression: str | None = typer.Option(
+        None, help="Exit 1 when b is slower beyond noise by more than this (e.g. 5%)"
+    ),
+) -> None:
+    """Compare two benchmarks phone by phone, at 95% confidence."""
+    from server.results.compare import CompareOut, regressions
+
+    result = CompareOut.model_validate(_api().get("/compare", params={"a": a, "b": b}))
+    table = Table(
+        "phone",
+        "SoC",
+        "delegate",
+        "threads",
+        "a ms",
+        "b ms",
+        "b/a",
+        "95% interval",
+        "verdict",
+        title=f"benchmark {b} against {a}",
+    )
+    for p in result.pairs:
+        style = {"slower": "red", "faster": "green"}.get(p.verdict, "")
+        table.add_row(
+            p.device or str(p.device_id),
+            p.soc or "",
+            p.delegate,
+            str(p.threads),
+            f"{p.a_median_us / 1000:.3f}",
+            f"{p.b_median_us / 1000:.3f}",
+            f"{p.ratio:.3f}",
+            f"{p.ratio_low:.3f}–{p.ratio_high:.3f}",
+            f"[{style}]{p.verdict}[/{style}]" + (" (unstable)" if p.unstable else "") if style else p.verdict,
+        )
+    console.print(table)
+    for m in result.missing:
+        console.print(f"[yellow]not compared:[/yellow] {m}")
+    if fail_on_regression is not None:
+        bad = regressions(result, _percent(fail_on_regression))
+        if bad:
+            console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
+            raise typer.Exit(1)
+        console.print(f"no regression beyond {fail_on_regression}")
+
+
 @app.command()
 def up(
     port: int = typer.Option(8000, help="API and dashboard port"),

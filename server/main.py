@@ -18,6 +18,7 @@ from server.jobs.views import router as jobs_router
 from server.models.views import router as models_router
 from server.metrics import render
 from server.reconciler import Reconciler
+from server.results.views import compare_router
 from server.results.views import router as results_router
 
 health = APIRouter(tags=["health"])
@@ -80,7 +81,7 @@ def create_app(reconcile: bool = True) -> FastAPI:
     )
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
-    for router in (models_router, jobs_router, devices_router, results_router, health):
+    for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

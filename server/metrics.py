@@ -62,7 +62,8 @@ class FarmCollector(Collector):
             total, total_s, *cum = row
             hist = HistogramMetricFamily("phonefarm_run_duration_seconds", "Wall time of succeeded runs")
             hist.add_metric(
-                [], [(str(b), int(c or 0)) for b, c in zip(BUCKETS, cum, strict=True)] + [("+Inf", int(total))],
+                [],
+                [(str(b), int(c or 0)) for b, c in zip(BUCKETS, cum, strict=True)] + [("+Inf", int(total))],
                 float(total_s),
             )
             yield hist

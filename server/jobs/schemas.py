@@ -61,10 +61,16 @@ class BenchmarkSpec(BaseModel):
     thermal_limit_c: float | None = Field(
         45.0, ge=20, le=100, description="Wait before a trial until the hottest CPU zone is below this"
     )
-    thermal_timeout_s: float = Field(300.0, ge=0, le=3600, description="Give up waiting for the phone to cool")
+    thermal_timeout_s: float = Field(
+        300.0, ge=0, le=3600, description="Give up waiting for the phone to cool"
+    )
     battery_floor: int = Field(20, ge=0, le=100, description="Refuse to measure on a phone below this charge")
-    screen_off: bool = Field(True, description="Turn the screen off before measuring where the phone allows it")
-    unstable_cv: float = Field(0.05, gt=0, le=1, description="Flag results whose coefficient of variation passes this")
+    screen_off: bool = Field(
+        True, description="Turn the screen off before measuring where the phone allows it"
+    )
+    unstable_cv: float = Field(
+        0.05, gt=0, le=1, description="Flag results whose coefficient of variation passes this"
+    )
 
     @field_validator("threads")
     @classmethod

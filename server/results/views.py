@@ -13,8 +13,15 @@ from pydantic import BaseModel
 from server.api.deps import DB, Viewer
 from server.jobs.schemas import Delegate
 from server.results import service
+from server.results.compare import CompareOut, compare_jobs
 
 router = APIRouter(prefix="/results", tags=["results"])
+compare_router = APIRouter(tags=["results"])
+
+
+@compare_router.get("/compare", response_model=CompareOut, responses={404: {}}, summary="Job b against job a")
+def compare(db: DB, principal: Viewer, a: int, b: int) -> CompareOut:
+    return compare_jobs(db, principal, a, b)
 
 
 class ResultRow(BaseModel):

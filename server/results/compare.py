@@ -1,0 +1,88 @@
+"""Two jobs compared phone by phone: faster, slower or not distinguishable, with the ratio's interval.
+
+This is what gates a model change in CI: `farm compare A B --fail-on-regression 5%`
+fails only when b is slower beyond noise *and* by more than the tolerance.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from device_agent.stats import compare
+from server.auth.service import Principal
+from server.devices.models import Device
+from server.jobs.service import get_job
+from server.results.models import Result
+
+
+class PairOut(BaseModel):
+    device_id: int
+    device: str | None
+    soc: str | None
+    delegate: str
+    threads: int
+    a_median_us: float
+    b_median_us: float
+    ratio: float
+    ratio_low: float
+    ratio_high: float
+    verdict: str
+    unstable: bool
+
+
+class CompareOut(BaseModel):
+    a: int
+    b: int
+    confidence: float = 0.95
+    pairs: list[PairOut]
+    missing: list[str]
+
+
+def _median_ci(r: Result) -> tuple[float, float, float]:
+    median = r.median_us or r.avg_us
+    return median, r.ci95_low_us or median, r.ci95_high_us or median
+
+
+def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOut:
+    job_a, job_b = get_job(db, principal, a), get_job(db, principal, b)
+
+    def by_key(job_id: int) -> dict[tuple[int, str, int], Result]:
+        rows = db.scalars(select(Result).where(Result.job_id == job_id))
+        return {(r.device_id, r.delegate, r.threads): r for r in rows}
+
+    ra, rb = by_key(job_a.id), by_key(job_b.id)
+    devices = {d.id: d for d in db.scalars(select(Device).where(Device.id.in_({k[0] for k in ra | rb})))}
+    pairs, missing = [], []
+    for key in sorted(set(ra) | set(rb)):
+        dev = devices.get(key[0])
+        label = f"{dev.model if dev else key[0]} {key[1]} x{key[2]}"
+        if key not in ra or key not in rb:
+            missing.append(f"{label}: only in job {a if key in ra else b}")
+            continue
+        am, al, ah = _median_ci(ra[key])
+        bm, bl, bh = _median_ci(rb[key])
+        c = compare(am, al, ah, bm, bl, bh)
+        pairs.append(
+            PairOut(
+                device_id=key[0],
+                device=dev.model if dev else None,
+                soc=dev.soc_name if dev else None,
+                delegate=key[1],
+                threads=key[2],
+                a_median_us=am,
+                b_median_us=bm,
+                ratio=c.ratio,
+                ratio_low=c.ratio_low,
+                ratio_high=c.ratio_high,
+                verdict=c.verdict,
+                unstable=ra[key].unstable or rb[key].unstable,
+            )
+        )
+    return CompareOut(a=a, b=b, pairs=pairs, missing=missing)
+
+
+def regressions(result: CompareOut, tolerance: float) -> list[PairOut]:
+    """Pairs where b is slower beyond noise and by more than `tolerance` (0.05 = 5%)."""
+    return [p for p in result.pairs if p.verdict == "slower" and p.ratio > 1 + tolerance]
