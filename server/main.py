@@ -15,8 +15,8 @@ from server.api import errors
 from server.db import get_engine
 from server.devices.views import router as devices_router
 from server.jobs.views import router as jobs_router
-from server.models.views import router as models_router
 from server.metrics import render
+from server.models.views import router as models_router
 from server.reconciler import Reconciler
 from server.results.views import compare_router
 from server.results.views import router as results_router
