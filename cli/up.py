@@ -75,13 +75,11 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     fleet = None
     count = virtual if virtual is not None else (0 if real_phones(settings.adb_port) else -1)
     if count != 0:
-        from device_agent.virtual.device import list_profiles
-        from device_agent.virtual.fleet import PhoneFleet, adb_connect
+        from device_agent.virtual.fleet import PhoneFleet, adb_connect, available_profiles
 
-        profiles = list_profiles()
+        profiles = available_profiles()
         wanted = profiles if count < 0 else [profiles[i % len(profiles)] for i in range(count)]
         fleet = PhoneFleet()
-        fleet.start()
         for name in wanted:
             phone = fleet.add(name)
             adb_connect(phone.address, settings.adb_port)
@@ -122,4 +120,4 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
             except subprocess.TimeoutExpired:
                 c.kill()
         if fleet is not None:
-            fleet.stop()
+            fleet.close()

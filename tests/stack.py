@@ -32,7 +32,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -57,8 +59,13 @@ class AdbServer:
         self.adb = adbutils.adb_path()
 
     def cmd(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([self.adb, "-P", str(self.port), *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [self.adb, "-P", str(self.port), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start(self) -> None:
         self.cmd("start-server")
@@ -71,7 +78,9 @@ class AdbServer:
         return adbutils.AdbClient(port=self.port)
 
     def connect(self, address: str) -> None:
-        wait_for(lambda: "connected" in self.client.connect(address, timeout=5), 10, 0.2, f"adb connect {address}")
+        wait_for(
+            lambda: "connected" in self.client.connect(address, timeout=5), 10, 0.2, f"adb connect {address}"
+        )
 
 
 class FarmStack:
@@ -114,8 +123,11 @@ class FarmStack:
         with session_scope() as db:
             self.token = create_token(db, "test-admin", Role.admin)
         self.env["FARM_TOKEN"] = self.token
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}/api/v1",
-                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{self.api_port}/api/v1",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
         if mode == "production":
             import redis
 
@@ -132,34 +144,58 @@ class FarmStack:
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, *args], env=env or self.env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env=env or self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
     def start_api(self) -> None:
-        self.spawn("api", ["-m", "uvicorn", "server.main:app", "--port", str(self.api_port), "--log-level", "warning"])
+        self.spawn(
+            "api",
+            ["-m", "uvicorn", "server.main:app", "--port", str(self.api_port), "--log-level", "warning"],
+        )
         wait_for(lambda: self.http.get("/healthz").status_code == 200, 30, 0.2, "API")
 
     def host_env(self, adb: AdbServer, host_name: str | None = None) -> dict[str, str]:
-        return dict(self.env, FARM_ADB_PORT=str(adb.port), HOME=str(adb.home),
-                    FARM_HOST_NAME=host_name or self.host_name)
+        return dict(
+            self.env,
+            FARM_ADB_PORT=str(adb.port),
+            HOME=str(adb.home),
+            FARM_HOST_NAME=host_name or self.host_name,
+        )
 
-    def start_worker(self, adb: AdbServer, host_name: str | None = None, concurrency: int = 4) -> subprocess.Popen[bytes]:
-        return self.spawn(f"worker-{host_name or self.host_name}",
-                          ["-m", "cli.main", "worker", "--concurrency", str(concurrency)],
-                          self.host_env(adb, host_name))
+    def start_worker(
+        self, adb: AdbServer, host_name: str | None = None, concurrency: int = 4
+    ) -> subprocess.Popen[bytes]:
+        return self.spawn(
+            f"worker-{host_name or self.host_name}",
+            ["-m", "cli.main", "worker", "--concurrency", str(concurrency)],
+            self.host_env(adb, host_name),
+        )
 
     def start_agent(self, adb: AdbServer, host_name: str | None = None) -> subprocess.Popen[bytes]:
-        return self.spawn(f"agent-{host_name or self.host_name}", ["-m", "cli.main", "agent"],
-                          self.host_env(adb, host_name))
+        return self.spawn(
+            f"agent-{host_name or self.host_name}", ["-m", "cli.main", "agent"], self.host_env(adb, host_name)
+        )
 
     def devices(self) -> list[dict[str, Any]]:
         return list(self.http.get("/devices").json())
 
     def wait_online(self, n: int, timeout: float = 30) -> list[dict[str, Any]]:
-        return list(wait_for(lambda: (d := [x for x in self.devices() if x["state"] == "online"])
-                             and len(d) >= n and d, timeout, 0.2, f"{n} phones online"))
+        return list(
+            wait_for(
+                lambda: (d := [x for x in self.devices() if x["state"] == "online"]) and len(d) >= n and d,
+                timeout,
+                0.2,
+                f"{n} phones online",
+            )
+        )
 
     def upload(self, path: Path, name: str | None = None) -> dict[str, Any]:
         with path.open("rb") as fh:
@@ -175,7 +211,9 @@ class FarmStack:
         return dict(wait_for(done, timeout, 0.3, f"job {job_id}"))
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.tmp.glob("*.log"))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.tmp.glob("*.log")
+        )
 
     def close(self) -> None:
         for proc in self.procs:

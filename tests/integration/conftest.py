@@ -26,9 +26,8 @@ def fleet() -> Iterator[object]:
     from device_agent.virtual.fleet import PhoneFleet
 
     f = PhoneFleet()
-    f.start()
     yield f
-    f.stop()
+    f.close()
 
 
 def make_stack(tmp_path: Path, mode: str) -> FarmStack:

@@ -18,19 +18,40 @@ def test_benchmark_all_phones_cpu_and_gpu(stack: FarmStack, adb_server: AdbServe
     stack.start_worker(adb_server)
     stack.start_agent(adb_server)
     devices = stack.wait_online(4)
-    assert {d["soc_name"] for d in devices} == {"Snapdragon 625", "Snapdragon 845", "Snapdragon 430", "Exynos 7420"}
+    assert {d["soc_name"] for d in devices} == {
+        "Snapdragon 625",
+        "Snapdragon 845",
+        "Snapdragon 430",
+        "Exynos 7420",
+    }
 
     model = stack.upload(FIXTURE_MODEL)
     assert model["inputs"][0]["shape"][0] == 1
-    resp = stack.http.post("/benchmarks", json={
-        "model": str(model["id"]), "devices": {"all": True}, "delegates": ["cpu", "gpu"],
-        "threads": [2], "num_runs": 10, "warmup_runs": 1, "min_secs": 0.05, "warmup_min_secs": 0.01,
-    })
+    resp = stack.http.post(
+        "/benchmarks",
+        json={
+            "model": str(model["id"]),
+            "devices": {"all": True},
+            "delegates": ["cpu", "gpu"],
+            "threads": [2],
+            "num_runs": 10,
+            "warmup_runs": 1,
+            "min_secs": 0.05,
+            "warmup_min_secs": 0.01,
+        },
+    )
     assert resp.status_code == 202, resp.text
     job = stack.wait_job(resp.json()["id"])
     assert job["state"] == "succeeded", stack.logs()
-    assert job["progress"] == {"total": 8, "queued": 0, "running": 0, "succeeded": 8, "failed": 0,
-                               "cancelled": 0, "done": 8}
+    assert job["progress"] == {
+        "total": 8,
+        "queued": 0,
+        "running": 0,
+        "succeeded": 8,
+        "failed": 0,
+        "cancelled": 0,
+        "done": 8,
+    }
     pairs = {(r["device_id"], r["delegate"]) for r in job["runs"]}
     assert len(pairs) == 8
     for run in job["runs"]:
@@ -51,10 +72,18 @@ def test_benchmark_all_phones_cpu_and_gpu(stack: FarmStack, adb_server: AdbServe
     assert len(csv.text.strip().splitlines()) == 9
 
     # the model is now cached on each phone: a second job pushes nothing and still succeeds
-    again = stack.http.post("/benchmarks", json={
-        "model": model["sha256"], "devices": {"socs": ["Snapdragon 845"]}, "delegates": ["cpu"],
-        "threads": [1], "num_runs": 5, "min_secs": 0.01, "warmup_min_secs": 0.01,
-    }).json()
+    again = stack.http.post(
+        "/benchmarks",
+        json={
+            "model": model["sha256"],
+            "devices": {"socs": ["Snapdragon 845"]},
+            "delegates": ["cpu"],
+            "threads": [1],
+            "num_runs": 5,
+            "min_secs": 0.01,
+            "warmup_min_secs": 0.01,
+        },
+    ).json()
     job2 = stack.wait_job(again["id"])
     assert job2["state"] == "succeeded"
     assert len(job2["runs"]) == 1
@@ -67,7 +96,9 @@ def test_no_matching_phone_is_named(stack: FarmStack, adb_server: AdbServer, fle
     stack.start_agent(adb_server)
     stack.wait_online(1)
     model = stack.upload(FIXTURE_MODEL)
-    resp = stack.http.post("/benchmarks", json={"model": str(model["id"]), "devices": {"socs": ["Snapdragon 999"]}})
+    resp = stack.http.post(
+        "/benchmarks", json={"model": str(model["id"]), "devices": {"socs": ["Snapdragon 999"]}}
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert "Snapdragon 999" in resp.json()["detail"]

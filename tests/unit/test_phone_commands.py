@@ -10,13 +10,19 @@ from device_agent.phone.benchmark import build_command
 from device_agent.phone.probe import parse_getprop
 from device_agent.phone.snapshot import parse_dumpsys_battery, parse_zone_temp
 
-SPEC = {"num_runs": 50, "warmup_runs": 1, "min_secs": 1.0, "gpu_precision_loss_allowed": True,
-        "enable_op_profiling": False}
+SPEC = {
+    "num_runs": 50,
+    "warmup_runs": 1,
+    "min_secs": 1.0,
+    "gpu_precision_loss_allowed": True,
+    "enable_op_profiling": False,
+}
 
 
 def test_gpu_command_has_delegate_and_typed_flags() -> None:
-    cmd = build_command("/data/local/tmp/phonefarm/benchmark_model-abc", "/data/local/tmp/phonefarm/x.tflite",
-                        "gpu", 4, SPEC)
+    cmd = build_command(
+        "/data/local/tmp/phonefarm/benchmark_model-abc", "/data/local/tmp/phonefarm/x.tflite", "gpu", 4, SPEC
+    )
     words = shlex.split(cmd)
     assert words[0] == "/data/local/tmp/phonefarm/benchmark_model-abc"
     assert "--use_gpu=true" in words
