@@ -378,8 +378,19 @@ async def _list(device: VirtualDevice, stream: StreamIO, path: str, *, v2: bool)
         if v2:
             await stream.write(
                 _DENT_V2.pack(
-                    ID_DENT_V2, 0, st.st_dev, st.st_ino, st.st_mode, st.st_nlink, SHELL_UID, SHELL_UID,
-                    st.st_size, int(st.st_atime), int(st.st_mtime), int(st.st_ctime), len(data),
+                    ID_DENT_V2,
+                    0,
+                    st.st_dev,
+                    st.st_ino,
+                    st.st_mode,
+                    st.st_nlink,
+                    SHELL_UID,
+                    SHELL_UID,
+                    st.st_size,
+                    int(st.st_atime),
+                    int(st.st_mtime),
+                    int(st.st_ctime),
+                    len(data),
                 )
                 + data
             )

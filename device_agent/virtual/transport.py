@@ -180,7 +180,9 @@ class AdbStream:
 class AdbConnection:
     """One TCP connection from an adb server (or anything else that connects)."""
 
-    def __init__(self, server: PhoneServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, server: PhoneServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.server = server
         self.device = server.device
         self.reader = reader
