@@ -48,7 +48,8 @@ def build(
     out: Path = typer.Option(Path("build/zoo"), "--out", help="Output directory."),
 ) -> None:
     """Build zoo models to <out>/<name>_<quant>.tflite with a JSON model card each (needs TensorFlow)."""
-    from models.build import ModelCard, build as build_models, parse_list
+    from models.build import ModelCard, parse_list
+    from models.build import build as build_models
 
     def done(card: ModelCard) -> None:
         console.print(f"[green]✓[/] {card.file}  {_mb(card.size_bytes)} MB  "

@@ -77,16 +77,13 @@ class LiteRTPredictor:
         from PIL import Image
 
         h, w = image.shape[:2]
-        resized = np.asarray(Image.fromarray(image).resize((self.width, self.height), Image.BILINEAR))
+        resized = np.asarray(Image.fromarray(image).resize((self.width, self.height), Image.Resampling.BILINEAR))
         dtype = self.inp["dtype"]
-        if dtype == np.float32:
-            x = resized.astype(np.float32) / 127.5 - 1.0
-        else:
-            x = resized.astype(dtype)
+        x = resized.astype(np.float32) / 127.5 - 1.0 if dtype == np.float32 else resized.astype(dtype)
         self.interpreter.set_tensor(self.inp["index"], x[None])
         self.interpreter.invoke()
         labels = np.argmax(self.interpreter.get_tensor(self.out["index"])[0], axis=-1).astype(np.uint8)
-        return np.asarray(Image.fromarray(labels).resize((w, h), Image.NEAREST))
+        return np.asarray(Image.fromarray(labels).resize((w, h), Image.Resampling.NEAREST))
 
 
 def list_samples(dataset_dir: Path, split: str = "val") -> list[tuple[Path, Path]]:
