@@ -50,13 +50,22 @@ def _io_shapes(data: bytes) -> tuple[list[int], list[int]]:
     return inp, out
 
 
-def card_for(name: str, quant: str, data: bytes, parameters: int, macs: int, file: str,
-             description: str = "") -> ModelCard:
+def card_for(
+    name: str, quant: str, data: bytes, parameters: int, macs: int, file: str, description: str = ""
+) -> ModelCard:
     inp, out = _io_shapes(data)
     return ModelCard(
-        name=name, quant=quant, file=file, input_shape=inp, output_shape=out, parameters=parameters,
-        macs=macs, size_bytes=len(data), ops=op_counts(data),
-        builtin_only=all(oc.builtin for oc in op_codes(data)), description=description,
+        name=name,
+        quant=quant,
+        file=file,
+        input_shape=inp,
+        output_shape=out,
+        parameters=parameters,
+        macs=macs,
+        size_bytes=len(data),
+        ops=op_counts(data),
+        builtin_only=all(oc.builtin for oc in op_codes(data)),
+        description=description,
     )
 
 

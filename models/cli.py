@@ -16,8 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Model zoo: build segmentation networks to .tflite, list them, evaluate them.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Model zoo: build segmentation networks to .tflite, list them, evaluate them.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -31,8 +32,15 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readabl
     from models.zoo import ZOO
 
     if as_json:
-        rows = [{"name": e.name, "input_shape": list(e.input_shape), "description": e.description,
-                 "seed_size_mb": e.seed_size_mb} for e in ZOO.values()]
+        rows = [
+            {
+                "name": e.name,
+                "input_shape": list(e.input_shape),
+                "description": e.description,
+                "seed_size_mb": e.seed_size_mb,
+            }
+            for e in ZOO.values()
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table("name", "input", "description")
@@ -52,8 +60,10 @@ def build(
     from models.build import build as build_models
 
     def done(card: ModelCard) -> None:
-        console.print(f"[green]✓[/] {card.file}  {_mb(card.size_bytes)} MB  "
-                      f"{card.parameters / 1e6:.2f} M params  {card.macs / 1e9:.2f} GMACs")
+        console.print(
+            f"[green]✓[/] {card.file}  {_mb(card.size_bytes)} MB  "
+            f"{card.parameters / 1e6:.2f} M params  {card.macs / 1e9:.2f} GMACs"
+        )
 
     try:
         cards = build_models(parse_list(only), parse_list(quant) or ["fp32"], out, on_done=done)
@@ -67,7 +77,9 @@ def eval_cmd(
     model: Path = typer.Argument(..., exists=True, dir_okay=False, help="Segmentation .tflite file."),
     dataset: Path = typer.Option(..., "--dataset", exists=True, file_okay=False, help="VOC-layout dataset."),
     num_classes: int | None = typer.Option(None, "--num-classes", help="Default: model output channels."),
-    split: str = typer.Option("val", "--split", help="ImageSets/Segmentation/<split>.txt (all masks if absent)."),
+    split: str = typer.Option(
+        "val", "--split", help="ImageSets/Segmentation/<split>.txt (all masks if absent)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Evaluate mIoU and pixel accuracy of a .tflite model with LiteRT."""
@@ -81,12 +93,15 @@ def eval_cmd(
     for i, v in enumerate(report.per_class_iou):
         table.add_row(str(i), "–" if v != v else f"{v:.4f}")
     console.print(table)
-    console.print(f"images {report.images}  mIoU {report.miou:.4f}  pixel accuracy {report.pixel_accuracy:.4f}")
+    console.print(
+        f"images {report.images}  mIoU {report.miou:.4f}  pixel accuracy {report.pixel_accuracy:.4f}"
+    )
 
 
 @app.command()
-def fixture(out: Path | None = typer.Option(None, "--out", help="Default: tests/fixtures/tiny_segmenter.tflite")
-            ) -> None:
+def fixture(
+    out: Path | None = typer.Option(None, "--out", help="Default: tests/fixtures/tiny_segmenter.tflite"),
+) -> None:
     """Remake the tiny test fixture model (needs TensorFlow)."""
     from models.fixture import FIXTURE_PATH, make_fixture
 

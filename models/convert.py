@@ -43,7 +43,9 @@ def to_tflite(model: Any, quant: str = "fp32") -> bytes:
     # Freeze the weights into constants first: converting the live function keeps
     # Keras 3's resource variables (VAR_HANDLE/READ_VARIABLE ops, uninitialised →
     # NaN outputs) and stops BatchNorm from folding into the convolutions.
-    frozen = convert_variables_to_constants_v2(tf.function(serve, input_signature=[spec]).get_concrete_function())
+    frozen = convert_variables_to_constants_v2(
+        tf.function(serve, input_signature=[spec]).get_concrete_function()
+    )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = False

@@ -77,7 +77,9 @@ class LiteRTPredictor:
         from PIL import Image
 
         h, w = image.shape[:2]
-        resized = np.asarray(Image.fromarray(image).resize((self.width, self.height), Image.Resampling.BILINEAR))
+        resized = np.asarray(
+            Image.fromarray(image).resize((self.width, self.height), Image.Resampling.BILINEAR)
+        )
         dtype = self.inp["dtype"]
         x = resized.astype(np.float32) / 127.5 - 1.0 if dtype == np.float32 else resized.astype(dtype)
         self.interpreter.set_tensor(self.inp["index"], x[None])
@@ -93,7 +95,9 @@ def list_samples(dataset_dir: Path, split: str = "val") -> list[tuple[Path, Path
         ids = [line.strip() for line in split_file.read_text().splitlines() if line.strip()]
     else:
         ids = sorted(p.stem for p in (dataset_dir / "SegmentationClass").glob("*.png"))
-    pairs = [(dataset_dir / "JPEGImages" / f"{i}.jpg", dataset_dir / "SegmentationClass" / f"{i}.png") for i in ids]
+    pairs = [
+        (dataset_dir / "JPEGImages" / f"{i}.jpg", dataset_dir / "SegmentationClass" / f"{i}.png") for i in ids
+    ]
     missing = [str(p) for pair in pairs for p in pair if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} dataset files missing, e.g. {missing[0]}")
@@ -181,7 +185,10 @@ def evaluate(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(
-            TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("[bold]evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
             transient=True,
         ) as bar:
             task = bar.add_task("eval", total=len(pairs))

@@ -38,8 +38,9 @@ def voc_palette() -> list[int]:
     return pal
 
 
-def make_sample(rng: np.random.Generator, size: int = 96, shapes: int = 3, border: int = 2
-                ) -> tuple[np.ndarray, np.ndarray]:
+def make_sample(
+    rng: np.random.Generator, size: int = 96, shapes: int = 3, border: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """One (RGB uint8 H×W×3, mask uint8 H×W) pair."""
     from PIL import Image, ImageDraw
 

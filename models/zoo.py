@@ -38,21 +38,39 @@ class ZooEntry:
 ZOO: dict[str, ZooEntry] = {
     e.name: e
     for e in [
-        ZooEntry("deeplabv3_mnv2_513", "deeplab", 513,
-                 "DeepLab V3, MobileNetV2 depth 1.0, OS16, light ASPP (seed: DeepLab V3 CPU)",
-                 {"alpha": 1.0}, seed_size_mb=8.8),
-        ZooEntry("deeplabv3_mnv2_257", "deeplab", 257,
-                 "DeepLab V3, MobileNetV2 depth 0.5, OS16, light ASPP (seed: DeepLab V3 GPU)",
-                 {"alpha": 0.5}, seed_size_mb=2.8),
-        ZooEntry("unet_224", "unet", 224, "U-Net, 4 levels, base 29 filters (seed: U-Net CPU)",
-                 seed_size_mb=25.4),
-        ZooEntry("icnet_256", "icnet", 256, "ICNet, half-width PSPNet50-style trunk (seed: IC-Net CPU)",
-                 seed_size_mb=27.1),
+        ZooEntry(
+            "deeplabv3_mnv2_513",
+            "deeplab",
+            513,
+            "DeepLab V3, MobileNetV2 depth 1.0, OS16, light ASPP (seed: DeepLab V3 CPU)",
+            {"alpha": 1.0},
+            seed_size_mb=8.8,
+        ),
+        ZooEntry(
+            "deeplabv3_mnv2_257",
+            "deeplab",
+            257,
+            "DeepLab V3, MobileNetV2 depth 0.5, OS16, light ASPP (seed: DeepLab V3 GPU)",
+            {"alpha": 0.5},
+            seed_size_mb=2.8,
+        ),
+        ZooEntry(
+            "unet_224", "unet", 224, "U-Net, 4 levels, base 29 filters (seed: U-Net CPU)", seed_size_mb=25.4
+        ),
+        ZooEntry(
+            "icnet_256",
+            "icnet",
+            256,
+            "ICNet, half-width PSPNet50-style trunk (seed: IC-Net CPU)",
+            seed_size_mb=27.1,
+        ),
         ZooEntry("enet_256", "enet", 256, "E-Net with builtin-only mask max-unpooling (seed: TODO)"),
-        ZooEntry("lraspp_mnv3_large_512", "lraspp", 512, "LR-ASPP, MobileNetV3-Large, OS16",
-                 {"variant": "large"}),
-        ZooEntry("lraspp_mnv3_small_512", "lraspp", 512, "LR-ASPP, MobileNetV3-Small, OS16",
-                 {"variant": "small"}),
+        ZooEntry(
+            "lraspp_mnv3_large_512", "lraspp", 512, "LR-ASPP, MobileNetV3-Large, OS16", {"variant": "large"}
+        ),
+        ZooEntry(
+            "lraspp_mnv3_small_512", "lraspp", 512, "LR-ASPP, MobileNetV3-Small, OS16", {"variant": "small"}
+        ),
         ZooEntry("bisenetv2_512", "bisenetv2", 512, "BiSeNet V2 (detail + semantic paths, BGA)"),
     ]
 }

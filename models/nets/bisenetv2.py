@@ -35,14 +35,24 @@ def _gather_expand(x: KTensor, out_ch: int, stride: int = 1, expand: int = 6) ->
     y = conv_bn(x, in_ch, 3)
     if stride == 2:
         y = dw_bn(y, 3, stride=2, act=None)
-        y = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=expand, use_bias=False,
-                                   depthwise_initializer=depthwise_init(3))(y)
+        y = layers.DepthwiseConv2D(
+            3,
+            padding="same",
+            depth_multiplier=expand,
+            use_bias=False,
+            depthwise_initializer=depthwise_init(3),
+        )(y)
         y = layers.BatchNormalization()(y)
         shortcut = dw_bn(x, 3, stride=2, act=None)
         shortcut = conv_bn(shortcut, out_ch, 1, act=None)
     else:
-        y = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=expand, use_bias=False,
-                                   depthwise_initializer=depthwise_init(3))(y)
+        y = layers.DepthwiseConv2D(
+            3,
+            padding="same",
+            depth_multiplier=expand,
+            use_bias=False,
+            depthwise_initializer=depthwise_init(3),
+        )(y)
         y = layers.BatchNormalization()(y)
         shortcut = x
     y = conv_bn(y, out_ch, 1, act=None)

@@ -94,7 +94,9 @@ def _up_bottleneck(x: KTensor, out_ch: int, mask: KTensor) -> KTensor:
     main = conv_bn(x, out_ch, 1, act=None)
     main = max_unpool(main, mask)
     y = conv_bn(x, internal, 1, act="relu")
-    y = layers.Conv2DTranspose(internal, 3, strides=2, padding="same", use_bias=False, kernel_initializer=HE)(y)
+    y = layers.Conv2DTranspose(internal, 3, strides=2, padding="same", use_bias=False, kernel_initializer=HE)(
+        y
+    )
     y = layers.BatchNormalization()(y)
     y = activation(y, "relu")
     y = conv_bn(y, out_ch, 1, act=None)

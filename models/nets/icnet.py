@@ -27,7 +27,9 @@ def _bottleneck(x: KTensor, width: int, out_ch: int, stride: int = 1, dilation: 
     return activation(layers.Add()([shortcut, y]), "relu")
 
 
-def _stage(x: KTensor, blocks: int, width: int, stride: int = 1, dilation: int = 1, start: int = 0) -> KTensor:
+def _stage(
+    x: KTensor, blocks: int, width: int, stride: int = 1, dilation: int = 1, start: int = 0
+) -> KTensor:
     for i in range(start, blocks):
         x = _bottleneck(x, width, width * 4, stride if i == 0 else 1, dilation)
     return x

@@ -53,12 +53,18 @@ def squeeze_excite(x: KTensor, reduced: int) -> KTensor:
     return layers.Multiply()([x, s])
 
 
-def mobilenet_v2(
-    x: KTensor, alpha: float = 1.0, output_stride: int = 16
-) -> tuple[KTensor, KTensor]:
+def mobilenet_v2(x: KTensor, alpha: float = 1.0, output_stride: int = 16) -> tuple[KTensor, KTensor]:
     """MobileNetV2 trunk without the 1280-channel head. Returns (stride-4 features, final features)."""
     # (expansion, channels, repeats, stride)
-    cfg = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+    cfg = [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]
     x = conv_bn(x, _make_divisible(32 * alpha), 3, stride=2, act="relu6")
     stride, dilation = 2, 1
     low = x
@@ -89,18 +95,33 @@ def mobilenet_v3(
     r = 2 if reduce_tail else 1
     # (kernel, expansion_channels, out_channels, se, activation, stride)
     large = [
-        (3, 16, 16, False, "relu", 1), (3, 64, 24, False, "relu", 2), (3, 72, 24, False, "relu", 1),
-        (5, 72, 40, True, "relu", 2), (5, 120, 40, True, "relu", 1), (5, 120, 40, True, "relu", 1),
-        (3, 240, 80, False, "hswish", 2), (3, 200, 80, False, "hswish", 1), (3, 184, 80, False, "hswish", 1),
-        (3, 184, 80, False, "hswish", 1), (3, 480, 112, True, "hswish", 1), (3, 672, 112, True, "hswish", 1),
-        (5, 672, 160 // r, True, "hswish", 2), (5, 960 // r, 160 // r, True, "hswish", 1),
+        (3, 16, 16, False, "relu", 1),
+        (3, 64, 24, False, "relu", 2),
+        (3, 72, 24, False, "relu", 1),
+        (5, 72, 40, True, "relu", 2),
+        (5, 120, 40, True, "relu", 1),
+        (5, 120, 40, True, "relu", 1),
+        (3, 240, 80, False, "hswish", 2),
+        (3, 200, 80, False, "hswish", 1),
+        (3, 184, 80, False, "hswish", 1),
+        (3, 184, 80, False, "hswish", 1),
+        (3, 480, 112, True, "hswish", 1),
+        (3, 672, 112, True, "hswish", 1),
+        (5, 672, 160 // r, True, "hswish", 2),
+        (5, 960 // r, 160 // r, True, "hswish", 1),
         (5, 960 // r, 160 // r, True, "hswish", 1),
     ]
     small = [
-        (3, 16, 16, True, "relu", 2), (3, 72, 24, False, "relu", 2), (3, 88, 24, False, "relu", 1),
-        (5, 96, 40, True, "hswish", 2), (5, 240, 40, True, "hswish", 1), (5, 240, 40, True, "hswish", 1),
-        (5, 120, 48, True, "hswish", 1), (5, 144, 48, True, "hswish", 1),
-        (5, 288, 96 // r, True, "hswish", 2), (5, 576 // r, 96 // r, True, "hswish", 1),
+        (3, 16, 16, True, "relu", 2),
+        (3, 72, 24, False, "relu", 2),
+        (3, 88, 24, False, "relu", 1),
+        (5, 96, 40, True, "hswish", 2),
+        (5, 240, 40, True, "hswish", 1),
+        (5, 240, 40, True, "hswish", 1),
+        (5, 120, 48, True, "hswish", 1),
+        (5, 144, 48, True, "hswish", 1),
+        (5, 288, 96 // r, True, "hswish", 2),
+        (5, 576 // r, 96 // r, True, "hswish", 1),
         (5, 576 // r, 96 // r, True, "hswish", 1),
     ]
     cfg = large if variant == "large" else small

@@ -71,8 +71,9 @@ def test_constant_predictor_matches_arithmetic(synthetic_dataset: Path) -> None:
     expected_miou = (counts[0] / n_total) / classes_present
     expected_acc = counts[0] / n_total
 
-    report = evaluate(None, synthetic_dataset, K, progress=False,
-                      predictor=lambda img: np.zeros(img.shape[:2], np.uint8))
+    report = evaluate(
+        None, synthetic_dataset, K, progress=False, predictor=lambda img: np.zeros(img.shape[:2], np.uint8)
+    )
     assert report.pixels == n_total
     assert report.pixel_accuracy == pytest.approx(expected_acc, abs=1e-12)
     assert report.miou == pytest.approx(expected_miou, abs=1e-12)
@@ -124,7 +125,7 @@ def test_cli_eval_and_make_dataset(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["eval", str(FIXTURE), "--dataset", str(tmp_path / "ds"), "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output[res.output.index("{"):])
+    data = json.loads(res.output[res.output.index("{") :])
     assert data["images"] == 2 and 0.0 <= data["miou"] <= 1.0
     res = runner.invoke(app, ["list", "--json"])
     assert res.exit_code == 0 and any(r["name"] == "enet_256" for r in json.loads(res.output))

@@ -105,7 +105,7 @@ def test_mask_unpooling_equals_true_unpooling_without_ties() -> None:
     for i in range(2):
         for j in range(2):
             for c in range(2):
-                win = x[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2, c]
+                win = x[0, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2, c]
                 a, b = np.unravel_index(np.argmax(win), win.shape)
                 expected[0, 2 * i + a, 2 * j + b, c] = win.max() * 10.0
     np.testing.assert_allclose(up, expected)
@@ -158,8 +158,9 @@ def test_cli_build_writes_cards(tmp_path: Path) -> None:
 
     from models.cli import app
 
-    res = CliRunner().invoke(app, ["build", "--only", "lraspp_mnv3_small_512", "--quant", "fp16",
-                                   "--out", str(tmp_path)])
+    res = CliRunner().invoke(
+        app, ["build", "--only", "lraspp_mnv3_small_512", "--quant", "fp16", "--out", str(tmp_path)]
+    )
     assert res.exit_code == 0, res.output
     card = json.loads((tmp_path / "lraspp_mnv3_small_512_fp16.json").read_text())
     assert card["quant"] == "fp16" and card["ops"]["CONV_2D"] > 0
