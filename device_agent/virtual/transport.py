@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import logging
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -427,11 +428,11 @@ class PhoneServer:
         if server is not None:
             server.close()
         self.drop_connections()
+        # Aborted connections end their own tasks; cancelling them would make asyncio's stream
+        # callback log a spurious error on Python 3.11.
         tasks = list(self._conn_tasks)
-        for task in tasks:
-            task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks, timeout=2)
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
@@ -460,6 +461,12 @@ class PhoneServer:
         if self._server is None:
             writer.transport.abort()
             return
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # adb's own sockets are NODELAY; without it small packets (OKAY, a shell's exit
+                # code) wait out Nagle and the peer's delayed ACK: ~20 ms per round trip.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = AdbConnection(self, reader, writer)
         self.connections.add(conn)
         task = asyncio.current_task()
@@ -467,6 +474,8 @@ class PhoneServer:
             self._conn_tasks.add(task)
         try:
             await conn.run()
+        except asyncio.CancelledError:
+            conn.abort()
         finally:
             if task is not None:
                 self._conn_tasks.discard(task)

@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.virtual.conftest import REAL_DEVICE, PhoneFactory, PrivateAdb, needs_real_device
+from tests.virtual.conftest import PhoneFactory, PrivateAdb, needs_real_device
 
 pytestmark = pytest.mark.timeout(60)
 
