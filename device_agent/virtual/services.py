@@ -139,27 +139,39 @@ async def _interactive(
     stdin: Callable[[], Awaitable[bytes | None]],
     out: Callable[[bytes], Awaitable[None]],
     err: Callable[[bytes], Awaitable[None]],
+    *,
+    pty: bool,
 ) -> int:
-    """`adb shell` with no command: a line-at-a-time prompt on top of device.shell."""
+    """`adb shell` with no command: sh reading commands from stdin, one line at a time.
+
+    With a pty it behaves like a terminal (prompt, echo of what is typed); without one
+    (`echo cmd | adb shell`) it just runs the lines, as sh does when stdin is not a tty.
+    """
     buf = bytearray()
     code = 0
-    await out(_prompt(device))
+    if pty:
+        await out(_prompt(device))
     while True:
         chunk = await stdin()
         if chunk is None:
             return code
-        # A pty echoes what is typed and turns CR into NL.
-        await out(chunk.replace(b"\r", b"\r\n"))
-        buf += chunk.replace(b"\r", b"\n")
+        if pty:
+            await out(chunk.replace(b"\r", b"\r\n"))
+            chunk = chunk.replace(b"\r", b"\n")
+        buf += chunk
         while b"\n" in buf:
             line, _, rest = bytes(buf).partition(b"\n")
             buf = bytearray(rest)
             text = line.decode("utf-8", "replace").strip()
-            if text in ("exit", "logout"):
+            words = text.split()
+            if words and words[0] in ("exit", "logout"):
+                if len(words) > 1 and words[1].isdigit():
+                    code = int(words[1])
                 return code
             if text:
-                code = await _run(device, text, out, err, True)
-            await out(_prompt(device))
+                code = await _run(device, text, out, err, pty)
+            if pty:
+                await out(_prompt(device))
         if b"\x04" in buf:  # Ctrl-D
             return code
 
@@ -167,7 +179,7 @@ async def _interactive(
 async def legacy_shell_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
     """`shell:cmd`: raw bytes, stdout and stderr mixed, no exit code; the stream closes at exit."""
     if command == "":
-        await _interactive(device, stream.read, stream.write, stream.write)
+        await _interactive(device, stream.read, stream.write, stream.write, pty=pty)
         return
 
     async def drain_stdin() -> None:
@@ -212,7 +224,7 @@ async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO
     reader = asyncio.create_task(read_packets())
     try:
         if command == "":
-            code = await _interactive(device, stdin_q.get, stdout, stderr)
+            code = await _interactive(device, stdin_q.get, stdout, stderr, pty=pty)
         else:
             code = await _run(device, command, stdout, stderr, pty)
         await stream.write(shell_packet(SHELL_EXIT, bytes([code & 0xFF])))

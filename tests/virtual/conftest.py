@@ -42,7 +42,9 @@ class PrivateAdb:
         self.port = free_port()
         self.home = home
         env = {k: v for k, v in os.environ.items() if k not in ("ADB_VENDOR_KEYS", "ANDROID_SERIAL")}
-        env.update(HOME=str(home), ANDROID_USER_HOME=str(home / ".android"), ANDROID_ADB_SERVER_PORT=str(self.port))
+        env.update(
+            HOME=str(home), ANDROID_USER_HOME=str(home / ".android"), ANDROID_ADB_SERVER_PORT=str(self.port)
+        )
         self.env = env
         self.adb = adbutils.adb_path()
 

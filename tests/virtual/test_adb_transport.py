@@ -12,6 +12,7 @@ import hashlib
 import os
 import socket
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def test_legacy_shell_and_pty(adb: PrivateAdb, phone) -> None:
     assert adb.cmd("-s", phone.address, "exec-out", "echo raw").stdout == "raw\n"  # `exec:`
     res = adb.cmd("-s", phone.address, "shell", "-tt", "echo tty")  # `shell,v2,pty:`
     assert res.returncode == 0 and "tty" in res.stdout
+    # No command: sh reads its commands from stdin (shell protocol STDIN / CLOSE_STDIN packets).
+    res = subprocess.run(
+        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell"],
+        input="echo one\necho two\nexit 4\n",
+        env=adb.env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert (res.returncode, res.stdout) == (4, "one\ntwo\n")
 
 
 def test_unknown_service_is_refused(adb: PrivateAdb, phone) -> None:
@@ -185,9 +196,10 @@ def _recv_all(s: socket.socket, timeout: float) -> bytes:
 
 def test_garbage_closes_only_that_connection(adb: PrivateAdb, phone) -> None:
     host, port = phone.address.split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as bad, socket.create_connection(
-        (host, int(port)), timeout=5
-    ) as good:
+    with (
+        socket.create_connection((host, int(port)), timeout=5) as bad,
+        socket.create_connection((host, int(port)), timeout=5) as good,
+    ):
         bad.sendall(os.urandom(4096))
         bad.settimeout(5)
         try:
@@ -251,7 +263,9 @@ def test_auth_with_unknown_host_key_is_unauthorized(
     assert res.returncode != 0 and "unauthorized" in (res.stderr + res.stdout)
 
 
-def test_auth_with_host_key_allowed_is_device(adb: PrivateAdb, make_phone: PhoneFactory, tmp_path: Path) -> None:
+def test_auth_with_host_key_allowed_is_device(
+    adb: PrivateAdb, make_phone: PhoneFactory, tmp_path: Path
+) -> None:
     phone = make_phone(connect=False, auth=True, allowed_keys=(_other_adb_pubkey(tmp_path), adb.pubkey))
     adb.connect(phone.address)
     assert adb.device(phone.address).shell2("echo authorised", v2=True).output == "authorised\n"
@@ -307,4 +321,3 @@ def test_fault_hang_then_recover(adb: PrivateAdb, phone) -> None:
         phone.device.faults.hang = False
     assert adb.state(phone.address) == "device"
     assert dev.shell2("echo back", v2=True, timeout=10).output == "back\n"
-
