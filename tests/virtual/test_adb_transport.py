@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 TMP = "/data/local/tmp"
 
 
-def sh(adb: PrivateAdb, address: str, *args: str, timeout: float = 20):  # type: ignore[no-untyped-def]
+def sh(adb: PrivateAdb, address: str, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return adb.cmd("-s", address, "shell", *args, timeout=timeout)
 
 
