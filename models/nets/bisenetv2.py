@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.nets.layers import HE, KTensor, activation, conv_bn, depthwise_init, dw_bn, resize
+from models.nets.layers import HE, RESIDUAL_GAMMA, KTensor, activation, conv_bn, depthwise_init, dw_bn, resize
 
 
 def _detail(x: KTensor) -> KTensor:
@@ -55,7 +55,7 @@ def _gather_expand(x: KTensor, out_ch: int, stride: int = 1, expand: int = 6) ->
         )(y)
         y = layers.BatchNormalization()(y)
         shortcut = x
-    y = conv_bn(y, out_ch, 1, act=None)
+    y = conv_bn(y, out_ch, 1, act=None, gamma=RESIDUAL_GAMMA)
     return activation(layers.Add()([shortcut, y]), "relu")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from models.nets.layers import HE, KTensor, activation, conv_bn, resize
+from models.nets.layers import HE, RESIDUAL_GAMMA, KTensor, activation, conv_bn, resize
 
 
 class ChannelPad(layers.Layer):
@@ -84,7 +84,7 @@ def _bottleneck(
         y = conv_bn(y, internal, (1, asymmetric), act="prelu")
     else:
         y = conv_bn(y, internal, 3, dilation=dilation, act="prelu")
-    y = conv_bn(y, out_ch, 1, act=None)
+    y = conv_bn(y, out_ch, 1, act=None, gamma=RESIDUAL_GAMMA)
     y = layers.SpatialDropout2D(dropout)(y)
     return activation(layers.Add()([main, y]), "prelu"), mask
 
@@ -99,7 +99,7 @@ def _up_bottleneck(x: KTensor, out_ch: int, mask: KTensor) -> KTensor:
     )
     y = layers.BatchNormalization()(y)
     y = activation(y, "relu")
-    y = conv_bn(y, out_ch, 1, act=None)
+    y = conv_bn(y, out_ch, 1, act=None, gamma=RESIDUAL_GAMMA)
     return activation(layers.Add()([main, y]), "relu")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.nets.layers import KTensor, activation, classifier, conv_bn, resize
+from models.nets.layers import RESIDUAL_GAMMA, KTensor, activation, classifier, conv_bn, resize
 
 
 def _bottleneck(x: KTensor, width: int, out_ch: int, stride: int = 1, dilation: int = 1) -> KTensor:
@@ -23,7 +23,7 @@ def _bottleneck(x: KTensor, width: int, out_ch: int, stride: int = 1, dilation: 
         shortcut = conv_bn(x, out_ch, 1, stride=stride, act=None)
     y = conv_bn(x, width, 1, stride=stride)
     y = conv_bn(y, width, 3, dilation=dilation)
-    y = conv_bn(y, out_ch, 1, act=None)
+    y = conv_bn(y, out_ch, 1, act=None, gamma=RESIDUAL_GAMMA)
     return activation(layers.Add()([shortcut, y]), "relu")
 
 

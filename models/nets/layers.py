@@ -19,6 +19,12 @@ from keras import layers
 KTensor = Any  # Keras symbolic tensor; Keras ships no type stubs
 
 HE = "he_normal"
+# Scale of the last BatchNorm in a residual branch. With gamma=1 every residual add
+# roughly doubles the activation variance; after E-Net's 27 adds the random net's
+# activations reach ~3e4, next to float16's 65504 limit (GPU delegates in fp16 would
+# overflow). A small initial gamma (as in SkipInit / zero-gamma ResNets, but not
+# zero, so the branches still contribute) keeps them in a realistic range.
+RESIDUAL_GAMMA = 0.2
 
 
 def depthwise_init(kernel: int | tuple[int, int]) -> keras.initializers.Initializer:
@@ -41,8 +47,12 @@ def conv_bn(
     act: str | None = "relu",
     name: str | None = None,
     use_bias: bool = False,
+    gamma: float = 1.0,
 ) -> KTensor:
-    """Conv2D + BatchNorm + activation (BN folds into the conv on conversion)."""
+    """Conv2D + BatchNorm + activation (BN folds into the conv on conversion).
+
+    ``gamma`` initialises the BN scale; residual branches use ``RESIDUAL_GAMMA``.
+    """
     x = layers.Conv2D(
         filters,
         kernel,
@@ -53,7 +63,9 @@ def conv_bn(
         kernel_initializer=HE,
         name=None if name is None else f"{name}_conv",
     )(x)
-    x = layers.BatchNormalization(name=None if name is None else f"{name}_bn")(x)
+    x = layers.BatchNormalization(
+        gamma_initializer=keras.initializers.Constant(gamma), name=None if name is None else f"{name}_bn"
+    )(x)
     return activation(x, act)
 
 

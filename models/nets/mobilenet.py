@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from keras import layers
 
-from models.nets.layers import HE, KTensor, activation, conv_bn, dw_bn
+from models.nets.layers import HE, RESIDUAL_GAMMA, KTensor, activation, conv_bn, dw_bn
 
 
 def _make_divisible(v: float, divisor: int = 8) -> int:
@@ -37,8 +37,9 @@ def inverted_residual(
     y = dw_bn(y, kernel, stride=stride, dilation=dilation, act=act)
     if se:
         y = squeeze_excite(y, _make_divisible(hidden / 4))
-    y = conv_bn(y, out_ch, 1, act=None)
-    if stride == 1 and in_ch == out_ch:
+    residual = stride == 1 and in_ch == out_ch
+    y = conv_bn(y, out_ch, 1, act=None, gamma=RESIDUAL_GAMMA if residual else 1.0)
+    if residual:
         y = layers.Add()([x, y])
     return y
 

@@ -57,7 +57,7 @@ def test_model_converts_loads_and_runs(built: tuple[Path, dict[str, ModelCard]],
     assert card.output_shape == [1, entry.input_size, entry.input_size, entry.num_classes]
     assert card.builtin_only and card.parameters > 0 and card.macs > 0
 
-    it = Interpreter(model_path=str(path), num_threads=2)
+    it = Interpreter(model_path=str(path), num_threads=2, experimental_preserve_all_tensors=True)
     it.allocate_tensors()
     inp, outp = it.get_input_details()[0], it.get_output_details()[0]
     x = np.random.default_rng(0).uniform(-1, 1, size=inp["shape"]).astype(np.float32)
@@ -69,6 +69,13 @@ def test_model_converts_loads_and_runs(built: tuple[Path, dict[str, ModelCard]],
     np.testing.assert_allclose(y.sum(axis=-1), 1.0, atol=1e-3)  # softmax over classes
     # random weights, but not collapsed (vanishing activations give a uniform softmax)
     assert y.std() > 1e-3
+    # ... nor exploding: every intermediate stays well inside float16 range (GPU delegates run fp16)
+    peak = max(
+        float(np.abs(it.get_tensor(t["index"])).max())
+        for t in it.get_tensor_details()
+        if t["dtype"] == np.float32 and np.prod(t["shape"]) > 0
+    )
+    assert peak < 1e4, peak
 
 
 def test_sizes_near_the_seed(built: tuple[Path, dict[str, ModelCard]]) -> None:
