@@ -175,12 +175,15 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     outputs: list[str] = []
     parsed: list[benchmark_output.BenchmarkResult] = []
     gates = []
+    walls: list[float] = []
     for i in range(n_trials):
         if i:
             _sleep(float(spec.get("cooldown_s", 0.0)), beat)
         gate = _thermal_gate(device, spec, beat)
         gates.append(gate)
+        t0 = time.monotonic()
         out = run(device, command, timeout=settings.run_timeout_s)
+        walls.append(round(time.monotonic() - t0, 4))
         outputs.append(f"=== trial {i + 1}/{n_trials} (gate: {gate}) ===\n{out.output}")
         raw = "\n".join(outputs)
         if beat.cancelled.is_set():
@@ -199,6 +202,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         "format": parsed[-1].format,
         "trials": [asdict_trial(t) for t in trials],
         "gates": gates,
+        "trial_wall_s": walls,
         "fingerprint": before_props(device),
         "cpu_freqs_khz": snapshot.cpu_freqs(device),
     }

@@ -1,0 +1,123 @@
+"""Service overhead per run, and farm vs by-hand wall time (issue 3). Prints figures; asserts nothing.
+
+1. Overhead: 20 one-run jobs on a cached model; job wall time (created → finished, from the
+   database) minus the phone's own benchmark time (the benchmark command's wall time).
+2. Ratio: one 4-phone × 2-delegate job against doing the same by hand: sequential
+   `adb push` of model and binary, `adb shell chmod`, `adb shell benchmark_model` per phone × delegate.
+
+Usage: python bench/e2e_overhead.py [--mode production|embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from device_agent.phone.benchmark import binary_for, build_command  # noqa: E402
+from device_agent.phone.install import binary_path  # noqa: E402
+from device_agent.virtual.fleet import PhoneFleet  # noqa: E402
+from tests.stack import AdbServer, FarmStack  # noqa: E402
+
+MODEL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny_segmenter.tflite"
+PHONES = ["msm8953", "sdm845", "msm8937", "exynos7420"]
+FAST = {
+    "trials": 1,
+    "cooldown_s": 0,
+    "thermal_limit_c": None,
+    "screen_off": False,
+    "num_runs": 20,
+    "warmup_runs": 1,
+    "min_secs": 0.0,
+    "warmup_min_secs": 0.0,
+    "threads": [2],
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", default="production", choices=["production", "embedded"])
+    ap.add_argument("--jobs", type=int, default=20)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    stack = FarmStack(tmp, mode=args.mode)
+    adb = AdbServer(tmp / "adbhome")
+    adb.start()
+    fleet = PhoneFleet()
+    try:
+        phones = [fleet.add(p) for p in PHONES]
+        for p in phones:
+            adb.connect(p.address)
+        stack.start_api()
+        stack.start_worker(adb)
+        stack.start_agent(adb)
+        devices = stack.wait_online(len(PHONES))
+        model = stack.upload(MODEL)
+        first = devices[0]["id"]
+
+        def job(body: dict[str, object]) -> dict[str, object]:
+            resp = stack.http.post("/benchmarks", json={"model": str(model["id"]), **FAST, **body})
+            resp.raise_for_status()
+            return stack.wait_job(resp.json()["id"])
+
+        job({"devices": {"all": True}, "delegates": ["cpu", "gpu"]})  # caches model + binary everywhere
+        overheads = []
+        for _ in range(args.jobs):
+            j = job({"devices": {"ids": [first]}, "delegates": ["cpu"]})
+            wall = _seconds(j["finished_at"]) - _seconds(j["created_at"])  # type: ignore[arg-type]
+            phone_time = sum(j["runs"][0]["result"]["env"]["trial_wall_s"])  # type: ignore[index]
+            overheads.append(wall - phone_time)
+        overheads.sort()
+        print(
+            f"[{args.mode}] service overhead per run: median {statistics.median(overheads) * 1000:.0f} ms, "
+            f"p90 {overheads[int(0.9 * (len(overheads) - 1))] * 1000:.0f} ms over {len(overheads)} jobs"
+        )
+
+        t0 = time.monotonic()
+        j = job({"devices": {"all": True}, "delegates": ["cpu", "gpu"]})
+        farm_s = time.monotonic() - t0
+        assert j["state"] == "succeeded", j["state"]
+
+        data, version = binary_for(True, None)
+        local_bin = tmp / "benchmark_model"
+        local_bin.write_bytes(data)
+        t0 = time.monotonic()
+        for p in phones:
+            s = p.address
+            adb.cmd("-s", s, "push", str(MODEL), f"/data/local/tmp/byhand_{model['sha256']}.tflite")
+            adb.cmd("-s", s, "push", str(local_bin), "/data/local/tmp/byhand_benchmark_model")
+            adb.cmd("-s", s, "shell", "chmod 755 /data/local/tmp/byhand_benchmark_model")
+            for delegate in ("cpu", "gpu"):
+                cmd = build_command(
+                    "/data/local/tmp/byhand_benchmark_model",
+                    f"/data/local/tmp/byhand_{model['sha256']}.tflite",
+                    delegate,
+                    2,
+                    {k: v for k, v in FAST.items() if k != "threads"},
+                )
+                adb.cmd("-s", s, "shell", cmd, timeout=600)
+        hand_s = time.monotonic() - t0
+        del version, binary_path
+        print(
+            f"[{args.mode}] 4 phones x 2 delegates: farm {farm_s:.2f} s, by hand {hand_s:.2f} s, "
+            f"ratio {farm_s / hand_s:.2f}"
+        )
+    finally:
+        fleet.close()
+        adb.stop()
+        stack.close()
+
+
+def _seconds(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+if __name__ == "__main__":
+    main()
