@@ -69,6 +69,31 @@ def card_for(
     )
 
 
+def markdown_table(cards: Iterable[ModelCard], seed_mb: dict[str, float | None] | None = None) -> str:
+    """The zoo table (one row per network, sizes per quantisation) in Markdown."""
+    by_name: dict[str, dict[str, ModelCard]] = {}
+    for c in cards:
+        by_name.setdefault(c.name, {})[c.quant] = c
+    quants = [q for q in QUANTS if any(q in v for v in by_name.values())]
+    head = ["network", "input", "params (M)", "GMACs", *[f"{q} (MB)" for q in quants], "seed fp32 (MB)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, per_q in by_name.items():
+        any_card = next(iter(per_q.values()))
+        _, h, w, ch = any_card.input_shape
+        sizes = [f"{per_q[q].size_bytes / 1e6:.2f}" if q in per_q else "–" for q in quants]
+        seed = (seed_mb or {}).get(name)
+        row = [
+            name,
+            f"{h}×{w}×{ch}",
+            f"{any_card.parameters / 1e6:.2f}",
+            f"{any_card.macs / 1e9:.2f}",
+            *sizes,
+            "–" if seed is None else f"{seed}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def parse_list(text: str | None) -> list[str] | None:
     """``"a,b"`` → ``["a", "b"]``; empty/None → None."""
     if not text:

@@ -10,6 +10,7 @@ without TensorFlow (``list``, ``eval`` and ``make-dataset`` never need it).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -56,8 +57,10 @@ def build(
     out: Path = typer.Option(Path("build/zoo"), "--out", help="Output directory."),
 ) -> None:
     """Build zoo models to <out>/<name>_<quant>.tflite with a JSON model card each (needs TensorFlow)."""
-    from models.build import ModelCard, parse_list
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    from models.build import ModelCard, markdown_table, parse_list
     from models.build import build as build_models
+    from models.zoo import ZOO
 
     def done(card: ModelCard) -> None:
         console.print(
@@ -70,6 +73,9 @@ def build(
     except (KeyError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.print(f"{len(cards)} model(s) written to {out}")
+    table = markdown_table(cards, {n: e.seed_size_mb for n, e in ZOO.items()})
+    (out / "zoo_table.md").write_text(table)
+    typer.echo(table)
 
 
 @app.command("eval")
