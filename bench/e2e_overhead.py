@@ -19,10 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from device_agent.phone.benchmark import binary_for, build_command  # noqa: E402
-from device_agent.phone.install import binary_path  # noqa: E402
-from device_agent.virtual.fleet import PhoneFleet  # noqa: E402
-from tests.stack import AdbServer, FarmStack  # noqa: E402
+from device_agent.phone.benchmark import binary_for, build_command
+from device_agent.virtual.fleet import PhoneFleet
+from tests.stack import AdbServer, FarmStack
 
 MODEL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny_segmenter.tflite"
 PHONES = ["msm8953", "sdm845", "msm8937", "exynos7420"]
@@ -83,7 +82,7 @@ def main() -> None:
         farm_s = time.monotonic() - t0
         assert j["state"] == "succeeded", j["state"]
 
-        data, version = binary_for(True, None)
+        data, _version = binary_for(True, None)
         local_bin = tmp / "benchmark_model"
         local_bin.write_bytes(data)
         t0 = time.monotonic()
@@ -102,7 +101,6 @@ def main() -> None:
                 )
                 adb.cmd("-s", s, "shell", cmd, timeout=600)
         hand_s = time.monotonic() - t0
-        del version, binary_path
         print(
             f"[{args.mode}] 4 phones x 2 delegates: farm {farm_s:.2f} s, by hand {hand_s:.2f} s, "
             f"ratio {farm_s / hand_s:.2f}"

@@ -92,8 +92,12 @@ class Agent:
     def _start_adb_server(self) -> None:
         import subprocess
 
-        subprocess.run([adbutils.adb_path(), "-P", str(self.settings.adb_port), "start-server"],
-                       check=False, capture_output=True, timeout=30)
+        subprocess.run(
+            [adbutils.adb_path(), "-P", str(self.settings.adb_port), "start-server"],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
         time.sleep(0.5)
 
 

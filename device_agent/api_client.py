@@ -31,8 +31,9 @@ class FarmApi:
         self.settings = settings or get_settings()
         token = token_from(self.settings)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.settings.api_url.rstrip("/") + "/api/v1", headers=headers,
-                                 timeout=timeout)
+        self.http = httpx.Client(
+            base_url=self.settings.api_url.rstrip("/") + "/api/v1", headers=headers, timeout=timeout
+        )
 
     def request(self, method: str, path: str, **kw: Any) -> Any:
         resp = self.http.request(method, path, **kw)
