@@ -15,6 +15,12 @@ from server.core.config import get_settings
 from server.db import get_sessionmaker
 
 ANONYMOUS = Principal("anonymous", Role.viewer)
+NEEDS_TOKEN = ProblemError(
+    401,
+    "Unauthorized",
+    "This endpoint needs an API token: send 'Authorization: Bearer <token>' "
+    "(create one with 'farm token create --role submitter').",
+)
 
 
 def get_db() -> Iterator[Session]:
@@ -39,12 +45,7 @@ def get_principal(
     if not authorization and get_settings().public_read:
         return ANONYMOUS
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise ProblemError(
-            401,
-            "Unauthorized",
-            "This endpoint needs an API token: send 'Authorization: Bearer <token>' "
-            "(create one with 'farm token create --role submitter').",
-        )
+        raise NEEDS_TOKEN
     principal = authenticate(db, authorization[7:].strip())
     if principal is None:
         raise ProblemError(401, "Unauthorized", "The API token is unknown or revoked.")
@@ -53,6 +54,8 @@ def get_principal(
 
 def require(role: Role) -> Callable[[Principal], Principal]:
     def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal is ANONYMOUS and role != Role.viewer:
+            raise NEEDS_TOKEN
         if not principal.at_least(role):
             raise ProblemError(
                 403,
