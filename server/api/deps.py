@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Path, Query
 from sqlalchemy.orm import Session
 
 from server.api.errors import ProblemError
@@ -71,3 +71,8 @@ Viewer = Annotated[Principal, Depends(require(Role.viewer))]
 Submitter = Annotated[Principal, Depends(require(Role.submitter))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
 Agent = Annotated[Principal, Depends(require(Role.agent))]
+
+
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Database id")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

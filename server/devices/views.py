@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import DB, Admin, Agent, Viewer
+from server.api.deps import DB, Admin, Agent, IdPath, Viewer
 from server.devices import service
 from server.devices.schemas import DeviceOut, DeviceReport, Heartbeat, HostOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
@@ -30,17 +30,17 @@ def list_devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceOut, responses={404: {}})
-def get_device(db: DB, _: Viewer, device_id: int) -> DeviceOut:
+def get_device(db: DB, _: Viewer, device_id: IdPath) -> DeviceOut:
     return DeviceOut.model_validate(service.get_device(db, device_id))
 
 
 @router.post("/devices/{device_id}/disable", response_model=DeviceOut, responses={404: {}})
-def disable(db: DB, _: Admin, device_id: int) -> DeviceOut:
+def disable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
     return DeviceOut.model_validate(service.set_disabled(db, device_id, True))
 
 
 @router.post("/devices/{device_id}/enable", response_model=DeviceOut, responses={404: {}})
-def enable(db: DB, _: Admin, device_id: int) -> DeviceOut:
+def enable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
     device = service.set_disabled(db, device_id, False)
     db.commit()
     dispatch(wake_waiting_runs(db, device.id))
@@ -48,12 +48,12 @@ def enable(db: DB, _: Admin, device_id: int) -> DeviceOut:
 
 
 @router.post("/devices/{device_id}/tags", response_model=DeviceOut, responses={404: {}})
-def tag(db: DB, _: Admin, device_id: int, body: TagsIn) -> DeviceOut:
+def tag(db: DB, _: Admin, device_id: IdPath, body: TagsIn) -> DeviceOut:
     return DeviceOut.model_validate(service.add_tags(db, device_id, body.tags))
 
 
 @router.delete("/devices/{device_id}/tags/{tag}", response_model=DeviceOut, responses={404: {}})
-def untag(db: DB, _: Admin, device_id: int, tag: str) -> DeviceOut:
+def untag(db: DB, _: Admin, device_id: IdPath, tag: str) -> DeviceOut:
     return DeviceOut.model_validate(service.remove_tags(db, device_id, [tag]))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
-from server.api.deps import DB, Submitter, Viewer
+from server.api.deps import DB, IdPath, Submitter, Viewer
 from server.models import service
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -60,5 +60,5 @@ def list_models(db: DB, principal: Viewer) -> list[ModelOut]:
 
 
 @router.get("/{model_id}", response_model=ModelOut, responses={404: {}})
-def get_model(db: DB, principal: Viewer, model_id: int) -> ModelOut:
+def get_model(db: DB, principal: Viewer, model_id: IdPath) -> ModelOut:
     return ModelOut.model_validate(service.get_model(db, principal, model_id))

@@ -5,22 +5,23 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from server.api.deps import DB, Viewer
+from server.api.deps import DB, MAX_ID, IdQuery, Viewer
 from server.jobs.schemas import Delegate
 from server.results import service
 from server.results.compare import CompareOut, compare_jobs
 
 router = APIRouter(prefix="/results", tags=["results"])
 compare_router = APIRouter(tags=["results"])
+IdPathQ = Annotated[int, Query(ge=1, le=MAX_ID, description="Benchmark id")]
 
 
 @compare_router.get("/compare", response_model=CompareOut, responses={404: {}}, summary="Job b against job a")
-def compare(db: DB, principal: Viewer, a: int, b: int) -> CompareOut:
+def compare(db: DB, principal: Viewer, a: IdPathQ, b: IdPathQ) -> CompareOut:
     return compare_jobs(db, principal, a, b)
 
 
@@ -75,11 +76,11 @@ def list_results(
     principal: Viewer,
     model: str | None = Query(None, description="Model id, name, zoo name or sha256 prefix", max_length=200),
     soc: str | None = Query(None, max_length=128),
-    device: int | None = None,
+    device: IdQuery = None,
     delegate: Delegate | None = None,
-    job: int | None = None,
+    job: IdQuery = None,
     limit: int = Query(100, ge=1, le=10000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> Any:
     total, rows = service.search(
         db,
