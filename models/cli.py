@@ -131,3 +131,30 @@ def make_dataset_cmd(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def publish(
+    directory: Path = typer.Argument(Path("build/zoo"), help="Where `farm models build` wrote the files"),
+    public: bool = typer.Option(True, help="Visible to every farm user"),
+) -> None:
+    """Upload built zoo models to the farm; jobs can then name them (e.g. "enet_256_fp16")."""
+    from device_agent.api_client import ApiError, FarmApi
+
+    files = sorted(directory.glob("*.tflite"))
+    if not files:
+        console.print(f"[red]no .tflite files in {directory}[/red]: run `farm models build` first")
+        raise typer.Exit(1)
+    api = FarmApi()
+    for path in files:
+        try:
+            with path.open("rb") as fh:
+                model = api.post(
+                    "/models",
+                    files={"file": (path.name, fh, "application/octet-stream")},
+                    data={"name": path.stem, "zoo_name": path.stem, "public": str(public).lower()},
+                )
+        except ApiError as exc:
+            console.print(f"[red]{path.name}: {exc.detail}[/red]")
+            raise typer.Exit(1) from exc
+        console.print(f"{path.stem}: model {model['id']} (sha256 {model['sha256'][:12]})")

@@ -87,6 +87,8 @@ def store_model(
             raise ProblemError(422, "Not a TFLite model", f"{name}: {exc}") from exc
         existing = db.scalar(select(Model).where(Model.sha256 == sha))
         if existing is not None:
+            if zoo_name and not existing.zoo_name:
+                existing.zoo_name = zoo_name
             return existing, False
         final = get_settings().model_store / f"{sha}.tflite"
         os.replace(tmp, final)
