@@ -39,7 +39,13 @@ class Settings(BaseSettings):
     )
     heartbeat_s: float = Field(5.0, description="Agent heartbeat period")
     offline_after_s: float = Field(20.0, description="A host silent this long has its phones marked offline")
-    lease_s: float = Field(900.0, description="A device lease older than this is considered abandoned")
+    stale_run_s: float = Field(
+        30.0, description="A running run silent this long lost its worker: it is requeued"
+    )
+    redispatch_s: float = Field(
+        30.0, description="A queued run not picked up this long is sent to the broker again"
+    )
+    quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
 
     @property
     def sqlalchemy_url(self) -> str:

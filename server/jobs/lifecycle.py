@@ -25,8 +25,9 @@ from server.jobs.service import refresh_job_state
 from server.models.models import Model
 from server.results.models import Result
 
-QUARANTINE_AFTER = 5
-STALE_RUN_S = 30.0
+
+def _stale_s() -> float:
+    return get_settings().stale_run_s
 
 
 class ClaimOutcome(StrEnum):
@@ -100,7 +101,7 @@ def claim(db: Session, run_id: int, worker: str) -> tuple[ClaimOutcome, Claim | 
         return ClaimOutcome.finished, None
     now = utcnow()
     if run.state == RunState.running:
-        if run.heartbeat_at and now - run.heartbeat_at < timedelta(seconds=STALE_RUN_S):
+        if run.heartbeat_at and now - run.heartbeat_at < timedelta(seconds=_stale_s()):
             return ClaimOutcome.elsewhere, None
         release_lease(db, run.device_id, run.id)  # its executor died: take over
     device = db.get(Device, run.device_id)
@@ -121,7 +122,7 @@ def claim(db: Session, run_id: int, worker: str) -> tuple[ClaimOutcome, Claim | 
                 Device.lease_expires_at < now,
             ),
         )
-        .values(lease_run_id=run.id, lease_expires_at=now + timedelta(seconds=STALE_RUN_S))
+        .values(lease_run_id=run.id, lease_expires_at=now + timedelta(seconds=_stale_s()))
     )
     if leased.rowcount == 0:  # type: ignore[attr-defined]
         db.rollback()
@@ -162,7 +163,7 @@ def beat(db: Session, run_id: int, device_id: int) -> bool:
     db.execute(
         update(Device)
         .where(Device.id == device_id, Device.lease_run_id == run_id)
-        .values(lease_expires_at=now + timedelta(seconds=STALE_RUN_S))
+        .values(lease_expires_at=now + timedelta(seconds=_stale_s()))
     )
     db.commit()
     return bool(alive.rowcount)  # type: ignore[attr-defined]
@@ -226,7 +227,7 @@ def fail(
         run.state = RunState.failed
         run.finished_at = utcnow()
         device.consecutive_failures += 1
-        if device.consecutive_failures >= QUARANTINE_AFTER:
+        if device.consecutive_failures >= get_settings().quarantine_after:
             device.quarantined = True
     refresh_job_state(db, run.job_id)
     db.commit()
@@ -239,9 +240,7 @@ def release(db: Session, claim_: Claim) -> None:
     db.commit()
 
 
-def reconcile(
-    db: Session, stale_after_s: float = STALE_RUN_S, redispatch_after_s: float = 30.0
-) -> list[tuple[int, str]]:
+def reconcile(db: Session) -> list[tuple[int, str]]:
     """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
@@ -251,7 +250,7 @@ def reconcile(
     """
     now = utcnow()
     out: list[tuple[int, str]] = []
-    stale = now - timedelta(seconds=stale_after_s)
+    stale = now - timedelta(seconds=_stale_s())
     for run in db.scalars(
         select(Run).where(
             Run.state == RunState.running, or_(Run.heartbeat_at.is_(None), Run.heartbeat_at < stale)
@@ -267,7 +266,7 @@ def reconcile(
             refresh_job_state(db, run.job_id)
         elif (target := _requeue(db, run)) is not None:
             out.append(target)
-    old = now - timedelta(seconds=redispatch_after_s)
+    old = now - timedelta(seconds=get_settings().redispatch_s)
     for run in db.scalars(select(Run).where(Run.state == RunState.queued)):
         device = db.get(Device, run.device_id)
         if device is None:
