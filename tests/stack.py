@@ -110,6 +110,8 @@ class FarmStack:
             FARM_API_URL=f"http://127.0.0.1:{self.api_port}",
             FARM_HOST_NAME=host_name,
             FARM_HEARTBEAT_S="1",
+            FARM_STALE_RUN_S="6",
+            FARM_REDISPATCH_S="4",
             PYTHONUNBUFFERED="1",
         )
         self.apply_env()
@@ -209,6 +211,32 @@ class FarmStack:
             return job if job["state"] in ("succeeded", "failed", "partial", "cancelled") else None
 
         return dict(wait_for(done, timeout, 0.3, f"job {job_id}"))
+
+    def assert_exactly_once(self) -> None:
+        """Every run has exactly one final state; every succeeded run exactly one result, others none."""
+        from sqlalchemy import func, select
+
+        from server.db import session_scope
+        from server.jobs.models import TERMINAL_RUN_STATES, Run, RunState
+        from server.results.models import Result
+
+        with session_scope() as db:
+            counts = dict(db.execute(select(Result.run_id, func.count()).group_by(Result.run_id)).all())
+            runs = list(db.scalars(select(Run)))
+            assert runs, "no runs at all"
+            for run in runs:
+                assert run.state in TERMINAL_RUN_STATES, f"run {run.id} is still {run.state}"
+                expected = 1 if run.state == RunState.succeeded else 0
+                assert counts.get(run.id, 0) == expected, (
+                    f"run {run.id} ({run.state}) has {counts.get(run.id, 0)} results"
+                )
+
+    def wait_run_state(self, job_id: int, state: str, timeout: float = 60) -> dict[str, Any]:
+        def find() -> dict[str, Any] | None:
+            job = self.http.get(f"/benchmarks/{job_id}").json()
+            return next((r for r in job["runs"] if r["state"] == state), None)
+
+        return dict(wait_for(find, timeout, 0.1, f"a {state} run in job {job_id}"))
 
     def logs(self) -> str:
         return "\n".join(

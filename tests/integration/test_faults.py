@@ -1,0 +1,155 @@
+"""Faults survived with real components. Each test ends with the same check: every run has
+exactly one final state and every succeeded run exactly one result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.conftest import FIXTURE_MODEL
+from tests.stack import AdbServer, FarmStack, wait_for
+
+pytestmark = pytest.mark.integration
+
+LONG = {
+    "num_runs": 100000,
+    "min_secs": 4.0,
+    "max_secs": 5.0,
+    "warmup_min_secs": 0.0,
+    "trials": 1,
+    "cooldown_s": 0,
+    "thermal_limit_c": None,
+    "screen_off": False,
+    "threads": [1],
+}
+QUICK = LONG | {"num_runs": 5, "min_secs": 0.0, "max_secs": 2.0}
+
+
+@pytest.fixture
+def prod(tmp_path):  # type: ignore[no-untyped-def]
+    s = FarmStack(tmp_path, mode="production")
+    yield s
+    s.close()
+
+
+def submit(stack: FarmStack, model_id: int, devices: dict, **spec: object) -> int:
+    body = {"model": str(model_id), "devices": devices, "delegates": ["cpu"], **(LONG | spec)}
+    resp = stack.http.post("/benchmarks", json=body)
+    assert resp.status_code == 202, resp.text
+    return int(resp.json()["id"])
+
+
+def start(stack: FarmStack, adb: AdbServer, fleet, profiles: list[str]) -> list:  # type: ignore[no-untyped-def]
+    phones = [fleet.add(p) for p in profiles]
+    for p in phones:
+        adb.connect(p.address)
+    stack.start_api()
+    stack.start_agent(adb)
+    stack.wait_online(len(phones))
+    return phones
+
+
+def test_phone_unplugged_mid_run_finishes_on_its_twin(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    a, b = start(prod, adb_server, fleet, ["sdm845", "sdm845"])
+    prod.start_worker(adb_server)
+    model = prod.upload(FIXTURE_MODEL)
+    devices = {d["serial"]: d["id"] for d in prod.devices()}
+    job = submit(prod, model["id"], {"ids": [devices[a.address]]})
+    prod.wait_run_state(job, "running")
+    a.stop()  # unplug
+    done = prod.wait_job(job, 90)
+    assert done["state"] == "succeeded", prod.logs()
+    (run,) = done["runs"]
+    assert run["device_id"] == devices[b.address] and run["original_device_id"] == devices[a.address]
+    assert run["attempts"] == 2
+    wait_for(lambda: prod.http.get(f"/devices/{devices[a.address]}").json()["state"] == "offline", 10)
+    prod.assert_exactly_once()
+
+
+def test_worker_killed_mid_run_is_redelivered_once(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    start(prod, adb_server, fleet, ["msm8953"])
+    worker = prod.start_worker(adb_server)
+    model = prod.upload(FIXTURE_MODEL)
+    job = submit(prod, model["id"], {"all": True})
+    prod.wait_run_state(job, "running")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    prod.start_worker(adb_server)
+    done = prod.wait_job(job, 120)
+    assert done["state"] == "succeeded", prod.logs()
+    assert done["runs"][0]["attempts"] == 2
+    prod.assert_exactly_once()
+
+
+def test_broker_losing_its_queue_is_repaired_from_the_database(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    import redis
+
+    start(prod, adb_server, fleet, ["msm8937", "exynos7420"])
+    model = prod.upload(FIXTURE_MODEL)
+    job = submit(prod, model["id"], {"all": True}, **QUICK)
+    r = redis.Redis.from_url(prod.broker_url)
+    wait_for(lambda: r.dbsize() > 0, 10, 0.1, "messages in Redis")
+    r.flushdb()  # what a Redis restart without persistence does to queued work
+    prod.start_worker(adb_server)
+    done = prod.wait_job(job, 90)
+    assert done["state"] == "succeeded", prod.logs()
+    assert len(done["runs"]) == 2
+    prod.assert_exactly_once()
+
+
+def test_hanging_benchmark_is_killed_at_its_timeout_and_the_phone_freed(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    (phone,) = start(prod, adb_server, fleet, ["sm8550"])
+    phone.faults.benchmark_hang = True
+    prod.env["FARM_RUN_TIMEOUT_S"] = "3"
+    prod.start_worker(adb_server)
+    model = prod.upload(FIXTURE_MODEL)
+    job = prod.wait_job(submit(prod, model["id"], {"all": True}, **QUICK), 60)
+    assert job["state"] == "failed"
+    assert "timed out" in job["runs"][0]["error"]
+    phone.faults.benchmark_hang = False
+    again = prod.wait_job(submit(prod, model["id"], {"all": True}, **QUICK), 60)
+    assert again["state"] == "succeeded", prod.logs()
+    prod.assert_exactly_once()
+
+
+def test_failing_phone_is_quarantined(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    (phone,) = start(prod, adb_server, fleet, ["mt6893"])
+    phone.faults.benchmark_crash_signal = 11
+    prod.env["FARM_QUARANTINE_AFTER"] = "2"
+    prod.start_worker(adb_server)
+    model = prod.upload(FIXTURE_MODEL)
+    for _ in range(2):
+        job = prod.wait_job(submit(prod, model["id"], {"all": True}, **QUICK), 60)
+        assert job["state"] == "failed"
+    device = prod.devices()[0]
+    assert device["state"] == "quarantined" and "Quarantined" in device["hint"]
+    resp = prod.http.post("/benchmarks", json={"model": str(model["id"]), "devices": {"all": True}})
+    assert resp.status_code == 422 and "quarantined" in resp.json()["detail"]
+    prod.assert_exactly_once()
+
+
+@pytest.mark.skipif(shutil.which("pg_ctlcluster") is None, reason="needs pg_ctlcluster")
+def test_postgres_restart_gives_503_then_recovers(prod: FarmStack) -> None:
+    prod.start_api()
+    assert prod.http.get("/readyz").status_code == 200
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"], check=True
+    )
+    try:
+        resp = prod.http.get("/readyz")
+        assert resp.status_code == 503 and "database" in resp.json()["detail"]
+    finally:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
+    wait_for(lambda: prod.http.get("/readyz").status_code == 200, 30, 0.5, "readyz after restart")
+    assert prod.http.get("/devices").status_code == 200
+    time.sleep(0.1)
