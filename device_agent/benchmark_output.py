@@ -191,7 +191,7 @@ _NOT_EXECUTED = re.compile(
 )
 _REPLACING = re.compile(
     r"^Replacing (?P<n>\d+)(?: out of (?P<m>\d+))? node\(s\) with delegate \((?P<name>\w+)\) node, "
-    r"yielding (?P<p>\d+) partitions?(?P<whole> for the whole graph)?"
+    r"yielding (?P<p>\d+) partitions?"
 )
 _GPU_SPLIT = re.compile(
     r"^(?P<g>\d+) operations will run on the GPU, and the remaining (?P<c>\d+) operations? will run on the CPU"
@@ -471,6 +471,8 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
         if m := _MODEL_SIZE.match(ln):
             model_size = _num(m[1])
             continue
+        if version is None and (m := _VERSION.search(ln)):
+            version = m["v"]
         if m := _PARAM.match(ln):
             params[m["k"].strip()] = m["v"].strip()
             continue
@@ -480,8 +482,6 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
             and m["k"] in ("Num threads", "Accelerators", "Model")
         ):
             params[m["k"]] = m["v"].strip()  # LiteRT's Python tool echoes its settings this way
-        if version is None and (m := _VERSION.search(ln)):
-            version = m["v"]
         if m := _CREATED.match(ln):
             created.append("xnnpack" if m["x"] else _delegate_key(m["d"]))
         elif m := _APPLIED.match(ln):
@@ -493,12 +493,14 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
         elif m := _NOT_EXECUTED.match(ln):
             applied, coverage, fallback = _delegate_key(m["d"]), "none", True
         elif m := _REPLACING.match(ln):
+            # "for the whole graph" only says partitions were counted graph-wide; coverage comes
+            # from "N out of M" (newer builds) or from the "Explicitly applied" line
             d = _DELEGATE_NAMES.get(m["name"].lower(), m["name"])
-            n, total = int(m["n"]), m["m"]
-            full = bool(m["whole"]) or (total is not None and int(total) == n and m["p"] == "1")
             if applied is None or applied == d:
                 applied, kernels = d, int(m["p"])
-                coverage = "full" if full else "partial"
+                if m["m"] is not None:
+                    coverage = "full" if int(m["m"]) == int(m["n"]) else "partial"
+                    fallback = fallback or coverage == "partial"
         elif m := _GPU_SPLIT.match(ln):
             if int(m["c"]) > 0:
                 coverage, fallback = "partial", True
@@ -531,7 +533,14 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
             return _no_timings(stripped, blocks)
         avg, init, first, warm_avg, count, mn, mx, std, med, p5, p95 = res
         if measured is not None and measured.count == count and measured.avg_us is not None:
+            # the stat line is in microseconds; the results block rounds to 10 us
             avg, mn, mx, std = measured.avg_us, measured.min_us, measured.max_us, measured.std_us
+            med = med if med is not None else measured.median_us
+            p5 = p5 if p5 is not None else measured.p5_us
+            p95 = p95 if p95 is not None else measured.p95_us
+        if warmup is not None and warmup.count and warmup.avg_us is not None:
+            first = warmup.first_us if warmup.first_us is not None else first
+            warm_avg = warmup.avg_us
         fa = litert.get("fully accelerated")
         if fa is not None:
             coverage = "full" if _truthy(fa) else "partial"
@@ -568,17 +577,23 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
             "no_timings",
         )
 
+    accelerators = ("gpu", "nnapi", "hexagon", "npu")
     if applied is None:
-        if requested in ("gpu", "nnapi", "hexagon", "npu") and created and requested not in created:
-            applied, fallback = created[-1], True
-        elif requested in ("gpu", "nnapi", "hexagon", "npu") and requested in created:
-            applied = requested
+        others = [d for d in created if d != "xnnpack"]
+        if requested in accelerators:
+            if requested in created:
+                applied = requested
+            elif created:  # asked for one delegate, another one got created
+                applied, fallback = created[-1], True
+            # nothing logged about delegates at all: unknown rather than guessed
+        elif others:
+            applied = others[-1]
         elif "xnnpack" in created:
             applied = "xnnpack"
         elif requested == "cpu" or fmt != "tf1":
-            applied = "cpu" if not created else created[-1]
+            applied = "cpu"
     if coverage == "none":
-        applied = "xnnpack" if "xnnpack" in created and applied != "xnnpack" else "cpu"
+        applied = "xnnpack" if "xnnpack" in created else "cpu"
 
     op_types, op_nodes = _parse_tables(lines)
     return BenchmarkResult(
