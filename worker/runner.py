@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +200,9 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     env = {
         "command": command,
         "format": parsed[-1].format,
+        "delegate_coverage": parsed[-1].delegate_coverage,
+        "cpu_fallback": parsed[-1].cpu_fallback,
+        "op_profile": [asdict(row) for row in parsed[-1].op_profile],
         "trials": [asdict_trial(t) for t in trials],
         "gates": gates,
         "trial_wall_s": walls,
