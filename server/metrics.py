@@ -7,11 +7,12 @@ is scraped, and no worker needs its own metrics endpoint.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from server.db import session_scope
 from server.devices.models import Device, FarmHost
@@ -46,11 +47,11 @@ class FarmCollector(Collector):
             for device in db.scalars(select(Device)):
                 key = device.effective_state.value
                 states[key] = states.get(key, 0) + 1
-            for state, n in sorted(states.items()):
-                phones.add_metric([state], n)
+            for name, n in sorted(states.items()):
+                phones.add_metric([name], n)
             yield phones
 
-            seconds = func.extract("epoch", Run.finished_at - Run.started_at)
+            seconds: ColumnElement[Any] = func.extract("epoch", Run.finished_at - Run.started_at)
             if db.get_bind().dialect.name == "sqlite":
                 seconds = (func.julianday(Run.finished_at) - func.julianday(Run.started_at)) * 86400.0
             cols = [func.sum(case((seconds <= b, 1), else_=0)) for b in BUCKETS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.auth.service import Principal
@@ -54,7 +54,7 @@ def _query(
     device: int | None,
     delegate: str | None,
     job: int | None,
-) -> Select[Any]:
+) -> Any:
     q = (
         select(
             Result,
