@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from device_agent.virtual.fleet import PhoneFleet, available_profiles  # noqa: E402
-from tests.stack import AdbServer, FarmStack, wait_for  # noqa: E402
+from device_agent.virtual.fleet import PhoneFleet, available_profiles
+from tests.stack import AdbServer, FarmStack, wait_for
 
 
 def online(stack: FarmStack) -> set[str]:
