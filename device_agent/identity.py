@@ -25,6 +25,7 @@ DATA_FILE = Path(__file__).parent / "data" / "socs.toml"
 
 # most reliable first: the kernel's SoC id, Samsung's chip name, the kernel's Hardware line,
 # then build-time platform names
+CHIP_ID_SOURCES = frozenset({"ro.soc.model", "ro.chipname", "ro.hardware.chipname", "cpuinfo"})
 SOURCES = (
     "ro.soc.model",
     "ro.chipname",
@@ -85,6 +86,7 @@ class Soc:
     keys: tuple[str, ...]
     max_freq_khz: int | None = None
     base: bool = False
+    platform: tuple[str, ...] = ()  # build platform codenames shared with sibling chips
 
 
 @dataclass(frozen=True)
@@ -112,16 +114,18 @@ def load_table(path: Path = DATA_FILE) -> tuple[Soc, ...]:
             keys=tuple(k.lower() for k in e["keys"]),
             max_freq_khz=e.get("max_freq_khz"),
             base=bool(e.get("base", False)),
+            platform=tuple(k.lower() for k in e.get("platform", ())),
         )
         for e in data["soc"]
     )
 
 
 @lru_cache
-def _index(path: Path = DATA_FILE) -> dict[str, list[Soc]]:
+def _index(path: Path = DATA_FILE, chip_ids: bool = False) -> dict[str, list[Soc]]:
+    """key -> chips; with chip_ids, only the keys that name a chip itself (no platform names)."""
     idx: dict[str, list[Soc]] = {}
     for soc in load_table(path):
-        for key in soc.keys:
+        for key in soc.keys + (() if chip_ids else soc.platform):
             idx.setdefault(key, []).append(soc)
     return idx
 
@@ -175,7 +179,6 @@ def identify(
     max_freqs_khz: Iterable[int] | None = None,
 ) -> SocIdentity:
     """Name the SoC from getprop output (and /proc/cpuinfo, per-core max frequencies)."""
-    idx = _index()
     values: list[tuple[str, str]] = []
     for key in SOURCES:
         raw = cpuinfo_hardware(cpuinfo) if key == "cpuinfo" else props.get(key)
@@ -186,6 +189,7 @@ def identify(
     source: str | None = None
     narrowed_by: str | None = None
     for key, raw in values:
+        idx = _index(chip_ids=key in CHIP_ID_SOURCES)
         hit: list[Soc] = []
         for tok in _tokens(raw):
             if tok in idx:
