@@ -472,22 +472,21 @@ def test_nothing_at_all_never_raises() -> None:
     assert not identify({"ro.hardware": "qcom"}, "garbage\n").known
 
 
-def test_virtual_phone_profile_props_if_present() -> None:
-    from pathlib import Path
-
-    profiles = Path(__file__).resolve().parents[2] / "device_agent" / "virtual" / "profiles"
-    files = sorted(profiles.glob("*.json")) + sorted(profiles.glob("*.toml"))
-    if not files:
+def test_virtual_phone_profiles_are_known_chips() -> None:
+    """Every virtual phone models a real one, so its chip must be in the table."""
+    try:
+        from device_agent.virtual.profile import list_profiles, load_profile
+    except ImportError:
         pytest.skip("no virtual phone profiles yet")
-    import json
-
-    for f in files:
-        data = json.loads(f.read_text()) if f.suffix == ".json" else tomllib.loads(f.read_text())
-        props = data.get("props") or data.get("properties") or {}
-        if not isinstance(props, dict):
-            continue
-        soc = identify({str(k): str(v) for k, v in props.items()}, data.get("cpuinfo"))
-        assert isinstance(soc, SocIdentity), f
+    names = list_profiles()
+    if not names:
+        pytest.skip("no virtual phone profiles yet")
+    for name in names:
+        p = load_profile(name)
+        freqs = p.core_max_freqs() if callable(p.core_max_freqs) else p.core_max_freqs
+        soc = identify(p.props, p.cpuinfo, freqs)
+        assert soc.known, (name, soc)
+        assert not soc.ambiguous, (name, soc)
 
 
 # ---- the data file -------------------------------------------------------------------------
