@@ -61,7 +61,7 @@ class Adb:
 
 
 def make_phone(fleet: PhoneFleet, profile: str) -> VirtualPhone:
-    if importlib.util.find_spec("device_agent.virtual.device") is not None:
+    if all(importlib.util.find_spec(f"device_agent.virtual.{m}") for m in ("device", "shell")):
         return fleet.add(profile)
     # Fall back on the tests' stand-in for the phone's contents.
     from tests.virtual.conftest import StubDevice

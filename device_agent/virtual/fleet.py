@@ -247,7 +247,9 @@ def wait_for_state(
 
 
 def available_profiles() -> list[str]:
-    return sorted(path.stem for path in PROFILES_DIR.glob("*.toml"))
+    from device_agent.virtual.profile import list_profiles
+
+    return list_profiles()
 
 
 def _read_auth_keys(auth_key: Path) -> list[bytes]:

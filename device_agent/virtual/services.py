@@ -442,7 +442,7 @@ async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *
     local = None
     try:
         if not dry_run:
-            local = device.resolve(path)
+            local = device.resolve(path, write=True)  # EROFS/EACCES where a shell user can't write
             if local.is_dir():
                 raise IsADirectoryError(21, "Is a directory")
             local.parent.mkdir(parents=True, exist_ok=True)  # fixed_push_mkdir

@@ -27,8 +27,10 @@ import pytest
 
 from device_agent.virtual.fleet import PhoneFleet, VirtualPhone
 
-REAL_DEVICE = importlib.util.find_spec("device_agent.virtual.device") is not None
-needs_real_device = pytest.mark.skipif(not REAL_DEVICE, reason="device_agent.virtual.device not there yet")
+REAL_DEVICE = all(
+    importlib.util.find_spec(f"device_agent.virtual.{m}") is not None for m in ("device", "profile", "shell")
+)
+needs_real_device = pytest.mark.skipif(not REAL_DEVICE, reason="device_agent.virtual.device/shell not there yet")
 
 
 def free_port() -> int:
@@ -132,7 +134,7 @@ class StubDevice:
     def props(self) -> dict[str, str]:
         return {"ro.board.platform": "stub", **self.banner_props()}
 
-    def resolve(self, path: str) -> pathlib.Path:
+    def resolve(self, path: str, *, write: bool = False) -> pathlib.Path:
         local = (self.root / path.lstrip("/")).resolve()
         if not local.is_relative_to(self.root.resolve()):
             raise PermissionError(13, "outside the sandbox", path)
