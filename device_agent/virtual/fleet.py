@@ -170,6 +170,9 @@ class PhoneFleet:
         root = self.root / f"phone{index}-{Path(profile).stem}"
         root.mkdir(parents=True, exist_ok=True)
         device = VirtualDevice.from_profile(profile, serial=serial, root=root, **opts)
+        if serial is None and any(ph.serial == device.serial for ph in self.phones):
+            # Two phones of one profile: keep ro.serialno unique, as on a real bench.
+            device = VirtualDevice.from_profile(profile, serial=f"{device.serial}{index:02d}", root=root, **opts)
         device.auth_required = auth
         device.allowed_keys = [k.encode() if isinstance(k, str) else k for k in allowed_keys]
         if faults is not None:
