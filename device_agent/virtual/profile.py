@@ -147,8 +147,20 @@ def load_profile(name_or_path: str | Path) -> Profile:
 def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
     _only(
         data,
-        {"id", "description", "kernel", "storage_kb", "props", "cpu", "memory", "gpu", "thermal", "battery",
-         "delegates", "extra"},
+        {
+            "id",
+            "description",
+            "kernel",
+            "storage_kb",
+            "props",
+            "cpu",
+            "memory",
+            "gpu",
+            "thermal",
+            "battery",
+            "delegates",
+            "extra",
+        },
         where,
     )
     pid = str(data.get("id", default_id))
@@ -171,7 +183,9 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         w = f"{where} [cpu].clusters[{i}]"
         _only(c, {"cores", "min_freq_khz", "max_freq_khz", "name"}, w)
         cl = Cluster(
-            _req(c, "cores", int, w), _req(c, "min_freq_khz", int, w), _req(c, "max_freq_khz", int, w),
+            _req(c, "cores", int, w),
+            _req(c, "min_freq_khz", int, w),
+            _req(c, "max_freq_khz", int, w),
             str(c.get("name", "")),
         )
         if cl.cores < 1 or not 0 < cl.min_freq_khz <= cl.max_freq_khz:
@@ -182,7 +196,9 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
     cpuinfo = _req(cpu, "cpuinfo", str, f"{where} [cpu]")
     n_proc = cpuinfo.count("processor\t:")
     if n_proc != sum(c.cores for c in clusters):
-        raise ProfileError(f"{where}: cpuinfo lists {n_proc} processors, clusters {sum(c.cores for c in clusters)}")
+        raise ProfileError(
+            f"{where}: cpuinfo lists {n_proc} processors, clusters {sum(c.cores for c in clusters)}"
+        )
 
     mem = _req(data, "memory", dict, where)
     g = _req(data, "gpu", dict, where)
@@ -207,8 +223,12 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
     w = f"{where} [battery]"
     _only(b, {"level", "status", "ac_powered", "usb_powered", "voltage_mv", "technology", "health"}, w)
     battery = Battery(
-        _req(b, "level", int, w), _req(b, "status", str, w), _req(b, "ac_powered", bool, w),
-        _req(b, "usb_powered", bool, w), _req(b, "voltage_mv", int, w), _req(b, "technology", str, w),
+        _req(b, "level", int, w),
+        _req(b, "status", str, w),
+        _req(b, "ac_powered", bool, w),
+        _req(b, "usb_powered", bool, w),
+        _req(b, "voltage_mv", int, w),
+        _req(b, "technology", str, w),
         str(b.get("health", "Good")),
     )
 
