@@ -67,17 +67,13 @@ class Agent:
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)
 
-    def sync_all(self) -> None:
-        for serial, status in ((d.serial, d.state) for d in self.adb.list()):
-            self.on_event(serial, status, True)
-        self.heartbeat()
-
     def run(self) -> None:
         threading.Thread(target=self._beat_loop, daemon=True, name="agent-heartbeat").start()
         while not self.stopping.is_set():
             try:
                 self.adb.server_version()
-                self.sync_all()
+                self.heartbeat()
+                # the stream opens with every phone already attached, then follows changes
                 for event in self.adb.track_devices():
                     if self.stopping.is_set():
                         break

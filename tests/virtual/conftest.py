@@ -30,7 +30,9 @@ from device_agent.virtual.fleet import PhoneFleet, VirtualPhone
 REAL_DEVICE = all(
     importlib.util.find_spec(f"device_agent.virtual.{m}") is not None for m in ("device", "profile", "shell")
 )
-needs_real_device = pytest.mark.skipif(not REAL_DEVICE, reason="device_agent.virtual.device/shell not there yet")
+needs_real_device = pytest.mark.skipif(
+    not REAL_DEVICE, reason="device_agent.virtual.device/shell not there yet"
+)
 
 
 def free_port() -> int:
