@@ -38,6 +38,8 @@ def test_benchmark_all_phones_cpu_and_gpu(stack: FarmStack, adb_server: AdbServe
             "warmup_runs": 1,
             "min_secs": 0.05,
             "warmup_min_secs": 0.01,
+            "trials": 2,
+            "cooldown_s": 0,
         },
     )
     assert resp.status_code == 202, resp.text
@@ -82,6 +84,7 @@ def test_benchmark_all_phones_cpu_and_gpu(stack: FarmStack, adb_server: AdbServe
             "num_runs": 5,
             "min_secs": 0.01,
             "warmup_min_secs": 0.01,
+            "trials": 1,
         },
     ).json()
     job2 = stack.wait_job(again["id"])
