@@ -1,0 +1,108 @@
+"""The measurement protocol on virtual phones: thermal gate, instability flags, noise-aware compare."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import FIXTURE_MODEL
+from tests.stack import ROOT, AdbServer, FarmStack
+
+pytestmark = pytest.mark.integration
+BASE = {
+    "num_runs": 20,
+    "min_secs": 0.2,
+    "warmup_min_secs": 0.05,
+    "cooldown_s": 0,
+    "screen_off": True,
+    "threads": [1],
+    "delegates": ["cpu"],
+}
+
+
+@pytest.fixture
+def prod(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = FarmStack(tmp_path, mode="production")
+    yield s
+    s.close()
+
+
+def farm(stack: FarmStack, adb: AdbServer, fleet, profile: str, **opts: object):  # type: ignore[no-untyped-def]
+    phone = fleet.add(profile, **opts)
+    adb.connect(phone.address)
+    stack.start_api()
+    stack.start_agent(adb)
+    stack.start_worker(adb)
+    stack.wait_online(1)
+    return phone, stack.upload(FIXTURE_MODEL)
+
+
+def run_job(stack: FarmStack, model: dict, **spec: object) -> dict:
+    resp = stack.http.post(
+        "/benchmarks", json={"model": str(model["id"]), "devices": {"all": True}, **(BASE | spec)}
+    )
+    assert resp.status_code == 202, resp.text
+    job = stack.wait_job(resp.json()["id"], 180)
+    assert job["state"] == "succeeded", stack.logs()
+    return job
+
+
+def test_hot_phone_delays_the_trial_until_it_cools(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    phone, model = farm(prod, adb_server, fleet, "sdm845")
+    phone.faults.tau_heat_s = 2.0
+    thermal = phone.device.thermal
+    ambient = thermal.die_c()
+    heat_c = phone.device.profile.thermal.heat_per_inference_mc / 1000.0
+    thermal.add_load(math.ceil(15.0 / heat_c))  # +15 °C on the die
+    limit = ambient + 5.0
+    assert thermal.die_c() > limit + 5
+    job = run_job(prod, model, trials=1, thermal_limit_c=limit)
+    result = job["runs"][0]["result"]
+    (gate,) = result["env"]["gates"]
+    assert gate["waited_s"] >= 1.0 and gate["temp_c"] < limit and not gate["timed_out"]
+    assert result["temp_before_c"] > limit  # it was hot when the run began
+
+
+def test_scattered_trials_are_flagged_unstable(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    phone, model = farm(prod, adb_server, fleet, "msm8953")
+    steady = run_job(prod, model, trials=3)["runs"][0]["result"]
+    phone.faults.trial_slowdowns = [1.0, 1.6, 1.0]
+    jittery = run_job(prod, model, trials=3)["runs"][0]["result"]
+    assert jittery["unstable"] and "trials disagree" in jittery["unstable_reason"]
+    assert len(jittery["env"]["trials"]) == 3
+    assert jittery["ci95_high_us"] - jittery["ci95_low_us"] > steady["ci95_high_us"] - steady["ci95_low_us"]
+
+
+def test_compare_detects_an_injected_regression_but_not_a_rerun(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    phone, model = farm(prod, adb_server, fleet, "exynos7420", timing_mode="profile")
+    spec = {"trials": 5, "min_secs": 0.3}
+    a = run_job(prod, model, **spec)["id"]
+    b = run_job(prod, model, **spec)["id"]
+    phone.faults.slowdown = 1.3
+    c = run_job(prod, model, **spec)["id"]
+
+    def compare(x: int, y: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", "compare", str(x), str(y), "--fail-on-regression", "5%"],
+            env=prod.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    rerun = compare(a, b)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "no regression" in rerun.stdout
+    regressed = compare(a, c)
+    assert regressed.returncode == 1, regressed.stdout + regressed.stderr
+    assert "slower" in regressed.stdout
+    api = prod.http.get("/compare", params={"a": a, "b": c}).json()
+    (pair,) = api["pairs"]
+    assert pair["verdict"] == "slower" and 1.15 < pair["ratio"] < 1.5
