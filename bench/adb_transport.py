@@ -94,6 +94,33 @@ def shell_latencies(adb: Adb, address: str, n: int) -> list[float]:
     return out
 
 
+def raw_latencies(adb: Adb, address: str, n: int) -> list[float]:
+    """The same `echo x` over adb's smart-socket protocol directly (no adbutils overhead):
+    host:transport:SERIAL, shell,v2:echo x, read until the shell protocol's exit packet."""
+
+    def request(s: socket.socket, text: str) -> None:
+        data = text.encode()
+        s.sendall(b"%04x" % len(data) + data)
+        if s.recv(4) != b"OKAY":
+            raise SystemExit(f"adb server refused {text!r}")
+
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", adb.port)) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            request(s, f"host:transport:{address}")
+            request(s, "shell,v2:echo x")
+            buf = b""
+            while b"\x03\x01\x00\x00\x00" not in buf:
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise SystemExit("stream closed before the exit packet")
+                buf += chunk
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -106,11 +133,19 @@ def run(phones: list[VirtualPhone], adb: Adb, src: Path, size: int, shells: int)
         per_phone = list(pool.map(lambda p: push_mb_s(adb, p.address, src, size), phones))
         wall = time.perf_counter() - t0
         lat = [x for xs in pool.map(lambda p: shell_latencies(adb, p.address, shells), phones) for x in xs]
+        raw = [x for xs in pool.map(lambda p: raw_latencies(adb, p.address, shells), phones) for x in xs]
+    print(f"{n} phone(s):")
     print(
-        f"{n} phone(s): push {size / 1e6:.0f} MB each: aggregate {n * size / wall / 1e6:7.1f} MB/s, "
-        f"per phone {statistics.median(per_phone):7.1f} MB/s (median) | "
-        f"shell round trip: median {statistics.median(lat):6.2f} ms, p99 {pct(lat, 0.99):6.2f} ms "
-        f"({len(lat)} calls)"
+        f"  adb push {size / 1e6:.0f} MB each: aggregate {n * size / wall / 1e6:7.1f} MB/s, "
+        f"per phone {statistics.median(per_phone):7.1f} MB/s (median)"
+    )
+    print(
+        f"  shell `echo x` round trip, adbutils shell2(v2=True): median {statistics.median(lat):6.2f} ms, "
+        f"p99 {pct(lat, 0.99):6.2f} ms ({len(lat)} calls)"
+    )
+    print(
+        f"  shell `echo x` round trip, raw adb-server socket:    median {statistics.median(raw):6.2f} ms, "
+        f"p99 {pct(raw, 0.99):6.2f} ms ({len(raw)} calls)"
     )
 
 
