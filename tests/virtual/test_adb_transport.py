@@ -321,3 +321,13 @@ def test_fault_hang_then_recover(adb: PrivateAdb, phone) -> None:
         phone.device.faults.hang = False
     assert adb.state(phone.address) == "device"
     assert dev.shell2("echo back", v2=True, timeout=10).output == "back\n"
+
+
+def test_device_side_disconnect_hook_drops_the_connection(adb: PrivateAdb, phone) -> None:
+    """The device calls on_disconnect (disconnect_during_benchmark); the cable 'glitches'."""
+    assert phone.device.on_disconnect is not None
+    phone.device.on_disconnect()
+    adb.wait_state(phone.address, {"offline", "absent"})
+    adb.cmd("disconnect", phone.address)
+    adb.connect(phone.address)  # still listening: it comes straight back
+    assert adb.device(phone.address).shell2("echo again", v2=True).output == "again\n"
