@@ -53,27 +53,44 @@ def parse_zone_temp(raw: str) -> float | None:
     return value / 1000.0 if abs(value) > 200 else value  # millidegrees on most kernels
 
 
-def take_thermal(device: AdbDevice, snap: Snapshot | None = None) -> Snapshot:
-    """Thermal zones only: one LIST and one `cat`, cheap enough to poll in the thermal gate."""
-    snap = snap or Snapshot()
+SEP = "__PHONEFARM_SEP__"
+
+
+def _zones(device: AdbDevice) -> list[str]:
     try:
-        zones = sorted(e.path for e in device.sync.list(THERMAL_DIR) if e.path.startswith("thermal_zone"))
+        return sorted(e.path for e in device.sync.list(THERMAL_DIR) if e.path.startswith("thermal_zone"))
     except (adbutils.AdbError, OSError):
-        zones = []
-    for zone in zones:
-        raw = run(device, quote_cmd("cat", f"{THERMAL_DIR}/{zone}/type", f"{THERMAL_DIR}/{zone}/temp")).output
-        lines = raw.splitlines()
-        if len(lines) >= 2 and (value := parse_zone_temp(lines[1])) is not None:
+        return []
+
+
+def _read(device: AdbDevice, with_battery: bool) -> Snapshot:
+    """One shell round trip: `dumpsys battery` and each zone's type and temp, between separators
+    (a zone whose temp can't be read must not shift the others)."""
+    parts = ["dumpsys battery"] if with_battery else []
+    zones = _zones(device)
+    parts += [
+        quote_cmd("cat", f"{THERMAL_DIR}/{z}/type", f"{THERMAL_DIR}/{z}/temp") + " 2>/dev/null" for z in zones
+    ]
+    snap = Snapshot()
+    if not parts:
+        return snap
+    chunks = run(device, f" ; echo {SEP} ; ".join(parts)).output.split(SEP)
+    if with_battery:
+        snap.battery_level, snap.charging, snap.battery_temp_c = parse_dumpsys_battery(chunks.pop(0))
+    for chunk in chunks:
+        lines = chunk.strip().splitlines()
+        if len(lines) == 2 and (value := parse_zone_temp(lines[1])) is not None:
             snap.zones[lines[0].strip()] = value
     return snap
 
 
+def take_thermal(device: AdbDevice) -> Snapshot:
+    """Thermal zones only, cheap enough to poll in the thermal gate."""
+    return _read(device, with_battery=False)
+
+
 def take(device: AdbDevice) -> Snapshot:
-    snap = Snapshot()
-    snap.battery_level, snap.charging, snap.battery_temp_c = parse_dumpsys_battery(
-        run(device, "dumpsys battery").output
-    )
-    return take_thermal(device, snap)
+    return _read(device, with_battery=True)
 
 
 def cpu_freqs(device: AdbDevice) -> list[int]:
