@@ -34,7 +34,9 @@ def quote_cmd(*words: str) -> str:
 def run(device: AdbDevice, command: str, timeout: float = 30.0) -> ShellResult:
     """Run via shell v2 when the phone has it (real exit codes), else legacy shell + `echo $?`."""
     try:
-        if "shell_v2" in device.get_features():
+        if not device._features:  # adbutils caches the features on the device object
+            device.get_features()
+        if "shell_v2" in device._features:
             ret = device.shell2(command, timeout=timeout, v2=True)
             return ShellResult(str(ret.output), int(ret.returncode))
         marker = "__PHONEFARM_EXIT__"
