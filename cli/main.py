@@ -112,6 +112,12 @@ def phone(
     port: int = typer.Option(5555, help="TCP port (first of consecutive ports with --all)"),
     all_profiles: bool = typer.Option(False, "--all", help="One phone per profile on consecutive ports"),
     auth_key: Path | None = typer.Option(None, help="Require AUTH; allow this adbkey.pub"),
+    timing: str = typer.Option(
+        "host", help="host: real host timings; profile: scaled by the phone's profile"
+    ),
+    adb_port: int | None = typer.Option(
+        None, help="Also `adb connect` each phone to the adb server on this port"
+    ),
 ) -> None:
     """Run virtual phones that speak real ADB (for demos and tests)."""
     from device_agent.virtual.fleet import main_phone
@@ -119,7 +125,16 @@ def phone(
     _setup_logging()
     if not profile and not all_profiles:
         _fail("give --profile NAME or --all")
-    main_phone(profile=profile, port=port, all_profiles=all_profiles, auth_key=auth_key)
+    if timing not in ("host", "profile"):
+        _fail("--timing is host or profile")
+    main_phone(
+        profile=profile,
+        port=port,
+        all_profiles=all_profiles,
+        auth_key=auth_key,
+        timing_mode=timing,
+        adb_port=adb_port,
+    )
 
 
 @app.command()

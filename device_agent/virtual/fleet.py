@@ -172,7 +172,9 @@ class PhoneFleet:
         device = VirtualDevice.from_profile(profile, serial=serial, root=root, **opts)
         if serial is None and any(ph.serial == device.serial for ph in self.phones):
             # Two phones of one profile: keep ro.serialno unique, as on a real bench.
-            device = VirtualDevice.from_profile(profile, serial=f"{device.serial}{index:02d}", root=root, **opts)
+            device = VirtualDevice.from_profile(
+                profile, serial=f"{device.serial}{index:02d}", root=root, **opts
+            )
         device.auth_required = auth
         device.allowed_keys = [k.encode() if isinstance(k, str) else k for k in allowed_keys]
         if faults is not None:
@@ -283,6 +285,7 @@ def main_phone(
     host: str = "127.0.0.1",
     adb_port: int | None = None,
     root: Path | None = None,
+    timing_mode: str = "host",
 ) -> None:
     """`farm phone --profile sdm845 --port 5555` / `farm phone --all`: serve until Ctrl-C.
 
@@ -311,7 +314,13 @@ def main_phone(
     try:
         with PhoneFleet(root, host=host) as fleet:
             for i, name in enumerate(names):
-                phone = fleet.add(name, port + i if port else 0, auth=auth_key is not None, allowed_keys=keys)
+                phone = fleet.add(
+                    name,
+                    port + i if port else 0,
+                    auth=auth_key is not None,
+                    allowed_keys=keys,
+                    timing_mode=timing_mode,
+                )
                 log.info("phone %s (%s) on %s", phone.serial, name, phone.address)
                 print(f"{phone.address}\t{phone.serial}\t{name}", flush=True)
                 if adb_port is not None:
