@@ -1,20 +1,1070 @@
-"""Placeholder: replaced below."""
+"""The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
+
+Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
+what it prints. A virtual phone cannot run an arm64 binary, so the farm pushes a small stub
+file instead (`stub_binary()`); executing a file that starts with `STUB_MAGIC` runs this
+module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
+times real inferences and prints what the real tool prints, line for line, so the same
+parser and the same failure handling are exercised.
+
+Output format: TensorFlow Lite 2.16 `benchmark_model` (tensorflow/lite/tools/benchmark/
+benchmark_main.cc, benchmark_model.cc, benchmark_tflite_model.cc, command_line_flags.cc,
+tools/logging.h with its `INFO: `/`WARN: `/`ERROR: ` prefixes, all on stderr as the real
+tool's minimal logger writes them; the `count=… first=… curr=… min=… max=… avg=… std=…`
+line is tensorflow's Stat::OutputToStream, doubles printed like C++ ostream's default
+(%g), std as an integer). Where the runtime, not the tool, prints a line (delegate creation,
+"Replacing N out of M node(s)…") the wording is the 2.16 runtime's.
+
+Honesty: results from a virtual phone must never pass for a real phone's. The output
+carries a `[phonefarm-virtual]` line naming the profile and the timing mode. In `host`
+mode the timings are real host timings; in `profile` mode they are host timings multiplied
+by the profile's per-delegate speed_factor. GPU and NNAPI "delegates" execute on the host
+CPU (XNNPACK), which is said in the output; which nodes such a delegate would take is
+derived from the model's op list. The per-op profile is an estimate (measured inference
+time split by each op's arithmetic cost) because LiteRT's Python API has no op profiler,
+and the output says so.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
     from device_agent.virtual.shell import IO
 
 STUB_MAGIC = b"#!/system/bin/phonefarm-benchmark_model"
+TOOL_VERSION = "2.16.1"
+SIGNAL_TEXT = {
+    4: "Illegal instruction",
+    6: "Aborted",
+    7: "Bus error",
+    8: "Floating point exception",
+    9: "Killed",
+    11: "Segmentation fault",
+    15: "Terminated",
+}
 
 
-def stub_binary(version: str = "2.17.0") -> bytes:
-    return STUB_MAGIC + f" {version}\n".encode()
+def stub_binary(version: str = TOOL_VERSION) -> bytes:
+    """The file pushed to a virtual phone in place of the arm64 benchmark_model binary."""
+    return (
+        STUB_MAGIC
+        + f" {version}\n".encode()
+        + b"# PhoneFarm virtual phone: executing this file runs TensorFlow Lite's benchmark_model\n"
+        + b"# emulated on the host (device_agent/virtual/benchmark_tool.py). Not an ARM binary.\n"
+    )
+
+
+# ---- flags (name, type, default, usage) as benchmark_model 2.16 declares them -------------------
+
+FLAG_SPECS: list[tuple[str, str, Any, str]] = [
+    ("num_runs", "int32", 50, "expected number of runs, see also min_secs, max_secs"),
+    (
+        "min_secs",
+        "float",
+        1.0,
+        "minimum number of seconds to rerun for, potentially making the actual number of runs to be greater than num_runs",
+    ),
+    (
+        "max_secs",
+        "float",
+        150.0,
+        "maximum number of seconds to rerun for, potentially making the actual number of runs to be less than num_runs. Note if --max-secs is exceeded in the middle of a run, the benchmark will continue to the end of the run but will not start the next run.",
+    ),
+    ("run_delay", "float", -1.0, "delay between runs in seconds"),
+    (
+        "run_frequency",
+        "float",
+        -1.0,
+        "Execute at a fixed frequency, instead of a fixed delay.Note if the targeted rate per second cannot be reached, the benchmark would start the next run immediately, trying its best to catch up. If set, this will override run_delay.",
+    ),
+    ("num_threads", "int32", -1, "number of threads"),
+    (
+        "use_caching",
+        "bool",
+        False,
+        "Enable caching of prepacked weights matrices in matrix multiplication routines. Currently implies the use of the Ruy library.",
+    ),
+    ("benchmark_name", "string", "", "benchmark name"),
+    ("output_prefix", "string", "", "benchmark output prefix"),
+    (
+        "warmup_runs",
+        "int32",
+        1,
+        "minimum number of runs performed on initialization, to allow performance characteristics to settle, see also warmup_min_secs",
+    ),
+    (
+        "warmup_min_secs",
+        "float",
+        0.5,
+        "minimum number of seconds to rerun for, potentially making the actual number of warm-up runs to be greater than warmup_runs",
+    ),
+    (
+        "verbose",
+        "bool",
+        False,
+        "Whether to log parameters whose values are not set. By default, only log those parameters that are set by parsing their values from the commandline flags.",
+    ),
+    (
+        "dry_run",
+        "bool",
+        False,
+        "Whether to run the tool just with simply loading the model, allocating tensors etc. but without actually invoking any op kernels.",
+    ),
+    (
+        "report_peak_memory_footprint",
+        "bool",
+        False,
+        "Report the peak memory footprint by periodically checking the memory footprint. Internally, a separate thread will be spawned for this periodic check. Therefore, the performance benchmark result could be affected.",
+    ),
+    (
+        "memory_footprint_check_interval_ms",
+        "int32",
+        50,
+        "The interval in millisecond between two consecutive memory footprint checks. This is only used when --report_peak_memory_footprint is set to true.",
+    ),
+    (
+        "gpu_invoke_loop_times",
+        "int32",
+        1,
+        "Number of GPU delegate invoke loop iterations. If > 0 then reported latency is divided by this number. Used only when TFLITE_GPU_ENABLE_INVOKE_LOOP is defined.",
+    ),
+    ("graph", "string", "", "graph file name"),
+    ("input_layer", "string", "", "input layer names"),
+    ("input_layer_shape", "string", "", "input layer shape"),
+    (
+        "input_layer_value_range",
+        "string",
+        "",
+        "A map-like string representing value range for *integer* input layers. Each item is separated by ':', and the item value consists of input layer name and integer-only range values (both low and high are inclusive) separated by ',', e.g. input1,1,2:input2,0,254",
+    ),
+    (
+        "input_layer_value_files",
+        "string",
+        "",
+        "A map-like string representing value file. Each item is separated by ',', and the item value consists of input layer name and value file path separated by ':', e.g. input1:file_path1,input2:file_path2. If the input_name appears both in input_layer_value_range and input_layer_value_files, input_layer_value_range of the input_name will be ignored. The file format is binary and it should be array format or null separated strings format.",
+    ),
+    ("allow_fp16", "bool", False, "allow fp16"),
+    ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
+    ("enable_op_profiling", "bool", False, "enable op profiling"),
+    ("max_profiling_buffer_entries", "int32", 1024, "max initial profiling buffer entries"),
+    (
+        "allow_dynamic_profiling_buffer_increase",
+        "bool",
+        False,
+        "allow dynamic increase on profiling buffer entries",
+    ),
+    (
+        "profiling_output_csv_file",
+        "string",
+        "",
+        "File path to export profile data as CSV, if not set prints to stdout.",
+    ),
+    (
+        "print_preinvoke_state",
+        "bool",
+        False,
+        "print out the interpreter internals just before calling Invoke. The internals will include allocated memory size of each tensor etc.",
+    ),
+    (
+        "print_postinvoke_state",
+        "bool",
+        False,
+        "print out the interpreter internals just before benchmark completes (i.e. after all repeated Invoke calls complete). The internals will include allocated memory size of each tensor etc.",
+    ),
+    (
+        "release_dynamic_tensors",
+        "bool",
+        False,
+        "Ensure dynamic tensor's memory is released when they are not used.",
+    ),
+    (
+        "optimize_memory_for_large_tensors",
+        "int32",
+        0,
+        "Optimize memory usage for large tensors with sacrificing latency.",
+    ),
+    ("disable_delegate_clustering", "bool", False, "Disable delegate clustering."),
+    ("help", "bool", False, "Print out all supported flags if true."),
+    ("num_threads", "int32", -1, "number of threads used for inference on CPU."),
+    ("max_delegated_partitions", "int32", 0, "Max number of partitions to be delegated."),
+    (
+        "min_nodes_per_partition",
+        "int32",
+        0,
+        "The minimal number of TFLite graph nodes of a partition that has to be reached for it to be delegated.A negative value or 0 means to use the default choice of each delegate.",
+    ),
+    (
+        "delegate_serialize_dir",
+        "string",
+        "",
+        "Directory to be used by delegates for serializing any model data. This allows the delegate to save data into this directory to reduce init time after the first run. Currently supported by GPU (OpenCL) and NNAPI delegate with specific backends on Android. Note that delegate_serialize_token is also required to enable this feature.",
+    ),
+    (
+        "delegate_serialize_token",
+        "string",
+        "",
+        "Model-specific token acting as a namespace for delegate serialization. Unique tokens ensure that the delegate doesn't read inapplicable/invalid data. Note that delegate_serialize_dir is also required to enable this feature.",
+    ),
+    ("use_gpu", "bool", False, "use gpu"),
+    (
+        "gpu_precision_loss_allowed",
+        "bool",
+        True,
+        "Allow to process computation in lower precision than FP32 in GPU. By default, it's enabled.",
+    ),
+    (
+        "gpu_experimental_enable_quant",
+        "bool",
+        True,
+        "Whether to enable the GPU delegate to run quantized models or not. By default, it's enabled.",
+    ),
+    (
+        "gpu_inference_for_sustained_speed",
+        "bool",
+        False,
+        "Whether to prefer maximizing the throughput. This mode will help when the same delegate will be used repeatedly on multiple inputs. This is supported on non-iOS platforms. By default, it's disabled.",
+    ),
+    (
+        "gpu_backend",
+        "string",
+        "",
+        "Force the GPU delegate to use a particular backend for execution, and fail if unsuccessful. Should be one of: cl, gl",
+    ),
+    ("use_nnapi", "bool", False, "use nnapi delegate api"),
+    (
+        "nnapi_execution_preference",
+        "string",
+        "",
+        "execution preference for nnapi delegate. Should be one of the following: fast_single_answer, sustained_speed, low_power, undefined",
+    ),
+    (
+        "nnapi_execution_priority",
+        "string",
+        "",
+        "The model execution priority in nnapi, and it should be one of the following: default, low, medium and high. This requires Android 11+.",
+    ),
+    (
+        "nnapi_accelerator_name",
+        "string",
+        "",
+        "the name of the nnapi accelerator to use (requires Android Q+)",
+    ),
+    ("disable_nnapi_cpu", "bool", True, "Disable the NNAPI CPU device"),
+    ("nnapi_allow_fp16", "bool", False, "Allow fp32 computation to be run in fp16"),
+    (
+        "use_xnnpack",
+        "bool",
+        False,
+        "explicitly apply the XNNPACK delegate. Note the XNNPACK delegate could be implicitly applied by the TF Lite runtime regardless the value of this parameter. To disable this implicit application, set the value to false explicitly.",
+    ),
+    ("xnnpack_force_fp16", "bool", False, "enforce float16 inference."),
+    ("use_hexagon", "bool", False, "Use Hexagon delegate"),
+    ("use_external_delegate", "bool", False, "use external delegate"),
+]
+FLAG_TYPES: dict[str, str] = {}
+FLAG_DEFAULTS: dict[str, Any] = {}
+for _name, _kind, _default, _ in FLAG_SPECS:
+    FLAG_TYPES.setdefault(_name, _kind)
+    FLAG_DEFAULTS.setdefault(_name, _default)
+
+# LogParams labels, in the order the 2.16 tool logs them (BenchmarkModel, BenchmarkTfLiteModel,
+# then the delegate providers: default, gpu, nnapi, hexagon, xnnpack, external).
+PARAM_LABELS: list[tuple[str, str]] = [
+    ("num_runs", "Min num runs"),
+    ("min_secs", "Min runs duration (seconds)"),
+    ("max_secs", "Max runs duration (seconds)"),
+    ("run_delay", "Inter-run delay (seconds)"),
+    ("run_frequency", "Number of prorated runs per second"),
+    ("num_threads", "Num threads"),
+    ("use_caching", "Use caching"),
+    ("benchmark_name", "Benchmark name"),
+    ("output_prefix", "Output prefix"),
+    ("warmup_runs", "Min warmup runs"),
+    ("warmup_min_secs", "Min warmup runs duration (seconds)"),
+    ("dry_run", "Run w/o invoking kernels"),
+    ("report_peak_memory_footprint", "Report the peak memory footprint"),
+    ("memory_footprint_check_interval_ms", "Memory footprint check interval (ms)"),
+    ("graph", "Graph"),
+    ("input_layer", "Input layers"),
+    ("input_layer_shape", "Input shapes"),
+    ("input_layer_value_range", "Input value ranges"),
+    ("input_layer_value_files", "Input value files"),
+    ("allow_fp16", "Allow fp16"),
+    ("require_full_delegation", "Require full delegation"),
+    ("enable_op_profiling", "Enable op profiling"),
+    ("max_profiling_buffer_entries", "Max initial profiling buffer entries"),
+    ("allow_dynamic_profiling_buffer_increase", "Allow dynamic increase on profiling buffer entries"),
+    ("profiling_output_csv_file", "CSV File to export profiling data to"),
+    ("print_preinvoke_state", "Print pre-invoke interpreter state"),
+    ("print_postinvoke_state", "Print post-invoke interpreter state"),
+    ("release_dynamic_tensors", "Release dynamic tensor memory"),
+    ("optimize_memory_for_large_tensors", "Optimize memory usage for large tensors"),
+    ("disable_delegate_clustering", "Disable delegate clustering"),
+    ("num_threads", "#threads used for CPU inference"),
+    ("max_delegated_partitions", "Max number of delegated partitions"),
+    ("min_nodes_per_partition", "Min nodes per partition"),
+    ("delegate_serialize_dir", "Directory for delegate serialization"),
+    ("delegate_serialize_token", "Model-specific token/key for delegate serialization."),
+    ("use_gpu", "Use gpu"),
+    ("gpu_precision_loss_allowed", "Allow lower precision in gpu"),
+    ("gpu_experimental_enable_quant", "Enable running quant models in gpu"),
+    ("gpu_inference_for_sustained_speed", "Prefer maximizing the throughput in gpu"),
+    ("gpu_backend", "GPU backend"),
+    ("use_nnapi", "Use NNAPI"),
+    ("nnapi_execution_preference", "NNAPI execution preference"),
+    ("nnapi_execution_priority", "Model execution priority in nnapi"),
+    ("nnapi_accelerator_name", "NNAPI accelerator name"),
+    ("disable_nnapi_cpu", "Disable NNAPI cpu"),
+    ("nnapi_allow_fp16", "Allow fp16 in NNAPI"),
+    ("use_hexagon", "Use Hexagon"),
+    ("use_xnnpack", "Use xnnpack"),
+    ("xnnpack_force_fp16", "xnnpack force fp16"),
+    ("use_external_delegate", "Use external delegate"),
+]
+ALWAYS_LOGGED = {"graph"}
+
+# Builtin ops the GPU delegate (2.16) and XNNPACK take; anything else stays on the CPU.
+GPU_OPS = frozenset(
+    "ABS ADD AVERAGE_POOL_2D BATCH_MATMUL CAST CONCATENATION CONV_2D COS DEPTH_TO_SPACE DEPTHWISE_CONV_2D "
+    "DEQUANTIZE DIV ELU EQUAL EXP FLOOR FLOOR_DIV FLOOR_MOD FULLY_CONNECTED GATHER GREATER GREATER_EQUAL "
+    "HARD_SWISH LESS LESS_EQUAL LOG LOGISTIC MAXIMUM MAX_POOL_2D MEAN MINIMUM MIRROR_PAD MUL NEG NOT_EQUAL "
+    "PACK PAD PADV2 PRELU QUANTIZE REDUCE_MAX REDUCE_MIN REDUCE_PROD RELU RELU6 RELU_N1_TO_1 LEAKY_RELU "
+    "RESHAPE RESIZE_BILINEAR RESIZE_NEAREST_NEIGHBOR RSQRT SIN SLICE SOFTMAX SPACE_TO_DEPTH SPLIT SPLIT_V "
+    "SQRT SQUARE SQUARED_DIFFERENCE STRIDED_SLICE SUB SUM TANH TILE TRANSPOSE TRANSPOSE_CONV".split()
+)
+XNNPACK_OPS = GPU_OPS - {
+    "CAST",
+    "COS",
+    "SIN",
+    "EXP",
+    "LOG",
+    "GATHER",
+    "TILE",
+    "EQUAL",
+    "NOT_EQUAL",
+    "GREATER",
+    "GREATER_EQUAL",
+    "LESS",
+    "LESS_EQUAL",
+    "FLOOR_DIV",
+    "FLOOR_MOD",
+    "REDUCE_MIN",
+    "REDUCE_PROD",
+    "PACK",
+    "MIRROR_PAD",
+    "SPLIT_V",
+}
+NNAPI_OPS = GPU_OPS - {"BATCH_MATMUL", "HARD_SWISH", "SPLIT_V", "DEPTH_TO_SPACE"}
+
+
+class FlagError(Exception):
+    pass
+
+
+def g(value: float) -> str:
+    """A double as C++ ostream prints it by default (precision 6, %g)."""
+    if math.isnan(value):
+        return "nan" if not math.copysign(1, value) < 0 else "-nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:g}"
+
+
+def parse_flags(args: list[str]) -> tuple[dict[str, Any], set[str], list[str], list[str]]:
+    """(values, flags set on the command line, errors, unconsumed args) as Flags::Parse does."""
+    values = dict(FLAG_DEFAULTS)
+    given: set[str] = set()
+    errors: list[str] = []
+    unconsumed: list[str] = []
+    for arg in args:
+        if not arg.startswith("--") or "=" not in arg:
+            unconsumed.append(arg)
+            continue
+        name, _, raw = arg[2:].partition("=")
+        kind = FLAG_TYPES.get(name)
+        if kind is None:
+            unconsumed.append(arg)
+            continue
+        try:
+            values[name] = _parse_value(kind, raw)
+            given.add(name)
+        except ValueError:
+            errors.append(f"Failed to parse flag '{name}' against argv '{arg}'")
+    return values, given, errors, unconsumed
+
+
+def _parse_value(kind: str, raw: str) -> Any:
+    if kind == "bool":
+        if raw not in ("true", "false", "0", "1"):
+            raise ValueError(raw)
+        return raw in ("true", "1")
+    if kind == "int32":
+        # istringstream >> int32 reads a leading integer; trailing junk is an error unless EOF
+        text = raw.strip()
+        if not text or not (text.lstrip("+-").isdigit()):
+            raise ValueError(raw)
+        return int(text)
+    if kind == "float":
+        return float(raw)
+    return raw
+
+
+def usage(argv0: str) -> str:
+    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS]
+    width = max(len(r[0]) for r in rows)
+    lines = [f"usage: {argv0} <flags>", "Flags:"]
+    lines += [f"\t{name:<{width}}\t{kind}\toptional\t{text}" for name, kind, text in rows]
+    return "\n".join(lines)
+
+
+def _display(kind: str, value: Any) -> str:
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "float":
+        return g(float(value))
+    return str(value)
+
+
+def _param_text(kind: str, value: Any) -> str:
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "float":
+        return g(float(value))
+    return str(value)
+
+
+# ---- statistics -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Stat:
+    """tensorflow::Stat<int64_t>: what OutputToStream prints."""
+
+    values: list[int] = field(default_factory=list)
+
+    def add(self, v: int) -> None:
+        self.values.append(int(v))
+
+    @property
+    def count(self) -> int:
+        return len(self.values)
+
+    def avg(self) -> float:
+        return sum(self.values) / len(self.values) if self.values else math.nan
+
+    def std(self) -> int:
+        if not self.values or self.all_same():
+            return 0
+        n = len(self.values)
+        sq = sum(float(v) * v for v in self.values) / n
+        return int(math.sqrt(max(0.0, sq - self.avg() ** 2)))
+
+    def all_same(self) -> bool:
+        return bool(self.values) and min(self.values) == max(self.values)
+
+    def first(self) -> int:
+        return self.values[0] if self.values else 0
+
+    def line(self) -> str:
+        if not self.values:
+            return "count=0"
+        if self.all_same():
+            return f"count={self.count} curr={self.values[-1]}" + ("(all same)" if self.count > 1 else "")
+        return (
+            f"count={self.count} first={self.values[0]} curr={self.values[-1]} min={min(self.values)} "
+            f"max={max(self.values)} avg={g(self.avg())} std={self.std()}"
+        )
+
+
+def _rss_kb() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+# ---- the tool ---------------------------------------------------------------------------------------
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class OpInfo:
+    index: int
+    name: str
+    cost: float
+    output: str
+
+
+class BenchmarkRun:
+    """One execution of the virtual benchmark_model, in a worker thread."""
+
+    def __init__(
+        self,
+        device: VirtualDevice,
+        argv: list[str],
+        cwd: str,
+        emit: Callable[[str], None],
+        cancel: threading.Event,
+    ) -> None:
+        self.device = device
+        self.argv = argv
+        self.cwd = cwd
+        self.emit_raw = emit
+        self.cancel = cancel
+        self.factor = 1.0
+
+    # logging as tools/logging.h prints it
+    def info(self, text: str) -> None:
+        self.emit_raw(f"INFO: {text}\n")
+
+    def warn(self, text: str) -> None:
+        self.emit_raw(f"WARNING: {text}\n")
+
+    def error(self, text: str) -> None:
+        self.emit_raw(f"ERROR: {text}\n")
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled
+
+    def fail(self) -> int:
+        self.error("Benchmarking failed.")
+        return 1
+
+    def run(self) -> int:
+        try:
+            return self._run()
+        except Cancelled:
+            return 130
+
+    def _run(self) -> int:
+        dev = self.device
+        self.info("STARTING!")
+        values, given, errors, unconsumed = parse_flags(self.argv[1:])
+        if errors or values["help"]:
+            for e in errors:
+                self.error(e)
+            self.error(usage(self.argv[0]))
+            return self.fail()
+        if unconsumed:
+            self.warn("Unconsumed cmdline flags: " + " ".join(unconsumed))
+        p = values
+        if not p["graph"]:
+            self.error("Please specify the name of your TF Lite input file with --graph")
+            return self.fail()
+
+        delegate = (
+            "gpu" if p["use_gpu"] else "nnapi" if p["use_nnapi"] else "hexagon" if p["use_hexagon"] else None
+        )
+        cpu_kind = "xnnpack" if ("use_xnnpack" not in given or p["use_xnnpack"]) else "cpu"
+        timing_key = delegate if delegate in ("gpu", "nnapi") else cpu_kind
+        if dev.timing_mode == "profile":
+            self.factor = dev.profile.speed_factor.get(timing_key, dev.profile.speed_factor["cpu"])
+        mode_text = (
+            "host (timings are this host's)"
+            if dev.timing_mode == "host"
+            else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
+        )
+        self.info(
+            f"[phonefarm-virtual] benchmark_model version: {TOOL_VERSION}+phonefarm.virtual on virtual phone "
+            f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
+            "executed by LiteRT on the host CPU"
+        )
+
+        # LogParams
+        verbose = bool(p["verbose"])
+        self.info(f"Log parameter values verbosely: [{int(verbose)}]")
+        for name, label in PARAM_LABELS:
+            if name in given or verbose or name in ALWAYS_LOGGED:
+                self.info(f"{label}: [{_param_text(FLAG_TYPES[name], p[name])}]")
+
+        fault = dev.faults
+        peak_kb = [0]
+        monitor_stop = threading.Event()
+        monitor: threading.Thread | None = None
+        if p["report_peak_memory_footprint"]:
+            interval = p["memory_footprint_check_interval_ms"]
+            if interval <= 0:
+                self.warn(
+                    f"--memory_footprint_check_interval_ms is set to {interval} (ms), This value is invalid, "
+                    "and it will be set to the default value 50 (ms)."
+                )
+                interval = 50
+
+            def watch() -> None:
+                while not monitor_stop.wait(interval / 1000):
+                    peak_kb[0] = max(peak_kb[0], _rss_kb())
+
+            monitor = threading.Thread(target=watch, daemon=True)
+            monitor.start()
+        try:
+            return self._benchmark(p, delegate, cpu_kind, fault, peak_kb, monitor is not None)
+        finally:
+            monitor_stop.set()
+
+    def _load(self, graph: str) -> bytes | None:
+        try:
+            host = self.device.resolve(graph, cwd=self.cwd)
+            data = host.read_bytes()
+        except OSError:
+            self.error(f"Could not open '{graph}'.")
+            self.error(f"Failed to mmap model {graph}")
+            return None
+        return data
+
+    def _benchmark(
+        self,
+        p: dict[str, Any],
+        delegate: str | None,
+        cpu_kind: str,
+        fault: Any,
+        peak_kb: list[int],
+        monitor: bool,
+    ) -> int:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        dev = self.device
+        graph = p["graph"]
+        start_rss = _rss_kb()
+        t0 = time.perf_counter()
+        data = self._load(graph)
+        if data is None:
+            return self.fail()
+        if len(data) < 8 or data[4:8] != b"TFL3":
+            ident = data[4:8].decode("latin-1") if len(data) >= 8 else ""
+            if len(data) >= 8 and ident.isprintable():
+                self.error(f"Model provided has model identifier '{ident}', should be 'TFL3'")
+            else:
+                self.error("The model is not a valid Flatbuffer buffer")
+            self.error(f"Failed to mmap model {graph}")
+            return self.fail()
+        threads = p["num_threads"] if p["num_threads"] > 0 else None
+        try:
+            plain = Interpreter(
+                model_content=data,
+                num_threads=threads,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
+        except (ValueError, RuntimeError) as exc:
+            msg = (
+                str(exc).strip().splitlines()[0]
+                if str(exc).strip()
+                else "The model is not a valid Flatbuffer buffer"
+            )
+            self.error(msg if "identifier" in msg else "The model is not a valid Flatbuffer buffer")
+            self.error(f"Failed to mmap model {graph}")
+            return self.fail()
+        self.info(f"Loaded model {graph}")
+        ops = self._ops(plain)
+        n_nodes = len(ops)
+
+        use_xnnpack_runtime = cpu_kind == "xnnpack" or delegate in ("gpu", "nnapi")
+        if use_xnnpack_runtime and delegate is None:
+            self.info("Created TensorFlow Lite XNNPACK delegate for CPU.")
+        if delegate == "hexagon":
+            self.warn("Hexagon acceleration is unsupported on this platform.")
+            delegate = None
+
+        # delegate creation and application, as the providers and runtime log them
+        if delegate == "gpu":
+            self.info("GPU delegate created.")
+            if "gpu" not in dev.profile.delegates:
+                self.info("Created TensorFlow Lite delegate for GPU.")
+                self.error(
+                    'TfLiteGpuDelegate Init: OpenCL library not loaded - dlopen failed: library "libOpenCL.so" not found'
+                )
+                self.info("Created 0 GPU delegate kernels.")
+                self.error("TfLiteGpuDelegate Prepare: delegate is not initialized")
+                self.error(f"Node number {n_nodes} (TfLiteGpuDelegateV2) failed to prepare.")
+                self.error("Restored original execution plan after delegate application failure.")
+                self.error("Failed to apply GPU delegate.")
+                return self.fail()
+            self.info("Created TensorFlow Lite delegate for GPU.")
+            self.info(
+                "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
+            )
+            if not self._apply("GPU", "TfLiteGpuDelegateV2", GPU_OPS, ops, p):
+                return self.fail()
+            self.info("Initialized OpenCL-based API.")
+            self.info("Created 1 GPU delegate kernels.")
+        elif delegate == "nnapi":
+            self.info("NNAPI delegate created.")
+            if "nnapi" not in dev.profile.delegates:
+                self.info(
+                    "Though NNAPI delegate is explicitly applied, the model graph will not be executed by the delegate."
+                )
+            else:
+                self.info(
+                    "[phonefarm-virtual] NNAPI delegate: the delegated nodes execute on the host CPU, not an NPU"
+                )
+                if not self._apply("NNAPI", "TfLiteNnapiDelegate", NNAPI_OPS, ops, p):
+                    return self.fail()
+        elif cpu_kind == "xnnpack" and p["use_xnnpack"]:
+            self.info("XNNPACK delegate created.")
+            if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
+                return self.fail()
+
+        try:
+            interp = Interpreter(
+                model_content=data,
+                num_threads=threads,
+                experimental_op_resolver_type=(
+                    OpResolverType.AUTO
+                    if use_xnnpack_runtime
+                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                ),
+            )
+            interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            text = str(exc).strip().splitlines()
+            for line in text[:3]:
+                self.error(line)
+            self.error("Failed to allocate tensors!")
+            return self.fail()
+        init_us = self._scaled(int((time.perf_counter() - t0) * 1e6))
+        init_rss = _rss_kb()
+        size_mb = len(data) / 1e6
+        self.info(f"The input model file size (MB): {g(size_mb)}")
+        self.info(f"Initialized session in {g(init_us / 1e3)}ms.")
+
+        rng = np.random.default_rng()
+        inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
+
+        if p["dry_run"]:
+            p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
+
+        def invoke() -> None:
+            for idx, arr in inputs:
+                interp.set_tensor(idx, arr)
+            interp.invoke()
+
+        warm = self._loop(
+            invoke, p["warmup_runs"], p["warmup_min_secs"], p["max_secs"], p, fault, regular=False
+        )
+        if warm is None:
+            return self._fault_exit(fault)
+        regular = self._loop(invoke, p["num_runs"], p["min_secs"], p["max_secs"], p, fault, regular=True)
+        if regular is None:
+            return self._fault_exit(fault)
+        end_rss = _rss_kb()
+        self.info(
+            f"Inference timings in us: Init: {init_us}, First inference: {warm.first()}, "
+            f"Warmup (avg): {g(warm.avg())}, Inference (avg): {g(regular.avg())}"
+        )
+        self.info(
+            "Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to "
+            "the actual memory footprint of the model at runtime. Take the information at your discretion."
+        )
+        self.info(
+            "Memory footprint delta from the start of the tool (MB): "
+            f"init={g(max(0, init_rss - start_rss) / 1024.0)} overall={g(max(0, end_rss - start_rss) / 1024.0)}"
+        )
+        if monitor:
+            peak = max(peak_kb[0], end_rss)
+            self.info(f"Overall peak memory footprint (MB) via periodic monitoring: {g(peak / 1024.0)}")
+            self.info("Memory status at the end of exeution:")
+            self.info(f"- VmRSS              : {end_rss // 1024} MB")
+            self.info(f"+ RssAnnon           : {max(0, end_rss - 12 * 1024) // 1024} MB")
+            self.info(f"+ RssFile + RssShmem : {min(end_rss, 12 * 1024) // 1024} MB")
+        if p["enable_op_profiling"]:
+            self._op_profile(ops, regular, init_us, n_nodes, delegate, cpu_kind, p)
+        return 0
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _scaled(self, us: int) -> int:
+        return max(1, round(us * self.factor)) if self.factor != 1.0 else us
+
+    def _ops(self, interp: Any) -> list[OpInfo]:
+        tensors = {t["index"]: t for t in interp.get_tensor_details()}
+        out = []
+        for op in interp._get_ops_details():
+            outs = [tensors[i] for i in op["outputs"] if i in tensors]
+            ins = [tensors[i] for i in op["inputs"] if i >= 0 and i in tensors]
+            out_elems = sum(int(np.prod(t["shape"])) for t in outs) or 1
+            cost = float(out_elems)
+            if (
+                op["op_name"] in ("CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
+                and len(ins) > 1
+            ):
+                w = ins[1]["shape"]
+                k = int(np.prod(w[1:])) if len(w) > 1 else 1
+                cost = float(out_elems) * max(1, k)
+            elif op["op_name"] == "DEPTHWISE_CONV_2D" and len(ins) > 1:
+                w = ins[1]["shape"]
+                cost = float(out_elems) * max(1, int(np.prod(w[1:3])) if len(w) >= 3 else 1)
+            name = outs[0]["name"] if outs else f"op{op['index']}"
+            out.append(OpInfo(int(op["index"]), str(op["op_name"]), cost, name))
+        return out
+
+    def _apply(
+        self, label: str, kernel: str, supported: frozenset[str], ops: list[OpInfo], p: dict[str, Any]
+    ) -> bool:
+        n = len(ops)
+        ok = [op.name in supported for op in ops]
+        taken = sum(ok)
+        partitions = sum(1 for i, v in enumerate(ok) if v and (i == 0 or not ok[i - 1]))
+        if taken:
+            whole = " for the whole graph" if taken == n else ""
+            self.info(
+                f"Replacing {taken} out of {n} node(s) with delegate ({kernel}) node, yielding {partitions} "
+                f"partitions{whole}."
+            )
+        if taken == n and n > 0:
+            self.info(
+                f"Explicitly applied {label} delegate, and the model graph will be completely executed by the delegate."
+            )
+        elif taken:
+            if p["require_full_delegation"]:
+                self.error("Disallowed CPU fallback detected.")
+                return False
+            self.info(
+                f"Explicitly applied {label} delegate, and the model graph will be partially executed by the "
+                f"delegate w/ {partitions} delegate kernels."
+            )
+        else:
+            if p["require_full_delegation"]:
+                self.error("Disallowed CPU fallback detected.")
+                return False
+            self.info(
+                f"Though {label} delegate is explicitly applied, the model graph will not be executed by the delegate."
+            )
+        return True
+
+    def _loop(
+        self,
+        invoke: Callable[[], None],
+        min_runs: int,
+        min_secs: float,
+        max_secs: float,
+        p: dict[str, Any],
+        fault: Any,
+        *,
+        regular: bool,
+    ) -> Stat | None:
+        """BenchmarkModel::Run; None when a fault ended the run (crash, disconnect)."""
+        self.info(
+            f"Running benchmark for at least {min_runs} iterations and at least {g(min_secs)} seconds but "
+            f"terminate if exceeding {g(max_secs)} seconds."
+        )
+        stat = Stat()
+        clock = 0.0  # seconds on the phone's clock (host time, scaled in profile mode)
+        min_finish, max_finish = min_secs, max_secs
+        delay = p["run_delay"]
+        run = 0
+        dry = p["dry_run"]
+        crash_at = max(1, min_runs // 2)
+        while (run < min_runs or clock < min_finish) and clock <= max_finish:
+            self.check()
+            if regular and run == crash_at - 1:
+                if fault.benchmark_hang:
+                    while not self.cancel.wait(0.05):
+                        pass
+                    raise Cancelled
+                if fault.benchmark_crash_signal is not None or fault.disconnect_during_benchmark:
+                    return None
+            start = time.perf_counter()
+            if not dry:
+                invoke()
+            host_us = int((time.perf_counter() - start) * 1e6)
+            us = self._scaled(host_us)
+            if not dry:
+                self.device.thermal.add_load(1)
+            stat.add(us)
+            clock += us / 1e6
+            if delay > 0:
+                if self.cancel.wait(delay):
+                    raise Cancelled
+                clock += delay
+            run += 1
+        if not regular and fault.benchmark_hang and min_runs == 0:
+            pass
+        self.info(stat.line() + "\n")
+        return stat
+
+    def _fault_exit(self, fault: Any) -> int:
+        if fault.disconnect_during_benchmark:
+            callback = self.device.on_disconnect
+            if callback is not None:
+                callback()
+            return 255
+        sig = int(fault.benchmark_crash_signal or 11)
+        # what mksh prints when its child dies by a signal, then 128+signal
+        self.emit_raw(f"{SIGNAL_TEXT.get(sig, f'Signal {sig}')} \n")
+        return 128 + sig
+
+    def _op_profile(
+        self,
+        ops: list[OpInfo],
+        regular: Stat,
+        init_us: int,
+        n_nodes: int,
+        delegate: str | None,
+        cpu_kind: str,
+        p: dict[str, Any],
+    ) -> None:
+        info = self.info
+        hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
+        sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
+        init_ms = init_us / 1e3
+        mgwd = init_ms * 0.9 if delegate or cpu_kind == "xnnpack" else 0.0
+        alloc = max(0.001, init_ms * 0.01)
+        info("Profiling Info for Benchmark Initialization:")
+        info("============================== Run Order ==============================")
+        info(hdr)
+        init_rows = (
+            [("ModifyGraphWithDelegate", mgwd, 1), ("AllocateTensors", alloc, 2)]
+            if mgwd
+            else [("AllocateTensors", alloc, 2)]
+        )
+        total = sum(r[1] for r in init_rows) or 1.0
+        cdf = 0.0
+        for name, ms, called in init_rows:
+            cdf += ms / total * 100
+            info(
+                f"\t{name:>24}\t{ms:9.3f}\t{ms:9.3f}\t{ms / total * 100:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t"
+                f"{called:9d}\t{name}/0"
+            )
+        info("")
+        info("============================== Summary by node type ==============================")
+        info(sum_hdr)
+        cdf = 0.0
+        for name, ms, called in init_rows:
+            cdf += ms / total * 100
+            info(
+                f"\t{name:>24}\t{1:9d}\t{ms:10.3f}\t{ms / total * 100:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{called:9d}"
+            )
+        info("")
+        info(f"Timings (microseconds): count=1 curr={round(total * 1000)}")
+        info("Memory (bytes): count=0")
+        info(f"{len(init_rows)} nodes observed")
+        info("")
+        info("")
+        info(
+            "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
+            "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
+        )
+        avg_ms = regular.avg() / 1e3
+        first_ms = regular.first() / 1e3
+        rows: list[tuple[str, str, float, float]] = []
+        if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
+            supported = GPU_OPS if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
+            kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
+                delegate or "", "TfLiteXNNPackDelegate"
+            )
+            delegated = [o for o in ops if o.name in supported]
+            rest = [o for o in ops if o.name not in supported]
+            units: list[tuple[str, str, float]] = []
+            if delegated:
+                units.append(
+                    (kernel, f"Delegate/{kernel}:{delegated[0].index}", sum(o.cost for o in delegated))
+                )
+            units += [(o.name, f"[{o.output}]:{o.index}", o.cost) for o in rest]
+        else:
+            units = [(o.name, f"[{o.output}]:{o.index}", o.cost) for o in ops]
+        total_cost = sum(u[2] for u in units) or 1.0
+        for kind, label, cost in units:
+            share = cost / total_cost
+            rows.append((kind, label, first_ms * share, avg_ms * share))
+        info("Operator-wise Profiling Info for Regular Benchmark Runs:")
+        info("============================== Run Order ==============================")
+        info(hdr)
+        cdf = 0.0
+        for kind, label, first, avg in rows:
+            pct = avg / avg_ms * 100 if avg_ms else 0.0
+            cdf += pct
+            info(
+                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
+            )
+        info("")
+        info("============================== Top by Computation Time ==============================")
+        info(hdr)
+        cdf = 0.0
+        for kind, label, first, avg in sorted(rows, key=lambda r: -r[3])[:10]:
+            pct = avg / avg_ms * 100 if avg_ms else 0.0
+            cdf += pct
+            info(
+                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
+            )
+        info("")
+        info(f"Number of nodes executed: {len(rows)}")
+        info("============================== Summary by node type ==============================")
+        info(sum_hdr)
+        by_type: dict[str, list[float]] = {}
+        for kind, _, _, avg in rows:
+            by_type.setdefault(kind, []).append(avg)
+        cdf = 0.0
+        for kind, avgs in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
+            ms = sum(avgs)
+            pct = ms / avg_ms * 100 if avg_ms else 0.0
+            cdf += pct
+            info(
+                f"\t{kind:>24}\t{len(avgs):9d}\t{ms:10.3f}\t{pct:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{len(avgs):9d}"
+            )
+        info("")
+        info(f"Timings (microseconds): {regular.line()}")
+        info("Memory (bytes): count=0")
+        info(f"{len(rows)} nodes observed")
+        info("")
+
+
+def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:
+    shape = [int(d) if d > 0 else 1 for d in detail["shape"]]
+    dtype = np.dtype(detail["dtype"])
+    if dtype.kind == "f":
+        return rng.uniform(-0.5, 0.5, size=shape).astype(dtype)
+    if dtype == np.uint8:
+        return rng.integers(0, 255, size=shape, dtype=np.uint8)
+    if dtype == np.int8:
+        return rng.integers(-127, 128, size=shape, dtype=np.int8)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if dtype.kind in "iu":
+        return rng.integers(0, 100, size=shape).astype(dtype)
+    return np.zeros(shape, dtype=dtype)
 
 
 async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/") -> int:
-    await io.print("STARTING!\n")
-    return 0
+    """Run the tool in a worker thread, streaming its lines; cancellable at any point."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    cancel = threading.Event()
+
+    def emit(text: str) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
+
+    def job() -> int:
+        try:
+            return BenchmarkRun(device, argv, cwd, emit, cancel).run()
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    future = loop.run_in_executor(None, job)
+    try:
+        while True:
+            chunk = await queue.get()
+            if chunk is None:
+                break
+            await io.err(chunk)
+        return await future
+    except asyncio.CancelledError:
+        cancel.set()
+        with contextlib.suppress(Exception):
+            future.cancel()
+        raise
