@@ -32,7 +32,9 @@ def _opcode(code: int) -> schema.OperatorCodeT:
 
 
 def build_tiny_model(in_features: int = 8, out_features: int = 4) -> bytes:
-    weights = (np.arange(in_features * out_features, dtype=np.float32).reshape(out_features, in_features) / 100.0)
+    weights = (
+        np.arange(in_features * out_features, dtype=np.float32).reshape(out_features, in_features) / 100.0
+    )
     bias = np.linspace(-0.5, 0.5, out_features, dtype=np.float32)
 
     buffers = []
@@ -88,7 +90,9 @@ def build_tiny_model(in_features: int = 8, out_features: int = 4) -> bytes:
 
 def reference_output(x: np.ndarray, in_features: int = 8, out_features: int = 4) -> np.ndarray:
     """What build_tiny_model computes, in numpy (for checking that the model really ran)."""
-    weights = np.arange(in_features * out_features, dtype=np.float32).reshape(out_features, in_features) / 100.0
+    weights = (
+        np.arange(in_features * out_features, dtype=np.float32).reshape(out_features, in_features) / 100.0
+    )
     bias = np.linspace(-0.5, 0.5, out_features, dtype=np.float32)
     y = np.maximum(x @ weights.T + bias, 0)
     return y + y
