@@ -337,12 +337,75 @@ ALWAYS_LOGGED = {"graph"}
 
 # Builtin ops the GPU delegate (2.16) and XNNPACK take; anything else stays on the CPU.
 GPU_OPS = frozenset(
-    "ABS ADD AVERAGE_POOL_2D BATCH_MATMUL CAST CONCATENATION CONV_2D COS DEPTH_TO_SPACE DEPTHWISE_CONV_2D "
-    "DEQUANTIZE DIV ELU EQUAL EXP FLOOR FLOOR_DIV FLOOR_MOD FULLY_CONNECTED GATHER GREATER GREATER_EQUAL "
-    "HARD_SWISH LESS LESS_EQUAL LOG LOGISTIC MAXIMUM MAX_POOL_2D MEAN MINIMUM MIRROR_PAD MUL NEG NOT_EQUAL "
-    "PACK PAD PADV2 PRELU QUANTIZE REDUCE_MAX REDUCE_MIN REDUCE_PROD RELU RELU6 RELU_N1_TO_1 LEAKY_RELU "
-    "RESHAPE RESIZE_BILINEAR RESIZE_NEAREST_NEIGHBOR RSQRT SIN SLICE SOFTMAX SPACE_TO_DEPTH SPLIT SPLIT_V "
-    "SQRT SQUARE SQUARED_DIFFERENCE STRIDED_SLICE SUB SUM TANH TILE TRANSPOSE TRANSPOSE_CONV".split()
+    [
+        "ABS",
+        "ADD",
+        "AVERAGE_POOL_2D",
+        "BATCH_MATMUL",
+        "CAST",
+        "CONCATENATION",
+        "CONV_2D",
+        "COS",
+        "DEPTH_TO_SPACE",
+        "DEPTHWISE_CONV_2D",
+        "DEQUANTIZE",
+        "DIV",
+        "ELU",
+        "EQUAL",
+        "EXP",
+        "FLOOR",
+        "FLOOR_DIV",
+        "FLOOR_MOD",
+        "FULLY_CONNECTED",
+        "GATHER",
+        "GREATER",
+        "GREATER_EQUAL",
+        "HARD_SWISH",
+        "LESS",
+        "LESS_EQUAL",
+        "LOG",
+        "LOGISTIC",
+        "MAXIMUM",
+        "MAX_POOL_2D",
+        "MEAN",
+        "MINIMUM",
+        "MIRROR_PAD",
+        "MUL",
+        "NEG",
+        "NOT_EQUAL",
+        "PACK",
+        "PAD",
+        "PADV2",
+        "PRELU",
+        "QUANTIZE",
+        "REDUCE_MAX",
+        "REDUCE_MIN",
+        "REDUCE_PROD",
+        "RELU",
+        "RELU6",
+        "RELU_N1_TO_1",
+        "LEAKY_RELU",
+        "RESHAPE",
+        "RESIZE_BILINEAR",
+        "RESIZE_NEAREST_NEIGHBOR",
+        "RSQRT",
+        "SIN",
+        "SLICE",
+        "SOFTMAX",
+        "SPACE_TO_DEPTH",
+        "SPLIT",
+        "SPLIT_V",
+        "SQRT",
+        "SQUARE",
+        "SQUARED_DIFFERENCE",
+        "STRIDED_SLICE",
+        "SUB",
+        "SUM",
+        "TANH",
+        "TILE",
+        "TRANSPOSE",
+        "TRANSPOSE_CONV",
+    ]
 )
 XNNPACK_OPS = GPU_OPS - {
     "CAST",
@@ -531,7 +594,8 @@ class BenchmarkRun:
 
     # logging as tools/logging.h prints it
     def info(self, text: str) -> None:
-        self.emit_raw(f"INFO: {text}\n")
+        # an empty message is a blank line: the tool logs each table as one multi-line message
+        self.emit_raw(f"INFO: {text}\n" if text else "\n")
 
     def warn(self, text: str) -> None:
         self.emit_raw(f"WARNING: {text}\n")
