@@ -21,10 +21,16 @@ def make_celery() -> Celery:
     url = settings.celery_broker_url
     if url.startswith("sqla+sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = Celery("phonefarm", broker=url, include=["worker.tasks"])
-    transport_options: dict[str, object] = {"visibility_timeout": 120}
     if url.startswith("sqla+"):
-        transport_options = {"polling_interval": 0.1}
+        # same URL, our subclass of kombu's SQLAlchemy transport (see worker/sqlite_broker.py)
+        from kombu.transport import TRANSPORT_ALIASES
+
+        TRANSPORT_ALIASES.setdefault("farmsqla", "worker.sqlite_broker:Transport")
+        url = "farmsqla+" + url.removeprefix("sqla+")
+        transport_options: dict[str, object] = {}
+    else:
+        transport_options = {"visibility_timeout": 120}
+    app = Celery("phonefarm", broker=url, include=["worker.tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
