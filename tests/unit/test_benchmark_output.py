@@ -445,3 +445,70 @@ def test_every_sample_parses_to_something_sane(path: Path) -> None:
 def test_garbage_never_raises() -> None:
     for text in ["count=", "count=abc", "Inference timings in us:", "=" * 80, "\x00\xff", "[]:[]", "a: [b"]:
         assert isinstance(parse(text), BenchmarkResult | BenchmarkFailure)
+
+
+# ---- the virtual phone's benchmark_model ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def virtual_phone():
+    vd = pytest.importorskip("device_agent.virtual.device")
+    pytest.importorskip("device_agent.virtual.benchmark_tool")
+    builder = pytest.importorskip("tests.tflite_builder")
+    dev = vd.VirtualDevice.from_profile("sdm845")
+    path = dev.resolve("/data/local/tmp/m.tflite", write=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(builder.build_tiny_model())
+    yield dev
+    dev.close()
+
+
+def run_virtual(dev, *flags: str, graph: str = "/data/local/tmp/m.tflite") -> str:
+    import threading
+
+    from device_agent.virtual.benchmark_tool import BenchmarkRun
+
+    out: list[str] = []
+    # min_secs=0 bounds the run by its iteration counts alone
+    argv = [
+        "/data/local/tmp/benchmark_model",
+        f"--graph={graph}",
+        "--num_threads=2",
+        "--num_runs=5",
+        "--warmup_runs=1",
+        "--min_secs=0",
+        "--warmup_min_secs=0",
+        "--max_secs=5",
+        *flags,
+    ]
+    BenchmarkRun(dev, argv, "/", out.append, threading.Event()).run()
+    return "".join(out)
+
+
+@pytest.mark.timeout(120)
+def test_virtual_tool_cpu(virtual_phone) -> None:
+    r = ok(run_virtual(virtual_phone))
+    assert r.format == "tflite2"
+    assert r.count == 5 and r.warmup_count == 1
+    assert r.tool_version is not None and r.tool_version.startswith("2.16")
+    assert r.threads == 2 and r.model_path == "/data/local/tmp/m.tflite"
+    assert r.delegate_applied == "xnnpack"
+    assert r.init_us is not None and r.memory_overall_mb is not None
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("flag", "delegate"), [("--use_gpu=true", "gpu"), ("--use_nnapi=true", "nnapi")])
+def test_virtual_tool_delegates(virtual_phone, flag: str, delegate: str) -> None:
+    r = ok(run_virtual(virtual_phone, flag, "--enable_op_profiling=true"))
+    assert r.delegate_requested == delegate and r.delegate_applied == delegate
+    assert r.delegate_coverage in ("full", "partial")
+    assert r.op_profile and math.isclose(sum(row.pct for row in r.op_profile), 100.0, abs_tol=0.5)
+    assert all(row.node_type != "ModifyGraphWithDelegate" for row in r.op_profile)
+
+
+@pytest.mark.timeout(120)
+def test_virtual_tool_failures(virtual_phone) -> None:
+    missing = fail(run_virtual(virtual_phone, graph="/data/local/tmp/nope.tflite"))
+    assert missing.kind == "model_missing" and "nope.tflite" in missing.message
+    flag = fail(run_virtual(virtual_phone, "--no_such_flag=1"))
+    assert flag.kind == "bad_flag" and "--no_such_flag=1" in flag.message
