@@ -35,7 +35,8 @@ def get_db() -> Iterator[Session]:
         session.close()
 
 
-DB = Annotated[Session, Depends(get_db)]
+# "function" scope: commit before the response leaves, so a client that got 201 can use what it made
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_principal(
@@ -76,3 +77,6 @@ Agent = Annotated[Principal, Depends(require(Role.agent))]
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Database id")]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+TextQuery = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
+SerialPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00/]+$")]
+NamePath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00/]+$")]

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.api.schemas import RequestModel
 from server.devices.models import DeviceState
 
 
-class DeviceReport(BaseModel):
+class DeviceReport(RequestModel):
     """What an agent knows about one phone it sees."""
 
     serial: str = Field(max_length=128)
@@ -35,7 +36,7 @@ class DeviceReport(BaseModel):
     timing_mode: str | None = None
 
 
-class Heartbeat(BaseModel):
+class Heartbeat(RequestModel):
     """The complete list of serials the host's adb server sees now, with their states."""
 
     devices: dict[str, DeviceState] = Field(default_factory=dict)
@@ -86,5 +87,5 @@ class DeviceOut(BaseModel):
     last_seen: datetime | None
 
 
-class TagsIn(BaseModel):
+class TagsIn(RequestModel):
     tags: list[str] = Field(min_length=1, max_length=32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from server.api.deps import DB, Admin, Agent, IdPath, Viewer
+from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, TextQuery, Viewer
 from server.devices import service
 from server.devices.schemas import DeviceOut, DeviceReport, Heartbeat, HostOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
@@ -17,10 +17,10 @@ router = APIRouter(tags=["devices"])
 def list_devices(
     db: DB,
     _: Viewer,
-    state: str | None = None,
-    soc: str | None = None,
-    tag: str | None = None,
-    host: str | None = None,
+    state: TextQuery = None,
+    soc: TextQuery = None,
+    tag: TextQuery = None,
+    host: TextQuery = None,
     include_virtual: bool = Query(True),
 ) -> list[DeviceOut]:
     devices = service.list_devices(
@@ -53,12 +53,12 @@ def tag(db: DB, _: Admin, device_id: IdPath, body: TagsIn) -> DeviceOut:
 
 
 @router.delete("/devices/{device_id}/tags/{tag}", response_model=DeviceOut, responses={404: {}})
-def untag(db: DB, _: Admin, device_id: IdPath, tag: str) -> DeviceOut:
+def untag(db: DB, _: Admin, device_id: IdPath, tag: NamePath) -> DeviceOut:
     return DeviceOut.model_validate(service.remove_tags(db, device_id, [tag]))
 
 
 @router.put("/hosts/{host}/devices/{serial}", response_model=DeviceOut, summary="Agent: report a phone")
-def report_device(db: DB, _: Agent, host: str, serial: str, body: DeviceReport) -> DeviceOut:
+def report_device(db: DB, _: Agent, host: NamePath, serial: SerialPath, body: DeviceReport) -> DeviceOut:
     body.serial = serial
     device, came_online = service.upsert_device(db, host, body)
     db.commit()
@@ -69,6 +69,6 @@ def report_device(db: DB, _: Agent, host: str, serial: str, body: DeviceReport) 
 
 
 @router.post("/hosts/{host}/heartbeat", response_model=HostOut, summary="Agent: the phones this host sees")
-def heartbeat(db: DB, _: Agent, host: str, body: Heartbeat) -> HostOut:
+def heartbeat(db: DB, _: Agent, host: NamePath, body: Heartbeat) -> HostOut:
     service.heartbeat(db, host, body.devices)
     return HostOut.model_validate(service.get_or_create_host(db, host))

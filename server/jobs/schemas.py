@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.api.schemas import RequestModel
+
 
 class Delegate(StrEnum):
     cpu = "cpu"
@@ -16,7 +18,7 @@ class Delegate(StrEnum):
     xnnpack = "xnnpack"
 
 
-class DeviceSelector(BaseModel):
+class DeviceSelector(RequestModel):
     """Each criterion given narrows the choice; inside a list, any value matches."""
 
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +41,7 @@ class DeviceSelector(BaseModel):
         return ", ".join(parts)
 
 
-class BenchmarkSpec(BaseModel):
+class BenchmarkSpec(RequestModel):
     """How each run measures. Bounds keep a typo from occupying a phone for a day."""
 
     model_config = ConfigDict(extra="forbid")

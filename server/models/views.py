@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
 from server.api.deps import DB, IdPath, Submitter, Viewer
+from server.api.schemas import NO_NUL
 from server.models import service
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -42,9 +43,9 @@ def upload_model(
     principal: Submitter,
     response: Response,
     file: Annotated[UploadFile, File(description="A TensorFlow Lite flatbuffer (.tflite)")],
-    name: Annotated[str | None, Form(max_length=200)] = None,
+    name: Annotated[str | None, Form(max_length=200, pattern=NO_NUL)] = None,
     public: Annotated[bool, Form()] = True,
-    zoo_name: Annotated[str | None, Form(max_length=128)] = None,
+    zoo_name: Annotated[str | None, Form(max_length=128, pattern=NO_NUL)] = None,
 ) -> ModelOut:
     model, created = service.store_model(
         db, file.file, name or file.filename or "model.tflite", principal, public=public, zoo_name=zoo_name

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from server.api.deps import DB, MAX_ID, IdQuery, Viewer
+from server.api.schemas import NO_NUL
 from server.jobs.schemas import Delegate
 from server.results import service
 from server.results.compare import CompareOut, compare_jobs
@@ -74,8 +75,10 @@ def list_results(
     request: Request,
     db: DB,
     principal: Viewer,
-    model: str | None = Query(None, description="Model id, name, zoo name or sha256 prefix", max_length=200),
-    soc: str | None = Query(None, max_length=128),
+    model: str | None = Query(
+        None, description="Model id, name, zoo name or sha256 prefix", max_length=200, pattern=NO_NUL
+    ),
+    soc: str | None = Query(None, max_length=128, pattern=NO_NUL),
     device: IdQuery = None,
     delegate: Delegate | None = None,
     job: IdQuery = None,
