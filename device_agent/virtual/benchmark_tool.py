@@ -591,6 +591,7 @@ class BenchmarkRun:
         self.emit_raw = emit
         self.cancel = cancel
         self.factor = 1.0
+        self.slow = 1.0
 
     # logging as tools/logging.h prints it
     def info(self, text: str) -> None:
@@ -640,6 +641,8 @@ class BenchmarkRun:
         timing_key = delegate if delegate in ("gpu", "nnapi") else cpu_kind
         if dev.timing_mode == "profile":
             self.factor = dev.profile.speed_factor.get(timing_key, dev.profile.speed_factor["cpu"])
+        fault = dev.faults
+        self.slow = fault.slowdown * (fault.trial_slowdowns.pop(0) if fault.trial_slowdowns else 1.0)
         mode_text = (
             "host (timings are this host's)"
             if dev.timing_mode == "host"
@@ -649,6 +652,7 @@ class BenchmarkRun:
             f"[phonefarm-virtual] benchmark_model version: {TOOL_VERSION}+phonefarm.virtual on virtual phone "
             f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
             "executed by LiteRT on the host CPU"
+            + (f"; injected slowdown x{g(self.slow)}" if self.slow != 1.0 else "")
         )
 
         # LogParams
@@ -658,7 +662,6 @@ class BenchmarkRun:
             if name in given or verbose or name in ALWAYS_LOGGED:
                 self.info(f"{label}: [{_param_text(FLAG_TYPES[name], p[name])}]")
 
-        fault = dev.faults
         peak_kb = [0]
         monitor_stop = threading.Event()
         monitor: threading.Thread | None = None
@@ -935,6 +938,7 @@ class BenchmarkRun:
         dry = p["dry_run"]
         crash_at = max(1, min_runs // 2)
         while (run < min_runs or clock < min_finish) and clock <= max_finish:
+            iteration = time.perf_counter()
             self.check()
             if regular and run == crash_at - 1:
                 if fault.benchmark_hang:
@@ -946,16 +950,19 @@ class BenchmarkRun:
             start = time.perf_counter()
             if not dry:
                 invoke()
-            host_us = int((time.perf_counter() - start) * 1e6)
+            if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
+                until = start + (time.perf_counter() - start) * self.slow
+                while time.perf_counter() < until:
+                    pass
+            host_us = round((time.perf_counter() - start) * 1e6)
             us = self._scaled(host_us)
             if not dry:
                 self.device.thermal.add_load(1)
             stat.add(us)
-            clock += us / 1e6
-            if delay > 0:
-                if self.cancel.wait(delay):
-                    raise Cancelled
-                clock += delay
+            if delay > 0 and self.cancel.wait(delay):
+                raise Cancelled
+            # the tool bounds its loop by the wall clock (NowMicros), not by summed inference times
+            clock += (time.perf_counter() - iteration) * self.factor
             run += 1
         if not regular and fault.benchmark_hang and min_runs == 0:
             pass

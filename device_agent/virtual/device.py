@@ -66,6 +66,10 @@ class Faults:
     ambient_c: float | None = None
     tau_heat_s: float | None = None
     tau_battery_s: float | None = None
+    # Slower inferences: `slowdown` for every benchmark invocation (a regression, a background
+    # load); `trial_slowdowns` for the next invocations, one value each (a jittery phone).
+    slowdown: float = 1.0
+    trial_slowdowns: list[float] = field(default_factory=list)
 
 
 @dataclass
