@@ -17,7 +17,7 @@ from tests.stack import AdbServer, FarmStack, wait_for
 pytestmark = pytest.mark.integration
 
 LONG = {
-    "num_runs": 100000,
+    "num_runs": 10000,
     "min_secs": 4.0,
     "max_secs": 5.0,
     "warmup_min_secs": 0.0,
