@@ -47,10 +47,11 @@ def main() -> None:
             phone = fleet.add(profiles[i % len(profiles)])
             t0 = time.monotonic()
             adb.connect(phone.address)
-            wait_for(lambda p=phone: p.address in online(stack), 30, 0.02, "online")
+            address = phone.address
+            wait_for(lambda: address in online(stack), 30, 0.02, "online")  # noqa: B023
             times.append(time.monotonic() - t0)
             phone.stop()
-            wait_for(lambda p=phone: p.address not in online(stack), 30, 0.05, "offline")
+            wait_for(lambda: address not in online(stack), 30, 0.05, "offline")  # noqa: B023
         times.sort()
         print(
             f"[{args.mode}] plug-in to online: median {statistics.median(times) * 1000:.0f} ms, "

@@ -12,7 +12,7 @@ from tests.api.conftest import make_token
 TINY = (Path(__file__).resolve().parents[1] / "fixtures" / "tiny_segmenter.tflite").read_bytes()
 
 
-def problem(resp, status: int) -> dict:  # type: ignore[no-untyped-def]
+def problem(resp, status: int) -> dict:
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     body = resp.json()
@@ -20,7 +20,7 @@ def problem(resp, status: int) -> dict:  # type: ignore[no-untyped-def]
     return body
 
 
-def upload(api: TestClient, headers: dict[str, str], data: bytes, name: str = "m.tflite"):  # type: ignore[no-untyped-def]
+def upload(api: TestClient, headers: dict[str, str], data: bytes, name: str = "m.tflite"):
     return api.post("/api/v1/models", headers=headers, files={"file": (name, data)})
 
 
@@ -72,14 +72,15 @@ def test_names_with_path_separators_are_refused(api: TestClient) -> None:
 def test_benchmark_requests_are_validated(api: TestClient) -> None:
     h = make_token("submitter")
     model = upload(api, h, TINY).json()
-    base = {"model": str(model["id"]), "devices": {"all": True}}
-    for bad, field in [
+    base: dict[str, object] = {"model": str(model["id"]), "devices": {"all": True}}
+    cases: list[tuple[dict[str, object], str]] = [
         ({"delegates": ["tpu"]}, "delegates"),
         ({"num_runs": 10**9}, "num_runs"),
         ({"threads": [0]}, "threads"),
         ({"extra_flags": "--foo"}, "extra_flags"),
         ({"devices": {}}, "devices"),
-    ]:
+    ]
+    for bad, field in cases:
         body = problem(api.post("/api/v1/benchmarks", headers=h, json=base | bad), 422)
         assert field in body["detail"], body
     body = problem(

@@ -27,7 +27,7 @@ QUICK = {
 
 
 @pytest.fixture
-def prod(tmp_path: Path):  # type: ignore[no-untyped-def]
+def prod(tmp_path: Path):
     s = FarmStack(tmp_path, mode="production")
     s.env["FARM_OFFLINE_AFTER_S"] = "3"
     yield s

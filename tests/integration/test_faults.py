@@ -31,7 +31,7 @@ QUICK = LONG | {"num_runs": 5, "min_secs": 0.0, "max_secs": 2.0}
 
 
 @pytest.fixture
-def prod(tmp_path):  # type: ignore[no-untyped-def]
+def prod(tmp_path):
     s = FarmStack(tmp_path, mode="production")
     yield s
     s.close()
@@ -44,7 +44,7 @@ def submit(stack: FarmStack, model_id: int, devices: dict, **spec: object) -> in
     return int(resp.json()["id"])
 
 
-def start(stack: FarmStack, adb: AdbServer, fleet, profiles: list[str]) -> list:  # type: ignore[no-untyped-def]
+def start(stack: FarmStack, adb: AdbServer, fleet, profiles: list[str]) -> list:
     phones = [fleet.add(p) for p in profiles]
     for p in phones:
         adb.connect(p.address)

@@ -25,13 +25,13 @@ BASE = {
 
 
 @pytest.fixture
-def prod(tmp_path: Path):  # type: ignore[no-untyped-def]
+def prod(tmp_path: Path):
     s = FarmStack(tmp_path, mode="production")
     yield s
     s.close()
 
 
-def farm(stack: FarmStack, adb: AdbServer, fleet, profile: str, **opts: object):  # type: ignore[no-untyped-def]
+def farm(stack: FarmStack, adb: AdbServer, fleet, profile: str, **opts: object):
     phone = fleet.add(profile, **opts)
     adb.connect(phone.address)
     stack.start_api()
