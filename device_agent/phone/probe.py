@@ -38,8 +38,8 @@ def probe(device: AdbDevice) -> DeviceReport:
     props = parse_getprop(run(device, "getprop").output)
     cpuinfo = run(device, "cat /proc/cpuinfo").output
     meminfo = run(device, "cat /proc/meminfo").output
-    soc = identity.identify(props, cpuinfo)
     freqs = _max_freqs(device)
+    soc = identity.identify(props, cpuinfo, freqs)  # frequencies tell apart chips sharing a codename
     gpu = identity.gpu_from_surfaceflinger(run(device, "dumpsys SurfaceFlinger").output)
     sdk = props.get("ro.build.version.sdk", "")
     cores = len(freqs) or len(re.findall(r"^processor\s*:", cpuinfo, re.M)) or None
