@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from device_agent.virtual.fleet import PhoneFleet  # noqa: E402
-from tests.stack import AdbServer, FarmStack  # noqa: E402
+from device_agent.virtual.fleet import PhoneFleet
+from tests.stack import AdbServer, FarmStack
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "tiny_segmenter.tflite"
