@@ -276,7 +276,10 @@ def gpu_from_surfaceflinger(text: str) -> str | None:
     m = re.search(r"^\s*GLES:\s*(.+)$", text, re.M)
     if not m:
         return None
-    parts = [p.strip() for p in m[1].split(",")]
+    # a vendor name may itself hold commas ("Samsung Electronics Co., Ltd."): drop the
+    # corporate suffixes before splitting into vendor, renderer, version
+    line = re.sub(r",\s*(Ltd|Inc|Co|Corp|LLC)\b\.?", r" \1.", m[1])
+    parts = [p.strip() for p in line.split(",")]
     if len(parts) >= 2 and parts[1]:
         return parts[1]
     return parts[0] or None

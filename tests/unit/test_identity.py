@@ -586,3 +586,11 @@ def test_parse_cpu_max_freqs_and_cpuinfo_hardware() -> None:
     assert parse_cpu_max_freqs("") == []
     assert cpuinfo_hardware(hw("Qualcomm Technologies, Inc SM8150")) == "Qualcomm Technologies, Inc SM8150"
     assert cpuinfo_hardware("processor\t: 0\n") is None
+
+
+def test_gpu_renderer_after_a_vendor_name_with_commas() -> None:
+    text = (
+        "GLES: Samsung Electronics Co., Ltd., ANGLE (Samsung Xclipse 920) on Vulkan 1.1.179, "
+        "OpenGL ES 3.2 ANGLE git hash: 4e3cfe8e8bd9\n"
+    )
+    assert gpu_from_surfaceflinger(text) == "ANGLE (Samsung Xclipse 920) on Vulkan 1.1.179"
