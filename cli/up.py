@@ -90,7 +90,18 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     py = sys.executable
     children = [
         subprocess.Popen(
-            [py, "-m", "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", str(port)], env=env
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "server.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=env,
         ),
         subprocess.Popen([py, "-m", "cli.main", "worker", "--concurrency", str(concurrency)], env=env),
     ]
