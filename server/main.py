@@ -8,12 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.api import errors
 from server.core.config import get_settings
+from server.dashboard.views import STATIC as DASHBOARD_STATIC
+from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
 from server.jobs.views import router as jobs_router
@@ -112,6 +115,8 @@ def create_app(reconcile: bool = True) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 
 

@@ -1,0 +1,1 @@
+"""Server-rendered dashboard: devices, models, jobs, leaderboard and the seed's comparison tables."""

@@ -1,0 +1,547 @@
+"""Queries behind the dashboard pages.
+
+Why here and in SQL: a farm accumulates hundreds of thousands of results, and the
+leaderboard and comparison pages must answer in well under a second. Every
+aggregation (per phone, per delegate, per SoC) is a GROUP BY the database does over
+the denormalised `results` table and its (model_id, delegate, avg_us) index; Python
+only receives the few hundred aggregated rows and shapes them. Visibility follows the
+API: public jobs plus the caller's own (all of them for an admin).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from server.auth.service import Principal
+from server.devices.models import Device
+from server.devices.schemas import DeviceOut
+from server.devices.service import list_devices
+from server.jobs import service as jobs_service
+from server.jobs.models import TERMINAL_RUN_STATES, Job, Run
+from server.jobs.schemas import Progress
+from server.models.models import Model
+from server.models.service import visible as model_visible
+from server.results.models import Result
+
+DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
+DEFAULT_COMPARE_MODELS = 20
+
+
+def job_visible(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_admin:
+        return true()
+    return or_(Job.public, Job.submitter == principal.name)
+
+
+def phone_label(model: str | None, serial: str, is_virtual: bool) -> str:
+    label = model or serial
+    return f"{label} (virtual)" if is_virtual else label
+
+
+# ---------------------------------------------------------------- devices
+
+
+@dataclass
+class DeviceRow:
+    device: DeviceOut
+    soc: str
+    job_id: int | None
+
+
+def devices(db: Session) -> list[DeviceRow]:
+    phones = list_devices(db)
+    leases = [d.lease_run_id for d in phones if d.lease_run_id is not None]
+    run_jobs = dict(db.execute(select(Run.id, Run.job_id).where(Run.id.in_(leases))).all()) if leases else {}
+    rows = []
+    for d in phones:
+        out = DeviceOut.model_validate(d)
+        soc = out.soc_name or "unknown"
+        if not out.soc_known:
+            soc = "unknown" if soc == "unknown" else f"unknown ({soc})"
+        rows.append(DeviceRow(out, soc, run_jobs.get(d.lease_run_id) if d.lease_run_id else None))
+    return rows
+
+
+# ---------------------------------------------------------------- models
+
+
+@dataclass
+class ModelRow:
+    id: int
+    name: str
+    size_bytes: int
+    inputs: list[dict[str, Any]]
+    jobs: int
+    zoo_name: str | None
+    public: bool
+
+
+def models(db: Session, principal: Principal) -> list[ModelRow]:
+    jobs = (
+        select(Job.model_id, func.count().label("n"))
+        .where(job_visible(principal))
+        .group_by(Job.model_id)
+        .subquery()
+    )
+    q = (
+        select(Model, func.coalesce(jobs.c.n, 0))
+        .outerjoin(jobs, jobs.c.model_id == Model.id)
+        .where(model_visible(principal))
+        .order_by(Model.id.desc())
+    )
+    return [
+        ModelRow(m.id, m.name, m.size_bytes, list(m.inputs or []), int(n), m.zoo_name, m.public)
+        for m, n in db.execute(q)
+    ]
+
+
+def model_choices(db: Session, principal: Principal) -> list[tuple[int, str]]:
+    q = select(Model.id, Model.name).where(model_visible(principal)).order_by(Model.id.desc())
+    return [(int(i), str(n)) for i, n in db.execute(q)]
+
+
+# ---------------------------------------------------------------- jobs
+
+
+@dataclass
+class JobRow:
+    id: int
+    model_id: int
+    model: str
+    state: str
+    submitter: str | None
+    created_at: Any
+    finished_at: Any
+    progress: Progress
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @property
+    def percent(self) -> int:
+        total = self.progress.total
+        return round(100 * self.progress.done / total) if total else 0
+
+
+def _progress(counts: Counter[str]) -> Progress:
+    return Progress(
+        total=sum(counts.values()),
+        queued=counts["queued"],
+        running=counts["running"],
+        succeeded=counts["succeeded"],
+        failed=counts["failed"],
+        cancelled=counts["cancelled"],
+        done=sum(counts[s] for s in TERMINAL_RUN_STATES),
+    )
+
+
+def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
+    q = (
+        select(Job, Model.name)
+        .join(Model, Model.id == Job.model_id)
+        .where(job_visible(principal))
+        .order_by(Job.id.desc())
+        .limit(limit)
+    )
+    found = list(db.execute(q))
+    ids = [j.id for j, _ in found]
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    if ids:
+        for job_id, state, n in db.execute(
+            select(Run.job_id, Run.state, func.count())
+            .where(Run.job_id.in_(ids))
+            .group_by(Run.job_id, Run.state)
+        ):
+            counts[job_id][state] = n
+    return [
+        JobRow(
+            j.id, j.model_id, name, j.state, j.submitter, j.created_at, j.finished_at, _progress(counts[j.id])
+        )
+        for j, name in found
+    ]
+
+
+@dataclass
+class RunRow:
+    run_id: int
+    device_id: int
+    phone: str
+    soc: str
+    is_virtual: bool
+    delegate: str
+    delegate_applied: str | None
+    threads: int
+    state: str
+    attempts: int
+    error: str | None
+    raw_output: str | None
+    result: dict[str, Any] | None
+
+
+@dataclass
+class JobDetail:
+    job: JobRow
+    model: Model
+    spec: dict[str, Any]
+    runs: list[RunRow] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[RunRow]:
+        return [r for r in self.runs if r.result is not None]
+
+    @property
+    def failures(self) -> list[RunRow]:
+        return [r for r in self.runs if r.state == "failed" or (r.state == "cancelled" and r.error)]
+
+
+def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
+    job = jobs_service.get_job(db, principal, job_id)  # 404 unless visible
+    model = db.get(Model, job.model_id)
+    assert model is not None
+    results = {r.run_id: r for r in db.scalars(select(Result).where(Result.job_id == job.id))}
+    device_ids = {r.device_id for r in job.runs}
+    phones = (
+        {d.id: d for d in db.scalars(select(Device).where(Device.id.in_(device_ids)))} if device_ids else {}
+    )
+    counts = Counter(r.state for r in job.runs)
+    row = JobRow(
+        job.id,
+        job.model_id,
+        model.name,
+        job.state,
+        job.submitter,
+        job.created_at,
+        job.finished_at,
+        _progress(counts),
+    )
+    detail = JobDetail(row, model, dict(job.spec or {}))
+    for run in job.runs:
+        d = phones.get(run.device_id)
+        res = results.get(run.id)
+        detail.runs.append(
+            RunRow(
+                run_id=run.id,
+                device_id=run.device_id,
+                phone=phone_label(
+                    d.model if d else None, d.serial if d else str(run.device_id), bool(d and d.is_virtual)
+                ),
+                soc=(d.soc_name or "unknown")
+                if d and d.soc_known
+                else f"unknown ({d.soc_name if d else '?'})",
+                is_virtual=bool(d and d.is_virtual),
+                delegate=run.delegate,
+                delegate_applied=res.delegate_applied if res else None,
+                threads=run.threads,
+                state=run.state,
+                attempts=run.attempts,
+                error=run.error,
+                raw_output=run.raw_output,
+                result=_result_dict(res) if res else None,
+            )
+        )
+    return detail
+
+
+def _result_dict(res: Result) -> dict[str, Any]:
+    keys = [
+        "avg_us",
+        "min_us",
+        "max_us",
+        "std_us",
+        "median_us",
+        "p90_us",
+        "cv",
+        "ci95_low_us",
+        "ci95_high_us",
+        "trials",
+        "count",
+        "unstable",
+        "unstable_reason",
+        "init_us",
+        "first_inference_us",
+        "mem_peak_mb",
+        "delegate_applied",
+        "temp_before_c",
+        "temp_after_c",
+    ]
+    out = {k: getattr(res, k) for k in keys}
+    out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    return out
+
+
+# ---------------------------------------------------------------- leaderboard
+
+
+@dataclass
+class Leaderboard:
+    model_id: int | None
+    delegate: str
+    include_virtual: bool
+    table: pd.DataFrame
+    virtual_only: bool  # nothing without virtual phones, but virtual phones have results
+
+
+def _virtual_filter(include_virtual: bool) -> ColumnElement[bool]:
+    return true() if include_virtual else Device.is_virtual.is_(False)
+
+
+def latest_model_with_results(db: Session, principal: Principal) -> int | None:
+    q = (
+        select(Result.model_id)
+        .join(Job, Job.id == Result.job_id)
+        .where(job_visible(principal))
+        .order_by(Result.id.desc())
+        .limit(1)
+    )
+    found = db.scalar(q)
+    return int(found) if found is not None else None
+
+
+def _has_virtual_results(db: Session, principal: Principal, model_ids: list[int]) -> bool:
+    q = (
+        select(Result.id)
+        .join(Job, Job.id == Result.job_id)
+        .join(Device, Device.id == Result.device_id)
+        .where(Result.model_id.in_(model_ids), job_visible(principal), Device.is_virtual.is_(True))
+        .limit(1)
+    )
+    return db.scalar(q) is not None
+
+
+LEADERBOARD_COLUMNS = [
+    "rank",
+    "device_id",
+    "phone",
+    "soc",
+    "is_virtual",
+    "delegate",
+    "results",
+    "avg_ms",
+    "min_ms",
+    "max_ms",
+    "std_ms",
+]
+
+
+def leaderboard(
+    db: Session, principal: Principal, model_id: int | None, delegate: str, include_virtual: bool
+) -> Leaderboard:
+    """Phones ranked by mean latency for one model: per (phone, delegate) in SQL, best delegate by window."""
+    empty = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    if model_id is None:
+        return Leaderboard(None, delegate, include_virtual, empty, False)
+    conds = [Result.model_id == model_id, job_visible(principal), _virtual_filter(include_virtual)]
+    if delegate != "best":
+        conds.append(Result.delegate == delegate)
+    per_pair = (
+        select(
+            Result.device_id,
+            Result.delegate,
+            func.count().label("n"),
+            func.avg(Result.avg_us).label("avg_us"),
+            func.min(func.coalesce(Result.min_us, Result.avg_us)).label("min_us"),
+            func.max(func.coalesce(Result.max_us, Result.avg_us)).label("max_us"),
+            # pooled spread: mean within-result variance + variance between results' means
+            func.avg(func.coalesce(Result.std_us, 0.0) * func.coalesce(Result.std_us, 0.0)).label("mean_var"),
+            func.avg(Result.avg_us * Result.avg_us).label("mean_sq"),
+        )
+        .join(Job, Job.id == Result.job_id)
+        .join(Device, Device.id == Result.device_id)
+        .where(and_(*conds))
+        .group_by(Result.device_id, Result.delegate)
+    ).subquery()
+    ranked = select(
+        per_pair,
+        func.row_number()
+        .over(partition_by=per_pair.c.device_id, order_by=(per_pair.c.avg_us, per_pair.c.delegate))
+        .label("pick"),
+    ).subquery()
+    q: Select[Any] = (
+        select(
+            ranked.c.device_id,
+            ranked.c.delegate,
+            ranked.c.n,
+            ranked.c.avg_us,
+            ranked.c.min_us,
+            ranked.c.max_us,
+            ranked.c.mean_var,
+            ranked.c.mean_sq,
+            Device.model,
+            Device.serial,
+            Device.soc_name,
+            Device.soc_known,
+            Device.ram_mb,
+            Device.is_virtual,
+        )
+        .join(Device, Device.id == ranked.c.device_id)
+        .order_by(ranked.c.avg_us, ranked.c.device_id)
+    )
+    if delegate == "best":
+        q = q.where(ranked.c.pick == 1)
+    rows = db.execute(q).all()
+    virtual_only = not rows and not include_virtual and _has_virtual_results(db, principal, [model_id])
+    if not rows:
+        return Leaderboard(model_id, delegate, include_virtual, empty, virtual_only)
+    df = pd.DataFrame(rows, columns=list(q.selected_columns.keys()))
+    variance = (df["mean_var"] + (df["mean_sq"] - df["avg_us"] ** 2).clip(lower=0)).astype(float)
+    from server.dashboard.tables import soc_label
+
+    table = pd.DataFrame(
+        {
+            "rank": range(1, len(df) + 1),
+            "device_id": df["device_id"].astype(int),
+            "phone": [
+                phone_label(m, s, bool(v))
+                for m, s, v in zip(df["model"], df["serial"], df["is_virtual"], strict=True)
+            ],
+            "soc": [soc_label(n, bool(k)) for n, k in zip(df["soc_name"], df["soc_known"], strict=True)],
+            "is_virtual": df["is_virtual"].astype(bool),
+            "delegate": df["delegate"],
+            "results": df["n"].astype(int),
+            "avg_ms": df["avg_us"].astype(float) / 1000,
+            "min_ms": df["min_us"].astype(float) / 1000,
+            "max_ms": df["max_us"].astype(float) / 1000,
+            "std_ms": variance.map(math.sqrt) / 1000,
+        }
+    )
+    return Leaderboard(model_id, delegate, include_virtual, table, False)
+
+
+# ---------------------------------------------------------------- compare
+
+
+@dataclass
+class Comparison:
+    model_ids: list[int]
+    include_virtual: bool
+    rows: list[dict[str, Any]]
+    virtual_only: bool
+    defaulted: bool  # model_ids were chosen by the server (the most recent with results)
+
+
+def recent_models_with_results(db: Session, principal: Principal, limit: int) -> list[int]:
+    q = (
+        select(Job.model_id)
+        .where(job_visible(principal), Job.id.in_(select(Result.job_id).distinct()))
+        .group_by(Job.model_id)
+        .order_by(func.max(Job.id).desc())
+        .limit(limit)
+    )
+    return sorted(int(m) for m in db.scalars(q))
+
+
+def compare_rows(
+    db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
+) -> list[dict[str, Any]]:
+    """One row per (model, delegate, SoC, RAM, virtual): mean over phones of each phone's mean latency."""
+    if not model_ids:
+        return []
+    per_phone = (
+        select(
+            Result.model_id,
+            Result.delegate,
+            Result.device_id,
+            func.avg(Result.avg_us).label("avg_us"),
+        )
+        .join(Job, Job.id == Result.job_id)
+        .where(Result.model_id.in_(model_ids), job_visible(principal))
+        .group_by(Result.model_id, Result.delegate, Result.device_id)
+    ).subquery()
+    q = (
+        select(
+            per_phone.c.model_id,
+            per_phone.c.delegate,
+            Device.soc_name,
+            Device.soc_known,
+            Device.ram_mb,
+            Device.is_virtual,
+            func.avg(per_phone.c.avg_us).label("avg_us"),
+            func.count().label("phones"),
+        )
+        .join(Device, Device.id == per_phone.c.device_id)
+        .where(_virtual_filter(include_virtual))
+        .group_by(
+            per_phone.c.model_id,
+            per_phone.c.delegate,
+            Device.soc_name,
+            Device.soc_known,
+            Device.ram_mb,
+            Device.is_virtual,
+        )
+    )
+    groups = db.execute(q).all()
+    if not groups:
+        return []
+    info = {
+        m.id: m
+        for m in db.scalars(
+            select(Model).where(Model.id.in_({g.model_id for g in groups}), model_visible(principal))
+        )
+    }
+    rows = []
+    for g in groups:
+        m = info.get(g.model_id)
+        if m is None:
+            continue
+        rows.append(
+            {
+                "model_id": g.model_id,
+                "model": m.name,
+                "inputs": m.inputs,
+                "size_bytes": m.size_bytes,
+                "delegate": g.delegate,
+                "soc_name": g.soc_name,
+                "soc_known": g.soc_known,
+                "ram_mb": g.ram_mb,
+                "is_virtual": g.is_virtual,
+                "avg_us": float(g.avg_us),
+                "phones": int(g.phones),
+            }
+        )
+    return rows
+
+
+def comparison(
+    db: Session, principal: Principal, model_ids: list[int] | None, include_virtual: bool
+) -> Comparison:
+    defaulted = not model_ids
+    ids = model_ids or recent_models_with_results(db, principal, DEFAULT_COMPARE_MODELS)
+    rows = compare_rows(db, principal, ids, include_virtual)
+    virtual_only = bool(ids) and not rows and not include_virtual and _has_virtual_results(db, principal, ids)
+    return Comparison(ids, include_virtual, rows, virtual_only, defaulted)
+
+
+# ---------------------------------------------------------------- home
+
+
+def overview(db: Session, principal: Principal) -> dict[str, int]:
+    phones = list_devices(db)
+    states = Counter(d.effective_state.value for d in phones)
+    active = db.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(job_visible(principal), Job.state.in_(["queued", "running"]))
+    )
+    n_models = db.scalar(select(func.count()).select_from(Model).where(model_visible(principal)))
+    n_results = db.scalar(
+        select(func.count())
+        .select_from(Result)
+        .join(Job, Job.id == Result.job_id)
+        .where(job_visible(principal))
+    )
+    return {
+        "phones": len(phones),
+        "online": states["online"] + states["busy"],
+        "virtual": sum(1 for d in phones if d.is_virtual),
+        "models": int(n_models or 0),
+        "active_jobs": int(active or 0),
+        "results": int(n_results or 0),
+    }
