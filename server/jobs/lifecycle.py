@@ -20,7 +20,7 @@ from server.core.config import get_settings
 from server.db import utcnow
 from server.devices.models import Device, DeviceState
 from server.devices.service import release_lease, runnable
-from server.jobs.models import Job, Run, RunState
+from server.jobs.models import Job, JobState, Run, RunState
 from server.jobs.service import refresh_job_state
 from server.models.models import Model
 from server.results.models import Result
@@ -279,6 +279,8 @@ def reconcile(db: Session) -> list[tuple[int, str]]:
         elif run.queued_at < old:
             run.queued_at = now
             out.append((run.id, device.host.queue))
+    for job_id in db.scalars(select(Job.id).where(Job.state.in_([JobState.queued, JobState.running]))):
+        refresh_job_state(db, job_id)
     db.commit()
     return out
 

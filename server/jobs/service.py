@@ -175,8 +175,12 @@ def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
 
 
 def refresh_job_state(db: Session, job_id: int) -> None:
-    """Derive a job's state from its runs (called after every run transition)."""
-    job = db.get(Job, job_id)
+    """Derive a job's state from its runs (called after every run transition).
+
+    The job row is locked first: two workers finishing a job's last runs at once would
+    otherwise each count the other's run as unfinished, and the job would stay running.
+    """
+    job = db.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None or job.state == JobState.cancelled:
         return
     counts = dict(
