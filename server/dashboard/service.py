@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from server.auth.service import Principal
+from server.dashboard.tables import NOMINAL_RAM_GB, soc_label
 from server.devices.models import Device
 from server.devices.schemas import DeviceOut
 from server.devices.service import list_devices
@@ -392,8 +393,6 @@ def leaderboard(
         return Leaderboard(model_id, delegate, include_virtual, empty, virtual_only)
     df = pd.DataFrame(rows, columns=list(q.selected_columns.keys()))
     variance = (df["mean_var"] + (df["mean_sq"] - df["avg_us"] ** 2).clip(lower=0)).astype(float)
-    from server.dashboard.tables import soc_label
-
     table = pd.DataFrame(
         {
             "rank": range(1, len(df) + 1),
@@ -438,6 +437,13 @@ def recent_models_with_results(db: Session, principal: Principal, limit: int) ->
     return sorted(int(m) for m in db.scalars(q))
 
 
+def nominal_ram_gb_sql() -> ColumnElement[Any]:
+    """tables.nominal_ram_gb in SQL, so phones of one marketing RAM size group in the database."""
+    whens = [(Device.ram_mb <= int(g * 1024), literal(float(g))) for g in NOMINAL_RAM_GB]
+    beyond = cast((Device.ram_mb + 1023) // 1024, Float)
+    return case((Device.ram_mb.is_(None), null()), (Device.ram_mb <= 0, null()), *whens, else_=beyond)
+
+
 def compare_rows(
     db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
 ) -> list[dict[str, Any]]:
@@ -455,13 +461,14 @@ def compare_rows(
         .where(Result.model_id.in_(model_ids), job_visible(principal))
         .group_by(Result.model_id, Result.delegate, Result.device_id)
     ).subquery()
+    ram_gb = nominal_ram_gb_sql().label("ram_gb")
     q = (
         select(
             per_phone.c.model_id,
             per_phone.c.delegate,
             Device.soc_name,
             Device.soc_known,
-            Device.ram_mb,
+            ram_gb,
             Device.is_virtual,
             func.avg(per_phone.c.avg_us).label("avg_us"),
             func.count().label("phones"),
@@ -473,7 +480,7 @@ def compare_rows(
             per_phone.c.delegate,
             Device.soc_name,
             Device.soc_known,
-            Device.ram_mb,
+            ram_gb,
             Device.is_virtual,
         )
     )
@@ -500,7 +507,7 @@ def compare_rows(
                 "delegate": g.delegate,
                 "soc_name": g.soc_name,
                 "soc_known": g.soc_known,
-                "ram_mb": g.ram_mb,
+                "ram_gb": g.ram_gb,
                 "is_virtual": g.is_virtual,
                 "avg_us": float(g.avg_us),
                 "phones": int(g.phones),

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 SIZE_COLUMN = "Size (MB)"
@@ -22,14 +23,19 @@ NOMINAL_RAM_GB = (0.5, 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 18, 24, 32)
 MISSING = "–"
 
 
-def ram_label(ram_mb: int | None) -> str | None:
-    """'6Gb RAM' (the seed's spelling) from /proc/meminfo's MemTotal in MiB, or None if unknown."""
+def nominal_ram_gb(ram_mb: int | None) -> float | None:
+    """The marketing size (6 for a phone whose MemTotal is 5.6 GiB); the SQL in service.py mirrors it."""
     if not ram_mb or ram_mb <= 0:
         return None
     gib = ram_mb / 1024
-    nominal = next((g for g in NOMINAL_RAM_GB if g >= gib), math.ceil(gib))
-    text = f"{nominal:g}"
-    return f"{text}Gb RAM"
+    return float(next((g for g in NOMINAL_RAM_GB if g >= gib), math.ceil(gib)))
+
+
+def ram_label(ram_gb: float | None) -> str | None:
+    """'6Gb RAM', the seed's spelling, from a nominal size in GB; None if unknown."""
+    if not ram_gb or ram_gb <= 0:
+        return None
+    return f"{ram_gb:g}Gb RAM"
 
 
 def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
@@ -39,10 +45,10 @@ def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
     return soc_name if soc_known else f"unknown ({soc_name})"
 
 
-def column_label(soc_name: str | None, soc_known: bool, ram_mb: int | None, is_virtual: bool) -> str:
+def column_label(soc_name: str | None, soc_known: bool, ram_gb: float | None, is_virtual: bool) -> str:
     """'Snapdragon 845 (6Gb RAM)', with ' [virtual]' for virtual phones."""
     label = soc_label(soc_name, soc_known)
-    ram = ram_label(ram_mb)
+    ram = ram_label(ram_gb)
     if ram:
         label += f" ({ram})"
     if is_virtual:
@@ -92,7 +98,7 @@ def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 "column": column_label(
                     r.get("soc_name"),
                     bool(r.get("soc_known", True)),
-                    r.get("ram_mb"),
+                    r.get("ram_gb"),
                     bool(r.get("is_virtual")),
                 ),
                 "virtual": bool(r.get("is_virtual")),
@@ -137,9 +143,9 @@ def comparison_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
     Each input row is one (model, delegate, SoC, RAM, virtual) group as the database
     aggregated it: keys model_id, model, inputs, size_bytes, delegate, soc_name, soc_known,
-    ram_mb, is_virtual, avg_us (mean over the group's phones of each phone's mean) and
-    phones (how many phones). Groups that land in the same column (MemTotal differs a
-    little between phones of one nominal size) are merged weighting by phones.
+    ram_gb (nominal, see nominal_ram_gb), is_virtual, avg_us (mean over the group's phones
+    of each phone's mean) and phones (how many phones). Groups that land in the same column
+    are merged weighting by phones.
     """
     df = _frame(rows)
     if df.empty:
@@ -184,15 +190,16 @@ def row_colours(table: pd.DataFrame) -> pd.DataFrame:
     """CSS background per latency cell: green = fastest of its row, red = slowest (log scale)."""
     latency = [c for c in table.columns if c != SIZE_COLUMN]
     out = pd.DataFrame("", index=table.index, columns=table.columns)
-    for label, row in table[latency].iterrows():
-        values = row.dropna()
-        values = values[values > 0]
-        if values.empty:
-            continue
-        lo, hi = math.log(values.min()), math.log(values.max())
-        for col, v in values.items():
-            t = 0.0 if hi == lo else (math.log(v) - lo) / (hi - lo)
-            out.loc[label, col] = f"background-color: hsl({round(120 * (1 - t))}, 70%, 82%)"
+    if table.empty or not latency:
+        return out
+    values = table[latency].astype(float)
+    logs = np.log(values.where(values > 0))
+    lo, hi = logs.min(axis=1), logs.max(axis=1)
+    span = (hi - lo).where(hi > lo)
+    position = logs.sub(lo, axis=0).div(span, axis=0)
+    position = position.where(span.notna().to_numpy()[:, None] | logs.isna(), 0.0)  # one value: green
+    hue = (120 * (1 - position)).round()
+    out[latency] = hue.map(lambda h: "" if pd.isna(h) else f"background-color: hsl({int(h)}, 70%, 82%)")
     return out
 
 
@@ -213,6 +220,21 @@ def format_cell(value: Any, digits: int = 2) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def table_cells(
+    table: pd.DataFrame, styles: pd.DataFrame, prefix: str = "", digits: int = 2
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(row label, [(text, css)]) for the HTML template, formatted the way the Markdown export is."""
+    rows = []
+    style_values = styles.reindex(index=table.index, columns=table.columns).fillna("").to_numpy()
+    for (label, values), css in zip(table.iterrows(), style_values, strict=True):
+        cells = []
+        for v, c in zip(values.to_numpy(), css, strict=True):
+            text = format_cell(float(v), digits)
+            cells.append((text if text == MISSING else prefix + text, str(c)))
+        rows.append((str(label), cells))
+    return rows
 
 
 def _md_escape(text: str) -> str:

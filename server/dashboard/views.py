@@ -160,10 +160,9 @@ def compare_page(
         nav="compare",
         cmp=cmp,
         table=table,
-        colours=tables.row_colours(table),
+        cells=tables.table_cells(table, tables.row_colours(table)),
         speedup=speedup,
-        speedup_colours=tables.speedup_colours(speedup),
-        size_column=tables.SIZE_COLUMN,
+        speedup_cells=tables.table_cells(speedup, tables.speedup_colours(speedup), prefix="×"),
         query=_query(cmp),
         choices=service.model_choices(db, principal),
     )
