@@ -185,12 +185,14 @@ def test_sql_nominal_ram_matches_python() -> None:
     from server.devices.models import Device, FarmHost
 
     engine = create_engine("sqlite://")
-    FarmHost.__table__.create(engine)
-    Device.__table__.create(engine)
+    Device.metadata.tables["farm_hosts"].create(engine)
+    Device.metadata.tables["devices"].create(engine)
     sizes = [None, 0, 400, 512, 513, 1000, 1900, 2783, 3679, 5740, 7640, 11500, 16384, 40000]
     with Session(engine) as db:
         db.add(FarmHost(id=1, name="h", queue="host.h"))
         db.add_all(Device(serial=f"s{i}", host_id=1, ram_mb=mb) for i, mb in enumerate(sizes))
         db.commit()
-        got = dict(db.execute(select(Device.ram_mb, nominal_ram_gb_sql())).all())
+        got: dict[int | None, float | None] = dict(
+            db.execute(select(Device.ram_mb, nominal_ram_gb_sql())).all()
+        )
     assert got == {mb: tables.nominal_ram_gb(mb) for mb in sizes}
