@@ -179,8 +179,10 @@ def refresh_job_state(db: Session, job_id: int) -> None:
 
     The job row is locked first: two workers finishing a job's last runs at once would
     otherwise each count the other's run as unfinished, and the job would stay running.
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting a result already holds a KEY SHARE lock
+    on the job (the foreign key), and FOR UPDATE would deadlock two such transactions.
     """
-    job = db.get(Job, job_id, with_for_update=True, populate_existing=True)
+    job = db.get(Job, job_id, with_for_update={"key_share": True}, populate_existing=True)
     if job is None or job.state == JobState.cancelled:
         return
     counts = dict(
