@@ -43,38 +43,46 @@ pytestmark = [
 ]
 
 
+SEED_SOCS = ["Snapdragon 625", "Snapdragon 845", "Snapdragon 430", "Exynos 7420"]
+BROKEN, BROKEN_SOC = "sm8550", "Snapdragon 8 Gen 2"  # its benchmark_model crashes: a failed job
+
+
 @dataclass
 class Farm:
+    mode: str
     stack: FarmStack
     base: str
     model: dict[str, Any]
     job: dict[str, Any]
+    failed_job: dict[str, Any]
     results: list[dict[str, Any]]
-    devices: list[dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
+@pytest.fixture(scope="module", params=["production", "embedded"])
+def farm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
+    from device_agent.virtual.device import Faults
     from device_agent.virtual.fleet import PhoneFleet
 
-    tmp = tmp_path_factory.mktemp("dashboard")
+    tmp = tmp_path_factory.mktemp(f"dashboard-{request.param}")
     adb = AdbServer(tmp / "adbhome")
     adb.start()
     fleet = PhoneFleet()
-    stack = FarmStack(tmp, mode="production")
+    stack = FarmStack(tmp, mode=request.param)
+    stack.env["FARM_QUARANTINE_AFTER"] = "1"
     try:
         for profile in SEED_PHONES:
             adb.connect(fleet.add(profile).address)
+        adb.connect(fleet.add(BROKEN, faults=Faults(benchmark_crash_signal=11)).address)
         stack.start_api()
         stack.start_worker(adb)
         stack.start_agent(adb)
-        stack.wait_online(len(SEED_PHONES), timeout=60)
+        stack.wait_online(len(SEED_PHONES) + 1, timeout=60)
         model = stack.upload(FIXTURE_MODEL)
         resp = stack.http.post(
             "/benchmarks",
             json={
                 "model": str(model["id"]),
-                "devices": {"all": True},
+                "devices": {"socs": SEED_SOCS},
                 "delegates": ["cpu", "gpu"],
                 "threads": [2],
                 "num_runs": 10,
@@ -88,12 +96,27 @@ def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
         assert resp.status_code == 202, resp.text
         job = stack.wait_job(resp.json()["id"], timeout=180)
         assert job["state"] == "succeeded", stack.logs()
-        results = stack.http.get("/results", params={"model": str(model["id"]), "limit": 1000}).json()[
-            "items"
-        ]
+        (broken,) = [d for d in stack.devices() if d["soc_name"].startswith(BROKEN_SOC)]
+        resp = stack.http.post(
+            "/benchmarks",
+            json={
+                "model": str(model["id"]),
+                "devices": {"ids": [broken["id"]]},
+                "delegates": ["cpu"],
+                "num_runs": 5,
+                "min_secs": 0.01,
+                "warmup_min_secs": 0.01,
+                "trials": 1,
+            },
+        )
+        assert resp.status_code == 202, resp.text
+        failed = stack.wait_job(resp.json()["id"], timeout=120)
+        assert failed["state"] == "failed", stack.logs()
+        found = stack.http.get("/results", params={"model": str(model["id"]), "limit": 1000}).json()
+        results = found["items"]
         assert len(results) == 2 * len(SEED_PHONES)
         base = f"http://127.0.0.1:{stack.api_port}"
-        yield Farm(stack, base, model, job, results, stack.devices())
+        yield Farm(request.param, stack, base, model, job, failed, results)
     finally:
         stack.close()
         fleet.close()
@@ -121,9 +144,10 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, farm: Farm, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    suffix = "" if farm.mode == "production" else f"-{farm.mode}"
+    page.screenshot(path=str(SHOTS / f"{name}{suffix}.png"), full_page=True)
 
 
 def open_page(page: Any, url: str) -> None:
@@ -138,32 +162,39 @@ def row_label(farm: Farm, delegate: str) -> str:
 
 
 def test_overview_devices_models_jobs(farm: Farm, page: Any) -> None:
+    n_phones = len(SEED_PHONES) + 1
     open_page(page, farm.base + "/")
-    assert page.locator(".card", has_text="phones").inner_text().startswith(str(len(SEED_PHONES)))
-    shot(page, "home")
+    assert page.locator(".card", has_text="phones").inner_text().startswith(str(n_phones))
+    shot(page, farm, "home")
 
     open_page(page, farm.base + "/devices")
     rows = page.locator("#devices tbody tr")
-    assert rows.count() == len(SEED_PHONES)
-    assert page.locator("#devices tbody .tag.virtual").count() == len(SEED_PHONES)
+    assert rows.count() == n_phones
+    assert page.locator("#devices tbody .tag.virtual").count() == n_phones
     text = page.locator("#devices").inner_text()
-    for soc in ("Snapdragon 625", "Snapdragon 845", "Snapdragon 430", "Exynos 7420"):
+    for soc in SEED_SOCS:
         assert soc in text
-    shot(page, "devices")
+    broken = page.locator("#devices tbody tr", has_text=BROKEN_SOC)
+    assert broken.locator(".state").inner_text() == "quarantined"
+    assert "Quarantined after 1 failed run" in broken.locator(".hint").inner_text()
+    shot(page, farm, "devices")
 
     open_page(page, farm.base + "/models")
     model_row = page.locator("#models tbody tr", has_text=farm.model["name"])
     assert model_row.count() == 1
     shape = "×".join(str(d) for d in farm.model["inputs"][0]["shape"])
     assert shape in model_row.inner_text()
-    assert model_row.locator("td.num").last.inner_text() == "1"  # one job
-    shot(page, "models")
+    assert model_row.locator("td.num").last.inner_text() == "2"  # two jobs
+    shot(page, farm, "models")
 
     open_page(page, farm.base + "/jobs")
-    job_row = page.locator("#jobs tbody tr", has_text=farm.model["name"])
+    assert page.locator("#jobs tbody tr").count() == 2
+    job_row = page.locator("#jobs tbody tr", has=page.locator(f'a[href="/jobs/{farm.job["id"]}"]'))
     assert "succeeded" in job_row.inner_text()
     assert "8/8 runs" in job_row.inner_text()
-    shot(page, "jobs")
+    failed_row = page.locator("#jobs tbody tr", has=page.locator(f'a[href="/jobs/{farm.failed_job["id"]}"]'))
+    assert "failed" in failed_row.inner_text() and "1/1 runs, 1 failed" in failed_row.inner_text()
+    shot(page, farm, "jobs")
 
 
 def test_job_detail(farm: Farm, page: Any) -> None:
@@ -182,7 +213,20 @@ def test_job_detail(farm: Farm, page: Any) -> None:
     assert not first.locator("pre").is_visible()
     first.locator("summary").click()
     assert "Inference timings in us" in first.locator("pre").inner_text()
-    shot(page, "job")
+    assert page.locator("#failures").count() == 0
+    shot(page, farm, "job")
+
+
+def test_failed_job_shows_its_reason(farm: Farm, page: Any) -> None:
+    open_page(page, f"{farm.base}/jobs/{farm.failed_job['id']}")
+    assert page.locator("#results").count() == 0
+    assert page.locator(".js-plotly-plot").count() == 0
+    (run,) = farm.failed_job["runs"]
+    assert run["error"]
+    reason = page.locator("#failures tbody tr td.reason")
+    assert reason.count() == 1
+    assert reason.inner_text() == run["error"]
+    shot(page, farm, "job-failed")
 
 
 def test_leaderboard_tells_when_only_virtual_phones_have_results(farm: Farm, page: Any) -> None:
@@ -201,7 +245,7 @@ def test_leaderboard_tells_when_only_virtual_phones_have_results(farm: Farm, pag
     expected = [f"{v / 1000:.2f}" for v in sorted(best.values())]
     got = [rows.nth(i).locator("td").nth(4).inner_text() for i in range(rows.count())]
     assert got == expected
-    shot(page, "leaderboard")
+    shot(page, farm, "leaderboard")
 
     page.select_option("select[name=delegate]", "gpu")
     page.click("form.filters button")
@@ -251,7 +295,7 @@ def test_compare_table_and_exports(farm: Farm, page: Any) -> None:
     size = body.nth(0).locator("td").last.inner_text()
     assert size == f"{farm.model['size_bytes'] / 1e6:.2f}"
     assert page.locator("#speedup tbody tr").count() == 1
-    shot(page, "compare")
+    shot(page, farm, "compare")
 
     with page.expect_download() as info:
         page.click("#csv")
