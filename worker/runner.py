@@ -47,11 +47,8 @@ def _adb() -> AdbClient:
 
 
 def _device(serial: str) -> AdbDevice:
-    client = _adb()
-    states = {d.serial: d.state for d in client.list()}
-    if states.get(serial) != "device":
-        raise DeviceLost(f"phone {serial} is {states.get(serial, 'not attached')}")
-    return client.device(serial)
+    # no list() round trip: a phone that is gone or unauthorized fails its first command with DeviceLost
+    return _adb().device(serial)
 
 
 class _Heartbeat(threading.Thread):
@@ -129,11 +126,13 @@ def _sleep(seconds: float, beat: _Heartbeat) -> None:
         raise Cancelled
 
 
-def _thermal_gate(device: AdbDevice, spec: dict[str, Any], beat: _Heartbeat) -> dict[str, Any]:
+def _thermal_gate(
+    device: AdbDevice, spec: dict[str, Any], beat: _Heartbeat, fresh: snapshot.Snapshot | None
+) -> dict[str, Any]:
     """Wait until the hottest CPU zone is under the limit (or the timeout passes)."""
     limit = spec.get("thermal_limit_c")
     start = time.monotonic()
-    temp = snapshot.take_thermal(device).max_cpu_temp_c
+    temp = (fresh or snapshot.take_thermal(device)).max_cpu_temp_c
     if limit is None:
         return {"waited_s": 0.0, "temp_c": temp, "limit_c": None}
     deadline = start + float(spec.get("thermal_timeout_s", 300.0))
@@ -165,10 +164,15 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     if spec.get("screen_off"):
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
     model_remote = install.model_path(claim.model_sha256)
-    install.ensure_file(device, Path(claim.model_path), model_remote, claim.model_size)
     data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
     binary_remote = install.binary_path(version)
-    install.ensure_executable(device, data, binary_remote)
+    install.ensure(
+        device,
+        [
+            install.Upload(Path(claim.model_path), model_remote),
+            install.Upload(data, binary_remote, executable=True),
+        ],
+    )
     command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
     n_trials = int(spec.get("trials", 1))
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
@@ -179,7 +183,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     for i in range(n_trials):
         if i:
             _sleep(float(spec.get("cooldown_s", 0.0)), beat)
-        gate = _thermal_gate(device, spec, beat)
+        gate = _thermal_gate(device, spec, beat, before if i == 0 else None)
         gates.append(gate)
         t0 = time.monotonic()
         out = run(device, command, timeout=settings.run_timeout_s)
@@ -206,8 +210,8 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         "trials": [asdict_trial(t) for t in trials],
         "gates": gates,
         "trial_wall_s": walls,
-        "fingerprint": before_props(device),
-        "cpu_freqs_khz": snapshot.cpu_freqs(device),
+        "fingerprint": before.fingerprint,
+        "cpu_freqs_khz": {"before": before.cpu_freqs_khz, "after": after.cpu_freqs_khz},
     }
     fields = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
     return command, "\n".join(outputs), fields, None
@@ -222,10 +226,6 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
         "max_us": t.max_us,
         "median_us": t.median_us,
     }
-
-
-def before_props(device: AdbDevice) -> str:
-    return run(device, "getprop ro.build.fingerprint").output.strip()
 
 
 def execute_claimed(claim: Claim) -> str:

@@ -8,6 +8,7 @@ and is not pushed again.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import adbutils
@@ -26,31 +27,42 @@ def binary_path(version: str) -> str:
     return f"{REMOTE_DIR}/benchmark_model-{version}"
 
 
-def remote_size(device: AdbDevice, path: str) -> int | None:
-    try:
-        st = device.sync.stat(path)
-    except (adbutils.AdbError, OSError) as exc:
-        raise DeviceLost(f"lost the phone {device.serial}: {exc}") from exc
-    return st.size if st.mode else None
+@dataclass(frozen=True)
+class Upload:
+    source: Path | bytes
+    remote: str
+    executable: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.source) if isinstance(self.source, bytes) else self.source.stat().st_size
 
 
-def ensure_file(device: AdbDevice, source: Path | bytes, remote: str, size: int, mode: int = 0o644) -> bool:
-    """Push unless the phone already holds it. Returns whether it pushed."""
-    if remote_size(device, remote) == size:
-        return False
-    try:
-        src = io.BytesIO(source) if isinstance(source, bytes) else str(source)
-        device.sync.push(src, remote, mode=mode)
-    except (adbutils.AdbError, OSError) as exc:
-        raise DeviceLost(f"push of {remote} to {device.serial} failed: {exc}") from exc
-    if remote_size(device, remote) != size:
-        raise DeviceLost(f"push of {remote} to {device.serial} was cut short")
-    return True
+def remote_sizes(device: AdbDevice, paths: list[str]) -> dict[str, int]:
+    """Sizes of the files that exist, in one shell round trip (toybox `stat -c`)."""
+    out = run(device, quote_cmd("stat", "-c", "%s %n", *paths) + " 2>/dev/null").output
+    sizes = {}
+    for line in out.splitlines():
+        size, _, name = line.strip().partition(" ")
+        if size.isdigit() and name:
+            sizes[name] = int(size)
+    return sizes
 
 
-def ensure_executable(device: AdbDevice, source: Path | bytes, remote: str) -> bool:
-    size = len(source) if isinstance(source, bytes) else source.stat().st_size
-    pushed = ensure_file(device, source, remote, size, mode=0o755)
-    if pushed:
-        run(device, quote_cmd("chmod", "755", remote))
-    return pushed
+def ensure(device: AdbDevice, uploads: list[Upload]) -> list[str]:
+    """Push what the phone lacks (or holds cut short); chmod executables. Returns what was pushed."""
+    have = remote_sizes(device, [u.remote for u in uploads])
+    todo = [u for u in uploads if have.get(u.remote) != u.size]
+    for u in todo:
+        try:
+            src = io.BytesIO(u.source) if isinstance(u.source, bytes) else str(u.source)
+            device.sync.push(src, u.remote, mode=0o755 if u.executable else 0o644)
+        except (adbutils.AdbError, OSError) as exc:
+            raise DeviceLost(f"push of {u.remote} to {device.serial} failed: {exc}") from exc
+    if todo:
+        if execs := [u.remote for u in todo if u.executable]:
+            run(device, quote_cmd("chmod", "755", *execs))
+        have = remote_sizes(device, [u.remote for u in todo])
+        if short := [u.remote for u in todo if have.get(u.remote) != u.size]:
+            raise DeviceLost(f"push of {', '.join(short)} to {device.serial} was cut short")
+    return [u.remote for u in todo]

@@ -25,6 +25,8 @@ class Snapshot:
     charging: bool | None = None
     battery_temp_c: float | None = None
     zones: dict[str, float] = field(default_factory=dict)
+    fingerprint: str | None = None
+    cpu_freqs_khz: list[int] = field(default_factory=list)
 
     @property
     def max_cpu_temp_c(self) -> float | None:
@@ -54,20 +56,33 @@ def parse_zone_temp(raw: str) -> float | None:
 
 
 SEP = "__PHONEFARM_SEP__"
+_LISTINGS: dict[tuple[str, str], list[str]] = {}
 
 
-def _zones(device: AdbDevice) -> list[str]:
-    try:
-        return sorted(e.path for e in device.sync.list(THERMAL_DIR) if e.path.startswith("thermal_zone"))
-    except (adbutils.AdbError, OSError):
-        return []
+def _entries(device: AdbDevice, directory: str, pattern: str) -> list[str]:
+    """Entries of a sysfs directory; listed once per phone (thermal zones and CPUs don't change)."""
+    key = (device.serial, directory)
+    if key not in _LISTINGS:
+        try:
+            names = [e.path for e in device.sync.list(directory)]
+        except (adbutils.AdbError, OSError):
+            return []
+        _LISTINGS[key] = sorted(
+            (n for n in names if re.fullmatch(pattern, n)), key=lambda n: int(re.sub(r"\D", "", n) or 0)
+        )
+    return _LISTINGS[key]
 
 
-def _read(device: AdbDevice, with_battery: bool) -> Snapshot:
-    """One shell round trip: `dumpsys battery` and each zone's type and temp, between separators
-    (a zone whose temp can't be read must not shift the others)."""
-    parts = ["dumpsys battery"] if with_battery else []
-    zones = _zones(device)
+def _read(device: AdbDevice, full: bool) -> Snapshot:
+    """One shell round trip: battery, fingerprint and CPU frequencies (when `full`) and each
+    zone's type and temp, between separators (a zone that can't be read must not shift the others)."""
+    zones = _entries(device, THERMAL_DIR, r"thermal_zone\d+")
+    parts = []
+    if full:
+        cpus = _entries(device, CPU_DIR, r"cpu\d+")
+        freqs = [f"{CPU_DIR}/{c}/cpufreq/scaling_cur_freq" for c in cpus]
+        parts += ["dumpsys battery", "getprop ro.build.fingerprint"]
+        parts.append(quote_cmd("cat", *freqs) + " 2>/dev/null" if freqs else "true")
     parts += [
         quote_cmd("cat", f"{THERMAL_DIR}/{z}/type", f"{THERMAL_DIR}/{z}/temp") + " 2>/dev/null" for z in zones
     ]
@@ -75,8 +90,10 @@ def _read(device: AdbDevice, with_battery: bool) -> Snapshot:
     if not parts:
         return snap
     chunks = run(device, f" ; echo {SEP} ; ".join(parts)).output.split(SEP)
-    if with_battery:
+    if full:
         snap.battery_level, snap.charging, snap.battery_temp_c = parse_dumpsys_battery(chunks.pop(0))
+        snap.fingerprint = chunks.pop(0).strip() or None
+        snap.cpu_freqs_khz = [int(v) for v in chunks.pop(0).split() if v.isdigit()]
     for chunk in chunks:
         lines = chunk.strip().splitlines()
         if len(lines) == 2 and (value := parse_zone_temp(lines[1])) is not None:
@@ -86,25 +103,8 @@ def _read(device: AdbDevice, with_battery: bool) -> Snapshot:
 
 def take_thermal(device: AdbDevice) -> Snapshot:
     """Thermal zones only, cheap enough to poll in the thermal gate."""
-    return _read(device, with_battery=False)
+    return _read(device, full=False)
 
 
 def take(device: AdbDevice) -> Snapshot:
-    return _read(device, with_battery=True)
-
-
-def cpu_freqs(device: AdbDevice) -> list[int]:
-    """Current CPU frequencies (kHz) where the kernel lets us read them."""
-    try:
-        cpus = sorted(
-            (e.path for e in device.sync.list(CPU_DIR) if re.fullmatch(r"cpu\d+", e.path)),
-            key=lambda p: int(p[3:]),
-        )
-    except (adbutils.AdbError, OSError):
-        return []
-    if not cpus:
-        return []
-    paths = [f"{CPU_DIR}/{c}/cpufreq/scaling_cur_freq" for c in cpus]
-    return [
-        int(v) for v in run(device, quote_cmd("cat", *paths) + " 2>/dev/null").output.split() if v.isdigit()
-    ]
+    return _read(device, full=True)
