@@ -42,6 +42,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="production", choices=["production", "embedded"])
     ap.add_argument("--jobs", type=int, default=20)
+    ap.add_argument(
+        "--min-secs",
+        type=float,
+        default=1.0,
+        help="benchmark duration per run in the ratio part (a real model on a real phone runs seconds)",
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     stack = FarmStack(tmp, mode=args.mode)
@@ -77,8 +83,9 @@ def main() -> None:
             f"p90 {overheads[int(0.9 * (len(overheads) - 1))] * 1000:.0f} ms over {len(overheads)} jobs"
         )
 
+        timed = {"min_secs": args.min_secs, "num_runs": 1}
         t0 = time.monotonic()
-        j = job({"devices": {"all": True}, "delegates": ["cpu", "gpu"]})
+        j = job({"devices": {"all": True}, "delegates": ["cpu", "gpu"], **timed})
         farm_s = time.monotonic() - t0
         assert j["state"] == "succeeded", j["state"]
 
@@ -97,9 +104,11 @@ def main() -> None:
                     f"/data/local/tmp/byhand_{model['sha256']}.tflite",
                     delegate,
                     2,
-                    {k: v for k, v in FAST.items() if k != "threads"},
+                    {k: v for k, v in (FAST | timed).items() if k != "threads"},
                 )
-                adb.cmd("-s", s, "shell", cmd, timeout=600)
+                out = adb.cmd("-s", s, "shell", cmd, timeout=600)
+                if "Inference timings" not in out.stdout + out.stderr:
+                    print("by-hand run failed:", out.returncode, (out.stdout + out.stderr)[-300:])
         hand_s = time.monotonic() - t0
         print(
             f"[{args.mode}] 4 phones x 2 delegates: farm {farm_s:.2f} s, by hand {hand_s:.2f} s, "
