@@ -23,7 +23,7 @@ from tests.stack import AdbServer, FarmStack
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "fixtures" / "tiny_segmenter.tflite"
-BARE = {
+BARE: dict[str, object] = {
     "trials": 1,
     "thermal_limit_c": None,
     "cooldown_s": 0,
@@ -33,7 +33,7 @@ BARE = {
     "warmup_runs": 1,
     "warmup_min_secs": 0.0,
 }
-PROTOCOL = {
+PROTOCOL: dict[str, object] = {
     "trials": 3,
     "thermal_limit_c": 40.0,
     "cooldown_s": 1.0,
@@ -96,7 +96,7 @@ def main() -> None:
                     }
                     job = stack.wait_job(stack.http.post("/benchmarks", json=body).json()["id"], 600)
                     res = job["runs"][0]["result"]
-                    values.append(res["median_us"] if spec["trials"] > 1 else res["avg_us"])
+                    values.append(res["median_us"] if spec is PROTOCOL else res["avg_us"])
                 cv = statistics.stdev(values) / statistics.mean(values)
                 print(
                     f"{name:16s} {label:17s}: median {statistics.median(values) / 1000:8.3f} ms, "
