@@ -18,8 +18,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from server.api.deps import DB, IdPath, Viewer
+from server.api.deps import DB, MAX_ID, IdPath, Viewer
 from server.dashboard import figures, service, tables
+from server.results.compare import compare_jobs
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -105,6 +106,17 @@ def job_page(request: Request, db: DB, principal: Viewer, job_id: IdPath) -> HTM
         charts=charts,
         refresh=3 if detail.job.active else None,
     )
+
+
+@router.get("/compare/jobs", response_class=HTMLResponse)
+def compare_jobs_page(
+    request: Request,
+    db: DB,
+    principal: Viewer,
+    a: Annotated[int, Query(ge=1, le=MAX_ID)],
+    b: Annotated[int, Query(ge=1, le=MAX_ID)],
+) -> HTMLResponse:
+    return _page(request, "compare_jobs.html", nav="jobs", r=compare_jobs(db, principal, a, b))
 
 
 @router.get("/leaderboard", response_class=HTMLResponse)

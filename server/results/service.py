@@ -34,6 +34,14 @@ COLUMNS = [
     "max_us",
     "std_us",
     "median_us",
+    "mean_us",
+    "p90_us",
+    "cv",
+    "ci95_low_us",
+    "ci95_high_us",
+    "trials",
+    "unstable",
+    "unstable_reason",
     "count",
     "mem_init_mb",
     "mem_overall_mb",
@@ -104,7 +112,7 @@ def search(
     for res, model_name, device_model, soc_name, is_virtual in db.execute(
         q.order_by(Result.id.desc()).limit(limit).offset(offset)
     ):
-        row = {c: getattr(res, c, None) for c in COLUMNS}
+        row = {c.key: getattr(res, c.key) for c in Result.__table__.columns}
         row.update(model=model_name, device=device_model, soc=soc_name, is_virtual=is_virtual)
         rows.append(row)
     return total, rows

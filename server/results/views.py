@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,7 +11,7 @@ from pydantic import BaseModel
 
 from server.api.deps import DB, MAX_ID, IdQuery, Viewer
 from server.api.schemas import NO_NUL
-from server.jobs.schemas import Delegate
+from server.jobs.schemas import Delegate, ResultOut
 from server.results import service
 from server.results.compare import CompareOut, compare_jobs
 
@@ -26,37 +25,13 @@ def compare(db: DB, principal: Viewer, a: IdPathQ, b: IdPathQ) -> CompareOut:
     return compare_jobs(db, principal, a, b)
 
 
-class ResultRow(BaseModel):
-    id: int
-    job_id: int
-    run_id: int
-    model_id: int
+class ResultRow(ResultOut):
+    """A result with the names a reader needs to make sense of it without more requests."""
+
     model: str
-    device_id: int
     device: str | None
     soc: str | None
     is_virtual: bool
-    delegate: str
-    delegate_applied: str | None
-    threads: int
-    init_us: float | None
-    first_inference_us: float | None
-    warmup_avg_us: float | None
-    avg_us: float
-    min_us: float | None
-    max_us: float | None
-    std_us: float | None
-    median_us: float | None
-    count: int | None
-    mem_init_mb: float | None
-    mem_overall_mb: float | None
-    mem_peak_mb: float | None
-    tool_version: str | None
-    battery_before: int | None
-    battery_after: int | None
-    temp_before_c: float | None
-    temp_after_c: float | None
-    created_at: datetime
 
 
 class ResultPage(BaseModel):
@@ -98,7 +73,7 @@ def list_results(
     )
     if "text/csv" in request.headers.get("accept", ""):
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=service.COLUMNS)
+        writer = csv.DictWriter(buf, fieldnames=service.COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return Response(
@@ -106,4 +81,6 @@ def list_results(
             media_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="results.csv"'},
         )
-    return ResultPage(total=total, limit=limit, offset=offset, items=[ResultRow(**r) for r in rows])
+    return ResultPage(
+        total=total, limit=limit, offset=offset, items=[ResultRow.model_validate(r) for r in rows]
+    )

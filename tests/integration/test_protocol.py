@@ -106,3 +106,5 @@ def test_compare_detects_an_injected_regression_but_not_a_rerun(
     api = prod.http.get("/compare", params={"a": a, "b": c}).json()
     (pair,) = api["pairs"]
     assert pair["verdict"] == "slower" and 1.15 < pair["ratio"] < 1.5
+    page = prod.http.get(f"{prod.env['FARM_API_URL']}/compare/jobs", params={"a": a, "b": c})
+    assert page.status_code == 200 and "<strong>slower</strong>" in page.text
