@@ -222,6 +222,33 @@ def token_create(
     console.print(token)
 
 
+@token_app.command("list")
+def token_list() -> None:
+    """Tokens by name and role (the secrets themselves are not stored)."""
+    from server.auth.service import list_tokens
+    from server.db import session_scope
+
+    table = Table("id", "name", "role", "prefix", "revoked", "created")
+    with session_scope() as db:
+        for t in list_tokens(db):
+            table.add_row(
+                str(t.id), t.name, t.role, t.prefix + "…", "yes" if t.revoked else "", str(t.created_at)
+            )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token at once: every request with it gets 401 from now on."""
+    from server.auth.service import revoke
+    from server.db import session_scope
+
+    with session_scope() as db:
+        if not revoke(db, token_id):
+            _fail(f"no token with id {token_id}")
+    console.print(f"token {token_id} revoked")
+
+
 def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> Table:
     table = Table(
         "phone",

@@ -60,7 +60,6 @@ class _Heartbeat(threading.Thread):
         self.period = period
         self.stop = threading.Event()
         self.cancelled = threading.Event()
-        self.on_cancel: list[Any] = []
 
     def run(self) -> None:
         while not self.stop.wait(self.period):
@@ -72,8 +71,6 @@ class _Heartbeat(threading.Thread):
                 continue
             if not alive:
                 self.cancelled.set()
-                for fn in self.on_cancel:
-                    fn()
                 return
 
 

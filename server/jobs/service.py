@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.db import utcnow
-from server.devices.models import Device, FarmHost
+from server.devices.models import Device
 from server.devices.service import runnable
 from server.jobs.models import TERMINAL_RUN_STATES, Job, JobState, Run, RunState
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
@@ -198,7 +198,3 @@ def refresh_job_state(db: Session, job_id: int) -> None:
     ok = counts.get(RunState.succeeded, 0)
     job.state = JobState.succeeded if ok == total else JobState.failed if ok == 0 else JobState.partial
     job.finished_at = job.finished_at or utcnow()
-
-
-def host_queue(db: Session, device_id: int) -> str:
-    return db.scalar(select(FarmHost.queue).join(Device).where(Device.id == device_id)) or ""

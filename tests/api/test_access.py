@@ -55,3 +55,20 @@ def test_health_and_readiness(api: TestClient) -> None:
     assert api.get("/api/v1/readyz").status_code == 200
     metrics = api.get("/metrics").text
     assert "phonefarm_runs" in metrics and "phonefarm_devices" in metrics
+
+
+def test_revoked_token_is_refused_at_once(api: TestClient) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    headers = make_token("submitter", "leaving")
+    assert api.post("/api/v1/models", files={"file": ("m.tflite", TINY)}, headers=headers).status_code == 201
+    runner = CliRunner()
+    listing = runner.invoke(app, ["token", "list"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and "leaving" in listing.output
+    token_id = next(line.split()[1] for line in listing.output.splitlines() if "leaving" in line)
+    assert runner.invoke(app, ["token", "revoke", token_id]).exit_code == 0
+    resp = api.get("/api/v1/models", headers=headers)
+    assert resp.status_code == 401 and "revoked" in resp.json()["detail"]
+    assert runner.invoke(app, ["token", "revoke", "99999"]).exit_code == 1

@@ -30,10 +30,6 @@ def fleet() -> Iterator[object]:
     f.close()
 
 
-def make_stack(tmp_path: Path, mode: str) -> FarmStack:
-    return FarmStack(tmp_path, mode=mode)
-
-
 @pytest.fixture(params=["production", "embedded"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FarmStack]:
     s = FarmStack(tmp_path, mode=request.param)
