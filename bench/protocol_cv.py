@@ -35,7 +35,8 @@ BARE: dict[str, object] = {
 }
 PROTOCOL: dict[str, object] = {
     "trials": 3,
-    "thermal_limit_c": 40.0,
+    "thermal_limit_c": 45.0,
+    "thermal_timeout_s": 120.0,
     "cooldown_s": 1.0,
     "screen_off": True,
     "num_runs": 20,
@@ -100,7 +101,7 @@ def main() -> None:
                 cv = statistics.stdev(values) / statistics.mean(values)
                 print(
                     f"{name:16s} {label:17s}: median {statistics.median(values) / 1000:8.3f} ms, "
-                    f"CV over {args.jobs} jobs {cv:6.2%}"
+                    f"CV over {args.jobs} jobs {cv:6.2%} (jobs, ms: {' '.join(f'{v / 1000:.3f}' for v in values)})"
                 )
     finally:
         fleet.close()
