@@ -44,7 +44,7 @@ def remote_sizes(device: AdbDevice, paths: list[str]) -> dict[str, int]:
     sizes = {}
     for line in out.splitlines():
         size, _, name = line.strip().partition(" ")
-        if size.isdigit() and name:
+        if size.isdecimal() and name:
             sizes[name] = int(size)
     return sizes
 

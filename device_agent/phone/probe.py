@@ -31,7 +31,7 @@ def _max_freqs(device: AdbDevice) -> list[int]:
         return []
     paths = [f"{CPU_DIR}/{c}/cpufreq/cpuinfo_max_freq" for c in cpus]
     out = run(device, quote_cmd("cat", *paths) + " 2>/dev/null").output
-    return [int(v) for v in out.split() if v.isdigit()]
+    return [int(v) for v in out.split() if v.isdecimal()]
 
 
 def probe(device: AdbDevice) -> DeviceReport:
@@ -56,7 +56,7 @@ def probe(device: AdbDevice) -> DeviceReport:
         platform=props.get("ro.board.platform"),
         abi=props.get("ro.product.cpu.abi"),
         android_release=props.get("ro.build.version.release"),
-        sdk=int(sdk) if sdk.isdigit() else None,
+        sdk=int(sdk) if sdk.isdecimal() else None,
         ram_mb=identity.parse_meminfo(meminfo),
         cpu_cores=cores,
         cpu_max_freqs_khz=freqs,

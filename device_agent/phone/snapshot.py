@@ -40,11 +40,11 @@ class Snapshot:
 
 def parse_dumpsys_battery(text: str) -> tuple[int | None, bool | None, float | None]:
     values = dict(re.findall(r"^\s*([A-Za-z ]+):\s*(\S+)\s*$", text, re.M))
-    level = int(values["level"]) if values.get("level", "").isdigit() else None
+    level = int(values["level"]) if values.get("level", "").isdecimal() else None
     powered = [values.get(k) for k in ("AC powered", "USB powered", "Wireless powered")]
     charging = any(p == "true" for p in powered) if any(p is not None for p in powered) else None
     temp = values.get("temperature")
-    return level, charging, (int(temp) / 10.0 if temp and temp.lstrip("-").isdigit() else None)
+    return level, charging, (int(temp) / 10.0 if temp and temp.lstrip("-").isdecimal() else None)
 
 
 def parse_zone_temp(raw: str) -> float | None:
@@ -93,7 +93,7 @@ def _read(device: AdbDevice, full: bool) -> Snapshot:
     if full:
         snap.battery_level, snap.charging, snap.battery_temp_c = parse_dumpsys_battery(chunks.pop(0))
         snap.fingerprint = chunks.pop(0).strip() or None
-        snap.cpu_freqs_khz = [int(v) for v in chunks.pop(0).split() if v.isdigit()]
+        snap.cpu_freqs_khz = [int(v) for v in chunks.pop(0).split() if v.isdecimal()]
     for chunk in chunks:
         lines = chunk.strip().splitlines()
         if len(lines) == 2 and (value := parse_zone_temp(lines[1])) is not None:

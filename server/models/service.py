@@ -132,7 +132,7 @@ def get_model(db: Session, principal: Principal, model_id: int) -> Model:
 def find_model(db: Session, principal: Principal, ref: str) -> Model:
     """A model by id, sha256 (or a unique prefix of 8+ chars) or zoo name."""
     query = select(Model).where(visible(principal))
-    if ref.isdigit():
+    if ref.isdecimal():
         query = query.where(Model.id == int(ref))
     elif re.fullmatch(r"[0-9a-f]{8,64}", ref):
         query = query.where(Model.sha256.startswith(ref))

@@ -80,7 +80,7 @@ def _query(
     if model:
         q = (
             q.where(Model.id == int(model))
-            if model.isdigit()
+            if model.isdecimal()
             else q.where(or_(Model.name == model, Model.sha256.startswith(model), Model.zoo_name == model))
         )
     if soc:
