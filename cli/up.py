@@ -43,10 +43,6 @@ def bootstrap_token() -> str:
     return token
 
 
-def start_adb_server(port: int) -> None:
-    subprocess.run([adbutils.adb_path(), "-P", str(port), "start-server"], check=True, capture_output=True)
-
-
 def real_phones(port: int) -> list[str]:
     client = adbutils.AdbClient(port=port)
     return [d.serial for d in client.list() if not d.serial.startswith("127.0.0.1:")]
@@ -70,6 +66,8 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     settings = get_settings()
     upgrade()
     token = bootstrap_token()
+    from device_agent.agent import start_adb_server
+
     start_adb_server(settings.adb_port)
 
     fleet = None

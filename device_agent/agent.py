@@ -8,6 +8,7 @@ and a host that dies is noticed by the server (its phones go offline).
 from __future__ import annotations
 
 import logging
+import subprocess
 import threading
 import time
 
@@ -80,21 +81,18 @@ class Agent:
                     self.on_event(event.serial, event.status, event.present)
             except (adbutils.AdbError, OSError) as exc:
                 log.warning("adb server unavailable (%s); starting it", exc)
-                self._start_adb_server()
+                start_adb_server(self.settings.adb_port, check=False)
+                time.sleep(0.5)
             except Exception:
                 log.exception("agent loop error")
             self.stopping.wait(1.0)
 
-    def _start_adb_server(self) -> None:
-        import subprocess
 
-        subprocess.run(
-            [adbutils.adb_path(), "-P", str(self.settings.adb_port), "start-server"],
-            check=False,
-            capture_output=True,
-            timeout=30,
-        )
-        time.sleep(0.5)
+def start_adb_server(port: int, *, check: bool = True) -> None:
+    """Start this host's adb server (the one in the adbutils wheel) on `port` if it isn't running."""
+    subprocess.run(
+        [adbutils.adb_path(), "-P", str(port), "start-server"], check=check, capture_output=True, timeout=30
+    )
 
 
 def attach(address: str, settings: Settings | None = None) -> str:

@@ -234,13 +234,16 @@ def _execute_claimed(claim: Claim) -> str:
     beat = _Heartbeat(claim)
     beat.start()
     command = raw = None
+    settled = False  # complete() and fail() release the phone's lease themselves
     try:
         command, raw, fields, error = _measure(claim, beat)
         with session_scope() as db:
             if fields is not None:
                 stored = lifecycle.complete(db, claim, fields, raw, command)
+                settled = True
                 return RunState.succeeded if stored else "discarded"
             lifecycle.fail(db, claim, error or "unknown error", raw, command, device_lost=False)
+            settled = True
             return RunState.failed
     except Cancelled:
         return RunState.cancelled
@@ -250,6 +253,7 @@ def _execute_claimed(claim: Claim) -> str:
         log.warning("run=%s job=%s phone=%s %s", claim.run_id, claim.job_id, claim.serial, reason)
         with session_scope() as db:
             target = lifecycle.fail(db, claim, reason, raw, command, device_lost=lost)
+        settled = True
         if target:
             dispatch([target])
         return "retrying" if target else RunState.failed
@@ -257,11 +261,13 @@ def _execute_claimed(claim: Claim) -> str:
         log.exception("run=%s failed unexpectedly", claim.run_id)
         with session_scope() as db:
             lifecycle.fail(db, claim, f"internal error: {exc!r}", raw, command, device_lost=False)
+        settled = True
         return RunState.failed
     finally:
         beat.stop.set()
-        with session_scope() as db:
-            lifecycle.release(db, claim)
+        if not settled:  # cancelled, or a transition itself failed: give the phone back anyway
+            with session_scope() as db:
+                lifecycle.release(db, claim)
 
 
 def execute(run_id: int) -> Outcome:

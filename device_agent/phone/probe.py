@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-import adbutils
 from adbutils import AdbDevice
 
 from device_agent import identity
 from device_agent.phone.shell import quote_cmd, run
+from device_agent.phone.snapshot import CPU_DIR, sysfs_entries
 from server.devices.schemas import DeviceReport
 
 GETPROP_LINE = re.compile(r"^\[(?P<k>[^\]]+)\]: \[(?P<v>.*)\]$")
-CPU_DIR = "/sys/devices/system/cpu"
 
 
 def parse_getprop(text: str) -> dict[str, str]:
@@ -20,13 +19,7 @@ def parse_getprop(text: str) -> dict[str, str]:
 
 
 def _max_freqs(device: AdbDevice) -> list[int]:
-    try:
-        cpus = sorted(
-            (e.path for e in device.sync.list(CPU_DIR) if re.fullmatch(r"cpu\d+", e.path)),
-            key=lambda p: int(p[3:]),
-        )
-    except (adbutils.AdbError, OSError):
-        return []
+    cpus = sysfs_entries(device, CPU_DIR, r"cpu\d+")
     if not cpus:
         return []
     paths = [f"{CPU_DIR}/{c}/cpufreq/cpuinfo_max_freq" for c in cpus]

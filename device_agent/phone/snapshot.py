@@ -59,7 +59,7 @@ SEP = "__PHONEFARM_SEP__"
 _LISTINGS: dict[tuple[str, str], list[str]] = {}
 
 
-def _entries(device: AdbDevice, directory: str, pattern: str) -> list[str]:
+def sysfs_entries(device: AdbDevice, directory: str, pattern: str) -> list[str]:
     """Entries of a sysfs directory; listed once per phone (thermal zones and CPUs don't change)."""
     key = (device.serial, directory)
     if key not in _LISTINGS:
@@ -76,10 +76,10 @@ def _entries(device: AdbDevice, directory: str, pattern: str) -> list[str]:
 def _read(device: AdbDevice, full: bool) -> Snapshot:
     """One shell round trip: battery, fingerprint and CPU frequencies (when `full`) and each
     zone's type and temp, between separators (a zone that can't be read must not shift the others)."""
-    zones = _entries(device, THERMAL_DIR, r"thermal_zone\d+")
+    zones = sysfs_entries(device, THERMAL_DIR, r"thermal_zone\d+")
     parts = []
     if full:
-        cpus = _entries(device, CPU_DIR, r"cpu\d+")
+        cpus = sysfs_entries(device, CPU_DIR, r"cpu\d+")
         freqs = [f"{CPU_DIR}/{c}/cpufreq/scaling_cur_freq" for c in cpus]
         parts += ["dumpsys battery", "getprop ro.build.fingerprint"]
         parts.append(quote_cmd("cat", *freqs) + " 2>/dev/null" if freqs else "true")

@@ -173,7 +173,7 @@ def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str
     """Store the result of a run that is still ours. False (and nothing stored) otherwise."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
-        db.rollback()
+        release(db, claim_)  # cancelled or taken over: nothing to store, but the phone is free
         return False
     now = utcnow()
     db.add(
@@ -205,7 +205,7 @@ def fail(
     a tool failure is final and counts towards the phone's quarantine. Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
-        db.rollback()
+        release(db, claim_)
         return None
     run.raw_output = raw_output
     run.command = command
@@ -235,7 +235,7 @@ def fail(
 
 
 def release(db: Session, claim_: Claim) -> None:
-    """Give the phone back whatever happened (the finally of every execution)."""
+    """Give the phone back if this run still holds it (a no-op otherwise)."""
     release_lease(db, claim_.device_id, claim_.run_id)
     db.commit()
 

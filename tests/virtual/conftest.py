@@ -14,7 +14,6 @@ import importlib.util
 import os
 import pathlib
 import shlex
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +25,7 @@ import adbutils
 import pytest
 
 from device_agent.virtual.fleet import PhoneFleet, VirtualPhone
+from tests.stack import free_port
 
 REAL_DEVICE = all(
     importlib.util.find_spec(f"device_agent.virtual.{m}") is not None for m in ("device", "profile", "shell")
@@ -33,12 +33,6 @@ REAL_DEVICE = all(
 needs_real_device = pytest.mark.skipif(
     not REAL_DEVICE, reason="device_agent.virtual.device/shell not there yet"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivateAdb:
