@@ -123,8 +123,9 @@ def main() -> None:
             stack.wait_job(job_id, max(1.0, deadline - time.monotonic()))
         from sqlalchemy import func, select
 
+        from contracts.vocabulary import TERMINAL_RUN_STATES, RunState
         from server.db import session_scope
-        from server.jobs.models import TERMINAL_RUN_STATES, Run, RunState
+        from server.jobs.models import Run
         from server.results.models import Result
 
         with session_scope() as db:

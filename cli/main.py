@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from server.core.config import get_settings
+from contracts.settings import get_settings
 
 app = typer.Typer(
     help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
@@ -25,7 +25,7 @@ console = Console()
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    from server.core.logging import setup
+    from contracts.logs import setup
 
     setup(level)
 
@@ -208,7 +208,7 @@ def token_create(
     name: str = typer.Option("cli", help="Who or what uses it"),
 ) -> None:
     """Create a token directly in the database (run on the server host)."""
-    from server.auth.models import Role
+    from contracts.vocabulary import Role
     from server.auth.service import create_token
     from server.db import session_scope
 

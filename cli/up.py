@@ -17,14 +17,14 @@ from pathlib import Path
 import adbutils
 import httpx
 
-from server.core.config import get_settings
+from contracts.settings import get_settings
 
 log = logging.getLogger("phonefarm.up")
 
 
 def bootstrap_token() -> str:
     """The embedded farm's admin token: created at first start, printed once, kept 0600 on disk."""
-    from server.auth.models import Role
+    from contracts.vocabulary import Role
     from server.auth.service import create_token, has_tokens
     from server.db import session_scope
 

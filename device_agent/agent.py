@@ -15,9 +15,9 @@ import time
 import adbutils
 from adbutils import AdbClient
 
+from contracts.settings import Settings, get_settings
 from device_agent.api_client import FarmApi
 from device_agent.phone.probe import probe
-from server.core.config import Settings, get_settings
 
 log = logging.getLogger("phonefarm.agent")
 

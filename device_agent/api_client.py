@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from server.core.config import Settings, get_settings
+from contracts.settings import Settings, get_settings
 
 
 class ApiError(RuntimeError):

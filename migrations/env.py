@@ -2,8 +2,8 @@
 
 from alembic import context
 
+from contracts.settings import get_settings
 from server.all_models import Base
-from server.core.config import get_settings
 from server.db import make_engine
 
 config = context.config

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from server.core.config import get_settings
+from contracts.settings import get_settings
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -13,8 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contracts.settings import get_settings
 from server.api import errors
-from server.core.config import get_settings
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine

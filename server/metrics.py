@@ -14,9 +14,10 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, func, select
 
+from contracts.vocabulary import RunState
 from server.db import session_scope
 from server.devices.models import Device, FarmHost
-from server.jobs.models import Run, RunState
+from server.jobs.models import Run
 
 BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
 

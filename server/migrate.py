@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 import migrations
-from server.core.config import get_settings
+from contracts.settings import get_settings
 
 SCRIPT_LOCATION = Path(migrations.__file__).resolve().parent
 

@@ -99,13 +99,16 @@ class FarmStack:
                 conn.execute(f"CREATE DATABASE {self.db_name}")
             self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_name}"
             self.broker_url = f"{REDIS}/{(hash(self.db_name) % 14) + 1}"
+            self.broker_prefix = f"{self.db_name}:"
         else:
             self.database_url = f"sqlite:///{self.data_dir / 'farm.db'}"
             self.broker_url = f"sqla+sqlite:///{self.data_dir / 'broker.db'}"
+            self.broker_prefix = ""
         self.env: dict[str, str] = dict(
             os.environ,
             FARM_DATABASE_URL=self.database_url,
             FARM_BROKER_URL=self.broker_url,
+            FARM_BROKER_PREFIX=self.broker_prefix,
             FARM_DATA_DIR=str(self.data_dir),
             FARM_API_URL=f"http://127.0.0.1:{self.api_port}",
             FARM_HOST_NAME=host_name,
@@ -118,7 +121,7 @@ class FarmStack:
         from server.migrate import upgrade
 
         upgrade()
-        from server.auth.models import Role
+        from contracts.vocabulary import Role
         from server.auth.service import create_token
         from server.db import session_scope
 
@@ -130,10 +133,6 @@ class FarmStack:
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=30,
         )
-        if mode == "production":
-            import redis
-
-            redis.Redis.from_url(self.broker_url).flushdb()
 
     def apply_env(self) -> None:
         """Point this (test) process's settings at the stack too."""
@@ -216,8 +215,9 @@ class FarmStack:
         """Every run has exactly one final state; every succeeded run exactly one result, others none."""
         from sqlalchemy import func, select
 
+        from contracts.vocabulary import TERMINAL_RUN_STATES, RunState
         from server.db import session_scope
-        from server.jobs.models import TERMINAL_RUN_STATES, Run, RunState
+        from server.jobs.models import Run
         from server.results.models import Result
 
         with session_scope() as db:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from celery import Celery
 
-from server.core.config import get_settings
+from contracts.settings import get_settings
 
 TASK_EXECUTE_RUN = "phonefarm.execute_run"
 
@@ -30,6 +30,8 @@ def make_celery() -> Celery:
         transport_options: dict[str, object] = {}
     else:
         transport_options = {"visibility_timeout": 120}
+        if settings.broker_prefix:
+            transport_options["global_keyprefix"] = settings.broker_prefix
     app = Celery("phonefarm", broker=url, include=["worker.tasks"])
     app.conf.update(
         task_acks_late=True,

@@ -19,16 +19,17 @@ from typing import Any
 from adbutils import AdbClient, AdbDevice
 from sqlalchemy import select
 
+from contracts.logs import log_context
+from contracts.settings import get_settings
+from contracts.stats import Summary, Trial, summarize
+from contracts.vocabulary import RunState
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import CommandTimeout, DeviceLost, run
-from device_agent.stats import Summary, Trial, summarize
-from server.core.config import get_settings
-from server.core.logging import log_context
 from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
-from server.jobs.models import Run, RunState
+from server.jobs.models import Run
 from worker.celery_app import dispatch
 
 log = logging.getLogger("phonefarm.worker")

@@ -6,10 +6,10 @@ import re
 
 from adbutils import AdbDevice
 
+from contracts.reports import DeviceReport
 from device_agent import identity
 from device_agent.phone.shell import quote_cmd, run
 from device_agent.phone.snapshot import CPU_DIR, sysfs_entries
-from server.devices.schemas import DeviceReport
 
 GETPROP_LINE = re.compile(r"^\[(?P<k>[^\]]+)\]: \[(?P<v>.*)\]$")
 

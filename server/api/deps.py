@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query
 from sqlalchemy.orm import Session
 
+from contracts.settings import get_settings
+from contracts.vocabulary import Role
 from server.api.errors import ProblemError
-from server.auth.models import Role
 from server.auth.service import Principal, authenticate
-from server.core.config import get_settings
 from server.db import get_sessionmaker
 
 ANONYMOUS = Principal("anonymous", Role.viewer)

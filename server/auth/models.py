@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
-
-
-class Role(StrEnum):
-    viewer = "viewer"
-    submitter = "submitter"
-    admin = "admin"
-    agent = "agent"
-
-
-ROLE_RANK = {Role.viewer: 0, Role.submitter: 1, Role.agent: 1, Role.admin: 2}
 
 
 class ApiToken(Base):

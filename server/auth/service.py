@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.auth.models import ROLE_RANK, ApiToken, Role
+from contracts.vocabulary import ROLE_RANK, Role
+from server.auth.models import ApiToken
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
+from contracts.vocabulary import TERMINAL_RUN_STATES
 from server.auth.service import Principal
 from server.dashboard.tables import NOMINAL_RAM_GB, soc_label
 from server.devices.models import Device
 from server.devices.schemas import DeviceOut
 from server.devices.service import list_devices
 from server.jobs import service as jobs_service
-from server.jobs.models import TERMINAL_RUN_STATES, Job, Run
+from server.jobs.models import Job, Run
 from server.jobs.schemas import Progress
 from server.models.models import Model
 from server.models.service import visible as model_visible

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from contracts.vocabulary import DeviceState
 from server.db import Base, utcnow
-
-
-class DeviceState(StrEnum):
-    """What the farm shows; `busy` and `disabled` are derived from the lease and the operator flag."""
-
-    online = "online"
-    busy = "busy"
-    offline = "offline"
-    unauthorized = "unauthorized"
-    disabled = "disabled"
-    quarantined = "quarantined"
 
 
 class FarmHost(Base):

@@ -13,11 +13,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from contracts.reports import DeviceReport
+from contracts.settings import get_settings
+from contracts.vocabulary import DeviceState
 from server.api.errors import NotFound, ProblemError
-from server.core.config import get_settings
 from server.db import utcnow
-from server.devices.models import Device, DeviceState, FarmHost
-from server.devices.schemas import DeviceReport
+from server.devices.models import Device, FarmHost
 
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from contracts.reports import DeviceReport, Heartbeat
 from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, TextQuery, Viewer
 from server.devices import service
-from server.devices.schemas import DeviceOut, DeviceReport, Heartbeat, HostOut, TagsIn
+from server.devices.schemas import DeviceOut, HostOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
 from worker.celery_app import dispatch
 

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from server.core.config import get_settings
+from contracts.settings import get_settings
+from contracts.vocabulary import DeviceState, JobState, RunState
 from server.db import utcnow
-from server.devices.models import Device, DeviceState
+from server.devices.models import Device
 from server.devices.service import release_lease, runnable
-from server.jobs.models import Job, JobState, Run, RunState
+from server.jobs.models import Job, Run
 from server.jobs.service import refresh_job_state
 from server.models.models import Model
 from server.results.models import Result

@@ -7,33 +7,13 @@ run ids; whatever a message says, the worker re-reads the run here before acting
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from contracts.vocabulary import JobState, RunState
 from server.db import Base, utcnow
-
-
-class JobState(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"  # every run failed
-    partial = "partial"  # some runs failed, some succeeded
-    cancelled = "cancelled"
-
-
-class RunState(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
-TERMINAL_RUN_STATES = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
 
 
 class Job(Base):

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from server.api.schemas import RequestModel
-
-
-class Delegate(StrEnum):
-    cpu = "cpu"
-    gpu = "gpu"
-    nnapi = "nnapi"
-    xnnpack = "xnnpack"
+from contracts.vocabulary import Delegate
+from contracts.wire import RequestModel
 
 
 class DeviceSelector(RequestModel):

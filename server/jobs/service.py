@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import runnable
-from server.jobs.models import TERMINAL_RUN_STATES, Job, JobState, Run, RunState
+from server.jobs.models import Job, Run
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
 from server.models.service import find_model
 from server.results.models import Result

@@ -16,11 +16,11 @@ from typing import BinaryIO
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
+from contracts.settings import get_settings
+from contracts.tflite import TFLiteError, inspect_tflite
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
-from server.core.config import get_settings
 from server.models.models import Model
-from server.models.tflite import TFLiteError, inspect_tflite
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +()-]{0,199}$")
 CHUNK = 1 << 20

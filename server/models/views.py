@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
+from contracts.wire import NO_NUL
 from server.api.deps import DB, IdPath, Submitter, Viewer
-from server.api.schemas import NO_NUL
 from server.models import service
 
 router = APIRouter(prefix="/models", tags=["models"])

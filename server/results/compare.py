@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from device_agent.stats import compare
+from contracts.stats import compare
 from server.auth.service import Principal
 from server.devices.models import Device
 from server.jobs.service import get_job

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from contracts.vocabulary import Delegate
+from contracts.wire import NO_NUL
 from server.api.deps import DB, MAX_ID, IdQuery, Viewer
-from server.api.schemas import NO_NUL
-from server.jobs.schemas import Delegate, ResultOut
+from server.jobs.schemas import ResultOut
 from server.results import service
 from server.results.compare import CompareOut, compare_jobs
 

@@ -39,7 +39,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]
 
 
 def make_token(role: str, name: str | None = None) -> dict[str, str]:
-    from server.auth.models import Role
+    from contracts.vocabulary import Role
     from server.auth.service import create_token
     from server.db import session_scope
 

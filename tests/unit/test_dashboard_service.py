@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from contracts.vocabulary import Role
 from server.all_models import Base, Device, FarmHost, Job, Model, Result, Run
-from server.auth.models import Role
 from server.auth.service import Principal
 from server.dashboard import service, tables
 

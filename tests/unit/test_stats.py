@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from device_agent.stats import Trial, compare, summarize
+from contracts.stats import Trial, compare, summarize
 
 
 def test_identical_trials_are_stable_and_tight() -> None:

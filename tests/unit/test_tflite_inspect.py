@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from server.models.tflite import TFLiteError, TFLiteInfo, inspect_tflite
+from contracts.tflite import TFLiteError, TFLiteInfo, inspect_tflite
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("*.tflite"))
 

@@ -30,7 +30,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Mod
 def _operator_names(data: bytes) -> list[str]:
     """Op names via the server's inspector when it exists, else straight from the flatbuffer."""
     try:
-        from server.models.tflite import inspect_tflite
+        from contracts.tflite import inspect_tflite
     except ImportError:
         return [oc.name for oc in op_codes(data)]
     names = []

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     )
     database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in data_dir")
     broker_url: str = Field("", description="Celery broker URL; default: SQLite broker file in data_dir")
+    broker_prefix: str = Field(
+        "", description="Prefix of every broker key (Redis): farms sharing one Redis stay apart"
+    )
     api_url: str = Field("http://127.0.0.1:8000", description="Where agents and the CLI reach the API")
     token: str = Field("", description="API token used by the CLI and agents")
     public_read: bool = Field(True, description="Let callers without a token read public models and results")

@@ -1,0 +1,57 @@
+"""The farm's vocabulary: one definition of each word the API, worker, agent, dashboard and CLI share.
+
+Adding a delegate, a state or a role happens here and nowhere else; the database stores
+these as plain strings, so a new value needs no migration unless a column is too short.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Delegate(StrEnum):
+    cpu = "cpu"
+    gpu = "gpu"
+    nnapi = "nnapi"
+    xnnpack = "xnnpack"
+
+
+class DeviceState(StrEnum):
+    """What the farm shows; `busy` and `disabled` are derived from the lease and the operator flag."""
+
+    online = "online"
+    busy = "busy"
+    offline = "offline"
+    unauthorized = "unauthorized"
+    disabled = "disabled"
+    quarantined = "quarantined"
+
+
+class JobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"  # every run failed
+    partial = "partial"  # some runs failed, some succeeded
+    cancelled = "cancelled"
+
+
+class RunState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+TERMINAL_RUN_STATES = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    submitter = "submitter"
+    admin = "admin"
+    agent = "agent"
+
+
+ROLE_RANK = {Role.viewer: 0, Role.submitter: 1, Role.agent: 1, Role.admin: 2}
