@@ -11,7 +11,12 @@ from contracts.wire import RequestModel
 class DeviceReport(RequestModel):
     """What an agent knows about one phone it sees."""
 
-    serial: str = Field(max_length=128)
+    serial: str = Field(max_length=128, description="adb serial on this host: how the phone is reached now")
+    hardware_serial: str | None = Field(
+        None,
+        max_length=128,
+        description="ro.serialno (else ro.boot.serialno): with manufacturer/model, who the phone is",
+    )
     state: DeviceState = DeviceState.online
     manufacturer: str | None = None
     brand: str | None = None
@@ -35,6 +40,13 @@ class DeviceReport(RequestModel):
 
 
 class Heartbeat(RequestModel):
-    """The complete list of serials the host's adb server sees now, with their states."""
+    """The complete list of adb serials the host's adb server sees now, with their states."""
 
-    devices: dict[str, DeviceState] = Field(default_factory=dict)
+    devices: dict[str, DeviceState] = Field(default_factory=dict, max_length=1000)
+
+
+class HeartbeatReply(RequestModel):
+    host: str
+    unknown: list[str] = Field(
+        default_factory=list, description="adb serials the farm has no phone for: report them (PUT)"
+    )

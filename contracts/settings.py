@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         30.0, description="A queued run not picked up this long is sent to the broker again"
     )
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
+    cache_max_mb: int = Field(
+        2048, description="Size limit of a worker's file cache (models, binaries) in data_dir/cache"
+    )
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -61,6 +64,11 @@ class Settings(BaseSettings):
     @property
     def model_store(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        """A worker's content-addressed copies of the API's files (never the API's own store)."""
+        return self.data_dir / "cache"
 
     @property
     def is_embedded(self) -> bool:

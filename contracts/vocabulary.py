@@ -55,3 +55,14 @@ class Role(StrEnum):
 
 
 ROLE_RANK = {Role.viewer: 0, Role.submitter: 1, Role.agent: 1, Role.admin: 2}
+
+
+class ClaimOutcome(StrEnum):
+    """What asking for a run got the worker."""
+
+    claimed = "claimed"
+    finished = "finished"  # already terminal (or nothing queued): nothing to do
+    elsewhere = "elsewhere"  # another live executor holds it
+    busy = "busy"  # the phone runs something else: its drain loop takes this run next
+    waiting = "waiting"  # the phone is away; the run waits for it or for a twin
+    moved = "moved"  # reassigned to another phone (the API sent a new message)

@@ -1,45 +1,74 @@
 """Executing one run on one phone: the logic behind the thin Celery task.
 
-claim (run + phone lease) → snapshot → push model/binary if missing → benchmark under a
-deadline while heartbeating → parse → store exactly one result, or record why not.
-After a run the same worker drains the phone's other queued runs, so a job's runs on a
-phone follow each other without a broker round trip.
+claim (run + phone lease, through the API) → snapshot → fetch the model by sha256 into this
+host's cache and push it (and the binary) if the phone lacks it → benchmark under a deadline
+while heartbeating → parse → hand back exactly one result, or why not.
+After a run the same worker drains the phone's other queued runs (claim-next), so a job's
+runs on a phone follow each other without a broker round trip, and a message for a busy
+phone is simply acknowledged: the phone's drain loop takes that run next (no polling).
+
+The worker never opens the database nor the API host's files: see worker/api_client.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import socket
 import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from functools import cache
 from typing import Any
 
+import httpx
 from adbutils import AdbClient, AdbDevice
-from sqlalchemy import select
 
+from contracts.jobs import BenchmarkSpec
 from contracts.logs import log_context
+from contracts.runs import Claim, ResultRecord
 from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
-from contracts.vocabulary import RunState
+from contracts.vocabulary import ClaimOutcome, RunState
 from device_agent import benchmark_output
+from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, snapshot
-from device_agent.phone.shell import CommandTimeout, DeviceLost, run
-from server.db import session_scope
-from server.jobs import lifecycle
-from server.jobs.lifecycle import Claim, ClaimOutcome
-from server.jobs.models import Run
-from worker.celery_app import dispatch
+from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
+from worker.api_client import WorkerApi
+from worker.cache import CorruptDownload, FileCache
 
 log = logging.getLogger("phonefarm.worker")
-WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+PHONE_LOST = (DeviceLost, *TRANSPORT_ERRORS)
+"""A phone vanishing mid-run, whichever layer noticed: the run moves on, the phone isn't blamed."""
 
 
 @dataclass(frozen=True)
 class Outcome:
     state: str
-    retry: bool = False  # the phone was busy: ask again shortly
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What measuring a claimed run produced: a result record, or the reason there is none."""
+
+    command: str
+    raw_output: str
+    record: ResultRecord | None = None
+    error: str | None = None
+
+
+@cache
+def _api() -> WorkerApi:
+    return WorkerApi(worker=WORKER_NAME)
+
+
+@cache
+def _cache() -> FileCache:
+    s = get_settings()
+    return FileCache(s.cache_dir, s.cache_max_mb << 20)
 
 
 def _adb() -> AdbClient:
@@ -65,10 +94,9 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(self.period):
             try:
-                with session_scope() as db:
-                    alive = lifecycle.beat(db, self.claim.run_id, self.claim.device_id)
-            except Exception:  # a database hiccup must not kill the benchmark
-                log.exception("heartbeat failed run=%s", self.claim.run_id)
+                alive = _api().beat(self.claim)
+            except Exception as exc:  # an API hiccup must not kill the benchmark
+                log.warning("heartbeat failed run=%s: %s", self.claim.run_id, exc)
                 continue
             if not alive:
                 self.cancelled.set()
@@ -82,41 +110,45 @@ def _result_fields(
     before: snapshot.Snapshot,
     after: snapshot.Snapshot,
     env: dict[str, Any],
-) -> dict[str, Any]:
-    return {
+) -> ResultRecord:
+    return ResultRecord(
         # cold-start figures come from the first trial, when the model was loaded fresh
-        "init_us": first.init_us,
-        "first_inference_us": first.first_inference_us,
-        "warmup_avg_us": first.warmup_avg_us,
-        "avg_us": summary.mean_us,
-        "min_us": summary.min_us,
-        "max_us": summary.max_us,
-        "std_us": summary.std_us,
-        "median_us": summary.median_us,
-        "mean_us": summary.mean_us,
-        "p90_us": summary.p90_us,
-        "cv": summary.cv,
-        "ci95_low_us": summary.ci95_low_us,
-        "ci95_high_us": summary.ci95_high_us,
-        "trials": summary.trials,
-        "unstable": summary.unstable,
-        "unstable_reason": "; ".join(summary.reasons) or None,
-        "count": summary.count,
-        "mem_init_mb": last.memory_init_mb,
-        "mem_overall_mb": last.memory_overall_mb,
-        "mem_peak_mb": last.peak_memory_mb,
-        "tool_version": last.tool_version,
-        "delegate_applied": last.delegate_applied,
-        "battery_before": before.battery_level,
-        "battery_after": after.battery_level,
-        "temp_before_c": before.max_cpu_temp_c,
-        "temp_after_c": after.max_cpu_temp_c,
-        "env": env | {"before": before.as_dict(), "after": after.as_dict(), "stats": summary.as_dict()},
-    }
+        init_us=first.init_us,
+        first_inference_us=first.first_inference_us,
+        warmup_avg_us=first.warmup_avg_us,
+        avg_us=summary.mean_us,
+        min_us=summary.min_us,
+        max_us=summary.max_us,
+        std_us=summary.std_us,
+        median_us=summary.median_us,
+        mean_us=summary.mean_us,
+        p90_us=summary.p90_us,
+        cv=summary.cv,
+        ci95_low_us=summary.ci95_low_us,
+        ci95_high_us=summary.ci95_high_us,
+        trials=summary.trials,
+        unstable=summary.unstable,
+        unstable_reason=("; ".join(summary.reasons) or None),
+        count=summary.count,
+        mem_init_mb=last.memory_init_mb,
+        mem_overall_mb=last.memory_overall_mb,
+        mem_peak_mb=last.peak_memory_mb,
+        tool_version=last.tool_version,
+        delegate_applied=last.delegate_applied,
+        battery_before=before.battery_level,
+        battery_after=after.battery_level,
+        temp_before_c=before.max_cpu_temp_c,
+        temp_after_c=after.max_cpu_temp_c,
+        env=env | {"before": before.as_dict(), "after": after.as_dict(), "stats": summary.as_dict()},
+    )
 
 
 class Cancelled(Exception):
     """The run was cancelled while it was being measured."""
+
+
+class FetchFailed(Exception):
+    """The model could not be fetched from the API (or arrived damaged): nobody's fault here."""
 
 
 def _sleep(seconds: float, beat: _Heartbeat) -> None:
@@ -125,15 +157,15 @@ def _sleep(seconds: float, beat: _Heartbeat) -> None:
 
 
 def _thermal_gate(
-    device: AdbDevice, spec: dict[str, Any], beat: _Heartbeat, fresh: snapshot.Snapshot | None
+    device: AdbDevice, spec: BenchmarkSpec, beat: _Heartbeat, fresh: snapshot.Snapshot | None
 ) -> dict[str, Any]:
     """Wait until the hottest CPU zone is under the limit (or the timeout passes)."""
-    limit = spec.get("thermal_limit_c")
+    limit = spec.thermal_limit_c
     start = time.monotonic()
     temp = (fresh or snapshot.take_thermal(device)).max_cpu_temp_c
     if limit is None:
         return {"waited_s": 0.0, "temp_c": temp, "limit_c": None}
-    deadline = start + float(spec.get("thermal_timeout_s", 300.0))
+    deadline = start + spec.thermal_timeout_s
     while temp is not None and temp >= limit and time.monotonic() < deadline:
         _sleep(1.0, beat)
         temp = snapshot.take_thermal(device).max_cpu_temp_c
@@ -145,34 +177,43 @@ def _thermal_gate(
     }
 
 
-def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] | None, str | None]:
-    """Gates, trials and statistics. Returns (command, raw output, result fields or None, error or None)."""
+@cache
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _uploads(claim: Claim) -> list[install.Upload]:
+    """The model (from this host's cache, fetched by sha256 through the API) and the binary."""
+    settings = get_settings()
+    try:
+        model_local = _cache().get(claim.model, _api().stream)
+    except (ApiError, httpx.HTTPError, CorruptDownload, OSError) as exc:
+        raise FetchFailed(f"could not fetch model {claim.model.sha256[:12]}… from the API: {exc}") from exc
+    data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
+    return [
+        install.Upload(model_local, install.model_path(claim.model.sha256), claim.model.sha256),
+        install.Upload(data, install.binary_path(version), _sha256(data), executable=True),
+    ]
+
+
+def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
+    """Gates, trials and statistics."""
     settings = get_settings()
     spec = claim.spec
     device = _device(claim.serial)
     before = snapshot.take(device)
-    floor = int(spec.get("battery_floor", 0))
+    floor = spec.battery_floor
     if before.battery_level is not None and before.battery_level < floor and not before.charging:
-        return (
-            "",
-            "",
-            None,
-            f"battery at {before.battery_level}% is below the floor of {floor}%: charge the phone",
+        return Measurement(
+            "", "", error=f"battery at {before.battery_level}% is below the floor of {floor}%: charge the phone"
         )
-    if spec.get("screen_off"):
+    if spec.screen_off:
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
-    model_remote = install.model_path(claim.model_sha256)
-    data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
-    binary_remote = install.binary_path(version)
-    install.ensure(
-        device,
-        [
-            install.Upload(Path(claim.model_path), model_remote),
-            install.Upload(data, binary_remote, executable=True),
-        ],
-    )
+    uploads = _uploads(claim)
+    install.ensure(device, uploads)
+    model_remote, binary_remote = uploads[0].remote, uploads[1].remote
     command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
-    n_trials = int(spec.get("trials", 1))
+    n_trials = spec.trials
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
     outputs: list[str] = []
     parsed: list[benchmark_output.BenchmarkResult] = []
@@ -180,7 +221,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     walls: list[float] = []
     for i in range(n_trials):
         if i:
-            _sleep(float(spec.get("cooldown_s", 0.0)), beat)
+            _sleep(spec.cooldown_s, beat)
         gate = _thermal_gate(device, spec, beat, before if i == 0 else None)
         gates.append(gate)
         t0 = time.monotonic()
@@ -192,13 +233,13 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
             raise Cancelled
         result = benchmark_output.parse(out.output)
         if isinstance(result, benchmark_output.BenchmarkFailure):
-            return command, raw, None, f"{result.kind}: {result.message} (exit {out.exit_code})"
+            return Measurement(command, raw, error=f"{result.kind}: {result.message} (exit {out.exit_code})")
         if out.exit_code != 0:
-            return command, raw, None, f"benchmark_model exited with {out.exit_code}"
+            return Measurement(command, raw, error=f"benchmark_model exited with {out.exit_code}")
         parsed.append(result)
     after = snapshot.take(device)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
-    summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
+    summary = summarize(trials, spec.unstable_cv)
     env = {
         "command": command,
         "format": parsed[-1].format,
@@ -211,8 +252,8 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         "fingerprint": before.fingerprint,
         "cpu_freqs_khz": {"before": before.cpu_freqs_khz, "after": after.cpu_freqs_khz},
     }
-    fields = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
-    return command, "\n".join(outputs), fields, None
+    record = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
+    return Measurement(command, "\n".join(outputs), record=record)
 
 
 def asdict_trial(t: Trial) -> dict[str, Any]:
@@ -232,68 +273,65 @@ def execute_claimed(claim: Claim) -> str:
 
 
 def _execute_claimed(claim: Claim) -> str:
+    api = _api()
     beat = _Heartbeat(claim)
     beat.start()
-    command = raw = None
+    measured: Measurement | None = None
     settled = False  # complete() and fail() release the phone's lease themselves
     try:
-        command, raw, fields, error = _measure(claim, beat)
-        with session_scope() as db:
-            if fields is not None:
-                stored = lifecycle.complete(db, claim, fields, raw, command)
-                settled = True
-                return RunState.succeeded if stored else "discarded"
-            lifecycle.fail(db, claim, error or "unknown error", raw, command, device_lost=False)
+        measured = _measure(claim, beat)
+        if measured.record is not None:
+            stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
             settled = True
-            return RunState.failed
+            return RunState.succeeded if stored else "discarded"
+        api.fail(
+            claim, measured.error or "unknown error", measured.raw_output, measured.command, device_lost=False
+        )
+        settled = True
+        return RunState.failed
     except Cancelled:
         return RunState.cancelled
-    except (DeviceLost, CommandTimeout, ConnectionError) as exc:
-        lost = isinstance(exc, DeviceLost | ConnectionError)
-        reason = str(exc) if lost else f"benchmark timed out: {exc}"
+    except FetchFailed as exc:
+        # not the phone's fault: the lease goes back and the run, silent, is requeued by the reconciler
+        log.error("run=%s %s", claim.run_id, exc)
+        return "fetch-failed"
+    except (*PHONE_LOST, CommandTimeout) as exc:
+        lost = not isinstance(exc, CommandTimeout)
+        reason = f"phone lost: {exc!r}" if lost else f"benchmark timed out: {exc}"
         log.warning("run=%s job=%s phone=%s %s", claim.run_id, claim.job_id, claim.serial, reason)
-        with session_scope() as db:
-            target = lifecycle.fail(db, claim, reason, raw, command, device_lost=lost)
+        retrying = api.fail(claim, reason, None, None, device_lost=lost)
         settled = True
-        if target:
-            dispatch([target])
-        return "retrying" if target else RunState.failed
+        return "retrying" if retrying else RunState.failed
     except Exception as exc:
         log.exception("run=%s failed unexpectedly", claim.run_id)
-        with session_scope() as db:
-            lifecycle.fail(db, claim, f"internal error: {exc!r}", raw, command, device_lost=False)
+        api.fail(claim, f"internal error: {exc!r}", None, None, device_lost=False)
         settled = True
         return RunState.failed
     finally:
         beat.stop.set()
         if not settled:  # cancelled, or a transition itself failed: give the phone back anyway
-            with session_scope() as db:
-                lifecycle.release(db, claim)
+            try:
+                api.release(claim)
+            except Exception as exc:  # the lease expires by itself (stale_run_s)
+                log.warning("run=%s could not release the phone: %s", claim.run_id, exc)
+
+
+DRAINING = (RunState.succeeded, RunState.failed, RunState.cancelled, "discarded")
 
 
 def execute(run_id: int) -> Outcome:
     """Run `run_id` if it still needs running, then drain the phone's other queued runs."""
-    with session_scope() as db:
-        outcome, payload = lifecycle.claim(db, run_id, WORKER_NAME)
-    if outcome == ClaimOutcome.moved and isinstance(payload, tuple):
-        dispatch([payload])
-    if outcome != ClaimOutcome.claimed or not isinstance(payload, Claim):
-        log.info("run=%s %s", run_id, outcome)
-        return Outcome(outcome, retry=outcome == ClaimOutcome.busy)
-    state = execute_claimed(payload)
-    device_id = payload.device_id
-    while state in (RunState.succeeded, RunState.failed, RunState.cancelled, "discarded"):
-        with session_scope() as db:
-            next_id = db.scalar(
-                select(Run.id)
-                .where(Run.device_id == device_id, Run.state == RunState.queued)
-                .order_by(Run.id)
-                .limit(1)
-            )
-            if next_id is None:
-                break
-            outcome, nxt = lifecycle.claim(db, next_id, WORKER_NAME)
-        if outcome != ClaimOutcome.claimed or not isinstance(nxt, Claim):
+    api = _api()
+    reply = api.claim(run_id)
+    if reply.outcome != ClaimOutcome.claimed or reply.claim is None:
+        # busy: the worker holding the phone takes this run when it drains (claim-next)
+        log.info("run=%s %s", run_id, reply.outcome)
+        return Outcome(reply.outcome)
+    state = execute_claimed(reply.claim)
+    device_id = reply.claim.device_id
+    while state in DRAINING:
+        nxt = api.claim_next(device_id)
+        if nxt.outcome != ClaimOutcome.claimed or nxt.claim is None:
             break
-        state = execute_claimed(nxt)
+        state = execute_claimed(nxt.claim)
     return Outcome(state)

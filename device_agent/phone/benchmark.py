@@ -6,11 +6,11 @@ Only flags in `FLAGS` exist, each with its type; every value goes through shlex.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from contracts.jobs import BenchmarkSpec
 from device_agent.phone.shell import quote_cmd
 
 DELEGATE_FLAGS: dict[str, dict[str, bool]] = {
@@ -39,15 +39,15 @@ def _fmt(value: Any, kind: type) -> str:
     return str(kind(value))
 
 
-def build_command(binary: str, model: str, delegate: str, threads: int, spec: Mapping[str, Any]) -> str:
+def build_command(binary: str, model: str, delegate: str, threads: int, spec: BenchmarkSpec) -> str:
+    """The command line for one run; every flag value comes from the validated spec."""
     if delegate not in DELEGATE_FLAGS:
         raise ValueError(f"unknown delegate {delegate!r}")
     args = [binary, f"--graph={model}", f"--num_threads={int(threads)}"]
     args += [f"--{k}={_fmt(v, bool)}" for k, v in DELEGATE_FLAGS[delegate].items()]
     allowed = FLAGS | (GPU_FLAGS if delegate == "gpu" else {})
-    args += [
-        f"--{k}={_fmt(spec[k], kind)}" for k, kind in allowed.items() if k in spec and spec[k] is not None
-    ]
+    values = spec.model_dump()
+    args += [f"--{k}={_fmt(values[k], kind)}" for k, kind in allowed.items() if values.get(k) is not None]
     return quote_cmd(*args)
 
 

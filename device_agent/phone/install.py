@@ -1,8 +1,9 @@
 """Putting files on a phone once: models and the benchmark binary are content-addressed.
 
-A model lives at `/data/local/tmp/phonefarm/<sha256>.tflite`; the name is its hash, so a
-file there with the right size is the right file (a push cut short leaves it smaller)
-and is not pushed again.
+A model lives at `/data/local/tmp/phonefarm/<sha256>.tflite`. What is there is checked by
+its sha256 (`sha256sum` on the phone, one round trip for all files) before every run: a
+file cut short, or a same-size different file, is pushed again. A phone without
+`sha256sum` (very old toybox) falls back to comparing sizes.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import adbutils
 from adbutils import AdbDevice
 
-from device_agent.phone.shell import DeviceLost, quote_cmd, run
+from device_agent.phone.shell import TRANSPORT_ERRORS, DeviceLost, quote_cmd, run
 
 REMOTE_DIR = "/data/local/tmp/phonefarm"
 
@@ -31,6 +31,7 @@ def binary_path(version: str) -> str:
 class Upload:
     source: Path | bytes
     remote: str
+    sha256: str
     executable: bool = False
 
     @property
@@ -49,20 +50,44 @@ def remote_sizes(device: AdbDevice, paths: list[str]) -> dict[str, int]:
     return sizes
 
 
+def remote_hashes(device: AdbDevice, paths: list[str]) -> dict[str, str] | None:
+    """sha256 of the files that exist, in one shell round trip; None if the phone has no sha256sum."""
+    out = run(device, quote_cmd("sha256sum", *paths) + " 2>/dev/null; echo __PF_HASH__$?").output
+    body, _, _code = out.rpartition("__PF_HASH__")
+    hashes = {}
+    for line in body.splitlines():
+        digest, _, name = line.strip().partition(" ")
+        name = name.lstrip(" *")
+        if len(digest) == 64 and name:
+            hashes[name] = digest.lower()
+    if not hashes and ("not found" in body or _code.strip() == "127"):
+        return None
+    return hashes
+
+
+def _missing(device: AdbDevice, uploads: list[Upload]) -> list[Upload]:
+    """The uploads whose file on the phone is absent or not byte-for-byte the one wanted."""
+    hashes = remote_hashes(device, [u.remote for u in uploads])
+    if hashes is not None:
+        return [u for u in uploads if hashes.get(u.remote) != u.sha256]
+    sizes = remote_sizes(device, [u.remote for u in uploads])
+    return [u for u in uploads if sizes.get(u.remote) != u.size]
+
+
 def ensure(device: AdbDevice, uploads: list[Upload]) -> list[str]:
-    """Push what the phone lacks (or holds cut short); chmod executables. Returns what was pushed."""
-    have = remote_sizes(device, [u.remote for u in uploads])
-    todo = [u for u in uploads if have.get(u.remote) != u.size]
+    """Push what the phone lacks (or holds damaged); chmod executables. Returns what was pushed."""
+    todo = _missing(device, uploads)
     for u in todo:
         try:
             src = io.BytesIO(u.source) if isinstance(u.source, bytes) else str(u.source)
             device.sync.push(src, u.remote, mode=0o755 if u.executable else 0o644)
-        except (adbutils.AdbError, OSError) as exc:
-            raise DeviceLost(f"push of {u.remote} to {device.serial} failed: {exc}") from exc
+        except TRANSPORT_ERRORS as exc:
+            raise DeviceLost(f"push of {u.remote} to {device.serial} failed: {exc!r}") from exc
     if todo:
         if execs := [u.remote for u in todo if u.executable]:
             run(device, quote_cmd("chmod", "755", *execs))
-        have = remote_sizes(device, [u.remote for u in todo])
-        if short := [u.remote for u in todo if have.get(u.remote) != u.size]:
-            raise DeviceLost(f"push of {', '.join(short)} to {device.serial} was cut short")
+        if bad := _missing(device, todo):
+            raise DeviceLost(
+                f"push of {', '.join(u.remote for u in bad)} to {device.serial} was cut short or damaged"
+            )
     return [u.remote for u in todo]

@@ -7,10 +7,20 @@ nothing a user typed is ever pasted into a phone's shell.
 from __future__ import annotations
 
 import shlex
+import struct
 from dataclasses import dataclass
 
 import adbutils
 from adbutils import AdbDevice
+
+
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    adbutils.AdbError,
+    OSError,  # ConnectionResetError, BrokenPipeError, …
+    EOFError,  # the stream ended mid-answer (adbutils' sync reads)
+    struct.error,  # a short header from adbutils' sync protocol: the phone went away mid-frame
+)
+"""What a phone vanishing mid-command looks like from adbutils (not only AdbError)."""
 
 
 class DeviceLost(RuntimeError):
@@ -45,5 +55,5 @@ def run(device: AdbDevice, command: str, timeout: float = 30.0) -> ShellResult:
         return ShellResult(body, int(code.strip() or 1))
     except adbutils.AdbTimeout as exc:
         raise CommandTimeout(f"command did not finish within {timeout:.0f} s") from exc
-    except (adbutils.AdbError, OSError, ConnectionError) as exc:
-        raise DeviceLost(f"lost the phone {device.serial}: {exc}") from exc
+    except TRANSPORT_ERRORS as exc:
+        raise DeviceLost(f"lost the phone {device.serial}: {exc!r}") from exc

@@ -74,6 +74,17 @@ Admin = Annotated[Principal, Depends(require(Role.admin))]
 Agent = Annotated[Principal, Depends(require(Role.agent))]
 
 
+def check_host(principal: Principal, host: str) -> None:
+    """403 unless the caller may speak for `host` (a host-bound agent token speaks only for its own)."""
+    if not principal.speaks_for(host):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"This agent token is bound to host {principal.host!r} and cannot act for host {host!r}; "
+            f"use that host's own token (farm token create --role agent --host {host}).",
+        )
+
+
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Database id")]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

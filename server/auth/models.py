@@ -18,5 +18,6 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
+    host: Mapped[str | None] = mapped_column(String(128), doc="agent tokens: the one farm host it speaks for")
     revoked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

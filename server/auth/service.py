@@ -17,6 +17,7 @@ from server.auth.models import ApiToken
 class Principal:
     name: str
     role: Role
+    host: str | None = None  # an agent token bound to one farm host speaks only for it
 
     def at_least(self, role: Role) -> bool:
         if self.role == Role.agent or role == Role.agent:
@@ -27,21 +28,28 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role == Role.admin
 
+    def speaks_for(self, host: str) -> bool:
+        """May this caller report phones of `host` and consume its runs? Admins and unbound agents may."""
+        return self.is_admin or self.host is None or self.host == host
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(db: Session, name: str, role: Role) -> str:
+def create_token(db: Session, name: str, role: Role, host: str | None = None) -> str:
+    """A new token; `host` binds an agent token to that farm host (only agent tokens take one)."""
+    if host is not None and role != Role.agent:
+        raise ValueError("only agent tokens are bound to a host")
     token = "pf_" + secrets.token_urlsafe(32)
-    db.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token), prefix=token[:10]))
+    db.add(ApiToken(name=name, role=role.value, token_hash=hash_token(token), prefix=token[:10], host=host))
     db.flush()
     return token
 
 
 def authenticate(db: Session, token: str) -> Principal | None:
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token), ~ApiToken.revoked))
-    return Principal(row.name, Role(row.role)) if row else None
+    return Principal(row.name, Role(row.role), row.host) if row else None
 
 
 def has_tokens(db: Session) -> bool:

@@ -27,12 +27,15 @@ class FarmHost(Base):
 class Device(Base):
     __tablename__ = "devices"
     __table_args__ = (
-        UniqueConstraint("host_id", "serial", name="uq_devices_host_serial"),
+        UniqueConstraint("serial", "manufacturer", "model", name="uq_devices_identity"),
         Index("ix_devices_soc_name", "soc_name"),
+        Index("ix_devices_host_address", "host_id", "address"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # identity: the hardware serial (ro.serialno) with manufacturer/model; how it is reached changes
     serial: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(128), doc="adb serial on its host (USB id, HOST:PORT)")
     host_id: Mapped[int] = mapped_column(ForeignKey("farm_hosts.id", ondelete="CASCADE"))
     manufacturer: Mapped[str | None] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(64))

@@ -1,7 +1,9 @@
 """The farm's view of its phones: registration by agents, heartbeats, selection, admin.
 
-Agents report what adb sees; this module turns that into true states. A host that
-stops heartbeating has its phones marked offline by `sweep_stale_hosts`.
+Agents report what adb sees; this module turns that into true states. A phone is its
+hardware identity (serial + manufacturer/model); its host and adb address are attributes.
+A host that stops heartbeating has its phones marked offline by `sweep_stale_hosts`; its
+next heartbeat brings them back.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from contracts.reports import DeviceReport
@@ -41,15 +43,54 @@ def get_or_create_host(db: Session, name: str) -> FarmHost:
     return host
 
 
+def _by_identity(db: Session, report: DeviceReport) -> Device | None:
+    """The phone with this hardware serial and make, wherever and however it was connected before."""
+    if not report.hardware_serial:
+        return None
+    for device in db.scalars(select(Device).where(Device.serial == report.hardware_serial)):
+        if (device.manufacturer, device.model) == (report.manufacturer, report.model):
+            return device
+    return None
+
+
+def _at_address(db: Session, host: FarmHost, address: str) -> Device | None:
+    return db.scalar(
+        select(Device).where(Device.host_id == host.id, Device.address == address).order_by(Device.id).limit(1)
+    )
+
+
 def upsert_device(db: Session, host_name: str, report: DeviceReport) -> tuple[Device, bool]:
-    """Register or refresh a phone. Returns (device, came_online)."""
+    """Register or refresh a phone. Returns (device, came_online).
+
+    The phone is found by its hardware identity first (so a phone moved to Wi-Fi adb, to
+    another host or restarted on another port is the same phone), else by its adb address on
+    this host (a phone that couldn't be read yet, e.g. unauthorized, is known by its address).
+    """
     host = get_or_create_host(db, host_name)
-    device = db.scalar(select(Device).where(Device.host_id == host.id, Device.serial == report.serial))
-    was_online = device is not None and device.state == DeviceState.online
+    address = report.serial
+    device = _by_identity(db, report)
     if device is None:
-        device = Device(serial=report.serial, host_id=host.id, tags=[])
+        placeholder = _at_address(db, host, address)
+        if placeholder is not None and (
+            not report.hardware_serial or (placeholder.manufacturer is None and placeholder.serial == address)
+        ):
+            device = placeholder  # the same connection, now (or still) unreadable: adopt it
+    was_online = (
+        device is not None and device.state == DeviceState.online and device.host_id == host.id
+    )
+    if device is None:
+        device = Device(serial=report.hardware_serial or address, host=host, tags=[])
         db.add(device)
-    fields = report.model_dump(exclude={"serial", "state"})
+    elif report.hardware_serial:
+        device.serial = report.hardware_serial
+    # whoever held this address on this host before is not reachable there any more
+    for other in db.scalars(select(Device).where(Device.host_id == host.id, Device.address == address)):
+        if other is not device:
+            other.address = None
+            other.state = DeviceState.offline.value
+    device.host = host
+    device.address = address
+    fields = report.model_dump(exclude={"serial", "hardware_serial", "state"})
     if report.state != DeviceState.online:
         # an unauthorized or offline phone can't be read: keep what we knew
         fields = {k: v for k, v in fields.items() if v not in (None, [], False)}
@@ -61,30 +102,45 @@ def upsert_device(db: Session, host_name: str, report: DeviceReport) -> tuple[De
     return device, report.state == DeviceState.online and not was_online
 
 
-def heartbeat(db: Session, host_name: str, states: dict[str, DeviceState]) -> list[Device]:
-    """Record a host's heartbeat; phones it no longer sees go offline. Returns phones that went offline."""
+def heartbeat(
+    db: Session, host_name: str, states: dict[str, DeviceState]
+) -> tuple[list[Device], list[Device], list[str]]:
+    """Record a host's heartbeat (states keyed by adb serial).
+
+    Returns (phones that went offline, phones back online, adb serials the farm doesn't know).
+    A phone marked offline because its host fell silent comes back on the first heartbeat
+    that reports it online: presence heals without the agent having to re-announce it.
+    """
     host = get_or_create_host(db, host_name)
     host.last_heartbeat = utcnow()
-    gone = []
+    gone: list[Device] = []
+    back: list[Device] = []
+    seen: set[str] = set()
     for device in db.scalars(select(Device).where(Device.host_id == host.id)):
-        state = states.get(device.serial)
+        state = states.get(device.address or "")
         if state is None:
             if device.state != DeviceState.offline:
                 device.state = DeviceState.offline.value
                 gone.append(device)
-        else:
-            if state == DeviceState.online:
-                device.last_seen = host.last_heartbeat
-            if state != DeviceState.online or device.state != DeviceState.offline:
-                # a phone coming back online is announced by upsert_device with its identity
-                device.state = state.value
-    return gone
+            continue
+        seen.add(device.address or "")
+        if state == DeviceState.online:
+            device.last_seen = host.last_heartbeat
+            if device.state != DeviceState.online:
+                back.append(device)
+        device.state = state.value
+    return gone, back, sorted(set(states) - seen)
 
 
 def sweep_stale_hosts(db: Session) -> list[Device]:
-    """Mark offline the phones of hosts whose agent stopped heartbeating."""
+    """Mark offline the phones of hosts whose agent stopped heartbeating (or never started)."""
     cutoff = utcnow() - timedelta(seconds=get_settings().offline_after_s)
-    stale = select(FarmHost.id).where(FarmHost.last_heartbeat < cutoff)
+    stale = select(FarmHost.id).where(
+        or_(
+            FarmHost.last_heartbeat < cutoff,
+            and_(FarmHost.last_heartbeat.is_(None), FarmHost.created_at < cutoff),
+        )
+    )
     devices = list(
         db.scalars(select(Device).where(Device.host_id.in_(stale), Device.state != DeviceState.offline))
     )

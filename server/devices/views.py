@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from contracts.reports import DeviceReport, Heartbeat
-from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, TextQuery, Viewer
+from contracts.reports import DeviceReport, Heartbeat, HeartbeatReply
+from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, TextQuery, Viewer, check_host
 from server.devices import service
-from server.devices.schemas import DeviceOut, HostOut, TagsIn
+from server.devices.schemas import DeviceOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
 from worker.celery_app import dispatch
 
@@ -58,8 +58,14 @@ def untag(db: DB, _: Admin, device_id: IdPath, tag: NamePath) -> DeviceOut:
     return DeviceOut.model_validate(service.remove_tags(db, device_id, [tag]))
 
 
-@router.put("/hosts/{host}/devices/{serial}", response_model=DeviceOut, summary="Agent: report a phone")
-def report_device(db: DB, _: Agent, host: NamePath, serial: SerialPath, body: DeviceReport) -> DeviceOut:
+@router.put(
+    "/hosts/{host}/devices/{serial}",
+    response_model=DeviceOut,
+    responses={403: {}},
+    summary="Agent: report a phone (serial: its adb serial on this host)",
+)
+def report_device(db: DB, agent: Agent, host: NamePath, serial: SerialPath, body: DeviceReport) -> DeviceOut:
+    check_host(agent, host)
     body.serial = serial
     device, came_online = service.upsert_device(db, host, body)
     db.commit()
@@ -69,7 +75,17 @@ def report_device(db: DB, _: Agent, host: NamePath, serial: SerialPath, body: De
     return DeviceOut.model_validate(device)
 
 
-@router.post("/hosts/{host}/heartbeat", response_model=HostOut, summary="Agent: the phones this host sees")
-def heartbeat(db: DB, _: Agent, host: NamePath, body: Heartbeat) -> HostOut:
-    service.heartbeat(db, host, body.devices)
-    return HostOut.model_validate(service.get_or_create_host(db, host))
+@router.post(
+    "/hosts/{host}/heartbeat",
+    response_model=HeartbeatReply,
+    responses={403: {}},
+    summary="Agent: the phones this host sees",
+)
+def heartbeat(db: DB, agent: Agent, host: NamePath, body: Heartbeat) -> HeartbeatReply:
+    check_host(agent, host)
+    _, back, unknown = service.heartbeat(db, host, body.devices)
+    db.commit()
+    for device in back:  # phones back after a silence: the runs that waited for them go now
+        dispatch(wake_waiting_runs(db, device.id))
+    db.commit()
+    return HeartbeatReply(host=host, unknown=unknown)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
-from contracts.vocabulary import DeviceState, JobState, RunState
+from contracts.jobs import BenchmarkSpec
+from contracts.runs import Claim, FileRef, ResultRecord, RunKey
+from contracts.vocabulary import ClaimOutcome, DeviceState, JobState, RunState
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import release_lease, runnable
@@ -31,29 +32,18 @@ def _stale_s() -> float:
     return get_settings().stale_run_s
 
 
-class ClaimOutcome(StrEnum):
-    claimed = "claimed"
-    finished = "finished"  # already terminal: nothing to do
-    elsewhere = "elsewhere"  # another live executor holds it
-    busy = "busy"  # the phone runs something else: try again soon
-    waiting = "waiting"  # the phone is away; the run waits for it or for a twin
-    moved = "moved"  # reassigned to another phone (a new message was sent)
+class Target(NamedTuple):
+    """A message to send: this run, to this host's queue."""
+
+    run_id: int
+    queue: str
 
 
 @dataclass(frozen=True)
-class Claim:
-    run_id: int
-    job_id: int
-    attempt: int
-    device_id: int
-    serial: str
-    is_virtual: bool
-    delegate: str
-    threads: int
-    spec: dict[str, Any]
-    model_sha256: str
-    model_path: str
-    model_size: int
+class ClaimResult:
+    outcome: ClaimOutcome
+    claim: Claim | None = None
+    target: Target | None = None  # `moved`: the message the caller must send
 
 
 def _lock_run(db: Session, run_id: int) -> Run | None:
@@ -81,38 +71,38 @@ def _twin(db: Session, run: Run) -> Device | None:
     return next((d for d in candidates if runnable(d)), None)
 
 
-def _requeue(db: Session, run: Run) -> tuple[int, str] | None:
+def _requeue(db: Session, run: Run) -> Target | None:
     """Put a run back in the queue, on a twin phone if its own is away. Returns what to dispatch."""
     run.state = RunState.queued
     run.heartbeat_at = None
     run.queued_at = utcnow()
     device = db.get(Device, run.device_id)
     if device is not None and runnable(device):
-        return run.id, device.host.queue
+        return Target(run.id, device.host.queue)
     twin = _twin(db, run)
     if twin is None:
         return None  # waits for its phone (or a twin) to come back: see `wake_waiting_runs`
     run.device_id = twin.id
-    return run.id, twin.host.queue
+    return Target(run.id, twin.host.queue)
 
 
-def claim(db: Session, run_id: int, worker: str) -> tuple[ClaimOutcome, Claim | tuple[int, str] | None]:
+def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
     run = _lock_run(db, run_id)
     if run is None or run.state in (RunState.succeeded, RunState.failed, RunState.cancelled):
-        return ClaimOutcome.finished, None
+        return ClaimResult(ClaimOutcome.finished)
     now = utcnow()
     if run.state == RunState.running:
         if run.heartbeat_at and now - run.heartbeat_at < timedelta(seconds=_stale_s()):
-            return ClaimOutcome.elsewhere, None
+            return ClaimResult(ClaimOutcome.elsewhere)
         release_lease(db, run.device_id, run.id)  # its executor died: take over
     device = db.get(Device, run.device_id)
     assert device is not None
     if not runnable(device):
         target = _requeue(db, run)
         db.commit()
-        if target and target[0] == run.id and run.device_id != device.id:
-            return ClaimOutcome.moved, target
-        return ClaimOutcome.waiting, None
+        if target and target.run_id == run.id and run.device_id != device.id:
+            return ClaimResult(ClaimOutcome.moved, target=target)
+        return ClaimResult(ClaimOutcome.waiting)
     leased = db.execute(
         update(Device)
         .where(
@@ -127,7 +117,7 @@ def claim(db: Session, run_id: int, worker: str) -> tuple[ClaimOutcome, Claim | 
     )
     if leased.rowcount == 0:  # type: ignore[attr-defined]
         db.rollback()
-        return ClaimOutcome.busy, None
+        return ClaimResult(ClaimOutcome.busy)
     run.state = RunState.running
     run.attempts += 1
     run.started_at = now
@@ -139,20 +129,34 @@ def claim(db: Session, run_id: int, worker: str) -> tuple[ClaimOutcome, Claim | 
     assert job is not None and model is not None
     refresh_job_state(db, job.id)
     db.commit()
-    return ClaimOutcome.claimed, Claim(
-        run_id=run.id,
-        job_id=job.id,
-        attempt=run.attempts,
-        device_id=device.id,
-        serial=device.serial,
-        is_virtual=device.is_virtual,
-        delegate=run.delegate,
-        threads=run.threads,
-        spec=dict(job.spec),
-        model_sha256=model.sha256,
-        model_path=model.path,
-        model_size=model.size_bytes,
+    return ClaimResult(
+        ClaimOutcome.claimed,
+        Claim(
+            run_id=run.id,
+            job_id=job.id,
+            attempt=run.attempts,
+            device_id=device.id,
+            serial=device.address or device.serial,
+            is_virtual=device.is_virtual,
+            delegate=run.delegate,
+            threads=run.threads,
+            spec=BenchmarkSpec.from_stored(job.spec),
+            model=FileRef(sha256=model.sha256, size=model.size_bytes, path=f"/models/{model.id}/file"),
+        ),
     )
+
+
+def claim_next(db: Session, device_id: int, worker: str) -> ClaimResult:
+    """The phone's next queued run, claimed: how a worker drains a phone without the broker."""
+    next_id = db.scalar(
+        select(Run.id)
+        .where(Run.device_id == device_id, Run.state == RunState.queued)
+        .order_by(Run.id)
+        .limit(1)
+    )
+    if next_id is None:
+        return ClaimResult(ClaimOutcome.finished)
+    return claim(db, next_id, worker)
 
 
 def beat(db: Session, run_id: int, device_id: int) -> bool:
@@ -170,7 +174,7 @@ def beat(db: Session, run_id: int, device_id: int) -> bool:
     return bool(alive.rowcount)  # type: ignore[attr-defined]
 
 
-def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str, command: str) -> bool:
+def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str, command: str) -> bool:
     """Store the result of a run that is still ours. False (and nothing stored) otherwise."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
@@ -185,7 +189,7 @@ def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str
             device_id=run.device_id,
             delegate=run.delegate,
             threads=run.threads,
-            **result,
+            **result.model_dump(),
         )
     )
     run.state = RunState.succeeded
@@ -200,8 +204,8 @@ def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str
 
 
 def fail(
-    db: Session, claim_: Claim, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
-) -> tuple[int, str] | None:
+    db: Session, claim_: RunKey, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+) -> Target | None:
     """Record a failed attempt. A lost phone means another attempt (maybe on a twin phone);
     a tool failure is final and counts towards the phone's quarantine. Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
@@ -235,13 +239,13 @@ def fail(
     return target
 
 
-def release(db: Session, claim_: Claim) -> None:
+def release(db: Session, claim_: RunKey) -> None:
     """Give the phone back if this run still holds it (a no-op otherwise)."""
     release_lease(db, claim_.device_id, claim_.run_id)
     db.commit()
 
 
-def reconcile(db: Session) -> list[tuple[int, str]]:
+def reconcile(db: Session) -> list[Target]:
     """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
@@ -250,7 +254,7 @@ def reconcile(db: Session) -> list[tuple[int, str]]:
       a duplicate message is harmless, `claim` admits one executor).
     """
     now = utcnow()
-    out: list[tuple[int, str]] = []
+    out: list[Target] = []
     stale = now - timedelta(seconds=_stale_s())
     for run in db.scalars(
         select(Run).where(
@@ -276,17 +280,17 @@ def reconcile(db: Session) -> list[tuple[int, str]]:
             if (twin := _twin(db, run)) is not None:
                 run.device_id = twin.id
                 run.queued_at = now
-                out.append((run.id, twin.host.queue))
+                out.append(Target(run.id, twin.host.queue))
         elif run.queued_at < old:
             run.queued_at = now
-            out.append((run.id, device.host.queue))
+            out.append(Target(run.id, device.host.queue))
     for job_id in db.scalars(select(Job.id).where(Job.state.in_([JobState.queued, JobState.running]))):
         refresh_job_state(db, job_id)
     db.commit()
     return out
 
 
-def wake_waiting_runs(db: Session, device_id: int) -> list[tuple[int, str]]:
+def wake_waiting_runs(db: Session, device_id: int) -> list[Target]:
     """A phone came (back) online: send the runs that were waiting for it."""
     device = db.get(Device, device_id)
     if device is None or not runnable(device):
@@ -295,4 +299,4 @@ def wake_waiting_runs(db: Session, device_id: int) -> list[tuple[int, str]]:
     now = utcnow()
     for run in runs:
         run.queued_at = now
-    return [(r.id, device.host.queue) for r in runs]
+    return [Target(r.id, device.host.queue) for r in runs]

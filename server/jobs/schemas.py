@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.vocabulary import Delegate
+from contracts.jobs import BenchmarkSpec
 from contracts.wire import RequestModel
 
 
@@ -32,52 +32,6 @@ class DeviceSelector(RequestModel):
     def describe(self) -> str:
         parts = [f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual"}).items() if v]
         return ", ".join(parts)
-
-
-class BenchmarkSpec(RequestModel):
-    """How each run measures. Bounds keep a typo from occupying a phone for a day."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    delegates: list[Delegate] = Field(default_factory=lambda: [Delegate.cpu], min_length=1, max_length=4)
-    threads: list[int] = Field(default_factory=lambda: [4], min_length=1, max_length=8)
-    num_runs: int = Field(50, ge=1, le=10000, description="Minimum measured inferences")
-    warmup_runs: int = Field(1, ge=0, le=1000)
-    min_secs: float = Field(1.0, ge=0, le=600, description="Minimum measured duration")
-    max_secs: float = Field(150.0, gt=0, le=3600)
-    warmup_min_secs: float = Field(0.5, ge=0, le=600)
-    run_delay: float = Field(-1.0, ge=-1, le=10, description="Seconds between inferences (-1: none)")
-    gpu_precision_loss_allowed: bool = True
-    enable_op_profiling: bool = False
-    report_peak_memory_footprint: bool = True
-    # measurement protocol: repeated trials behind a thermal and battery gate
-    trials: int = Field(3, ge=1, le=20, description="Benchmark invocations per run, each after the gates")
-    cooldown_s: float = Field(2.0, ge=0, le=600, description="Rest between trials")
-    thermal_limit_c: float | None = Field(
-        45.0, ge=20, le=100, description="Wait before a trial until the hottest CPU zone is below this"
-    )
-    thermal_timeout_s: float = Field(
-        300.0, ge=0, le=3600, description="Give up waiting for the phone to cool"
-    )
-    battery_floor: int = Field(20, ge=0, le=100, description="Refuse to measure on a phone below this charge")
-    screen_off: bool = Field(
-        True, description="Turn the screen off before measuring where the phone allows it"
-    )
-    unstable_cv: float = Field(
-        0.05, gt=0, le=1, description="Flag results whose coefficient of variation passes this"
-    )
-
-    @field_validator("threads")
-    @classmethod
-    def _threads(cls, v: list[int]) -> list[int]:
-        if any(t < 1 or t > 16 for t in v):
-            raise ValueError("threads must be between 1 and 16")
-        return sorted(set(v))
-
-    @field_validator("delegates")
-    @classmethod
-    def _dedupe(cls, v: list[Delegate]) -> list[Delegate]:
-        return list(dict.fromkeys(v))
 
 
 class BenchmarkIn(BenchmarkSpec):

@@ -36,10 +36,12 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
             misses.append(f"ids {missing}")
         chosen = [d for d in chosen if d.id in selector.ids]
     if selector.serials:
-        missing_s = sorted(set(selector.serials) - {d.serial for d in chosen})
+        # a phone is named by its hardware serial or by its adb address on its host
+        named = {d.serial for d in chosen} | {d.address for d in chosen if d.address}
+        missing_s = sorted(set(selector.serials) - named)
         if missing_s:
             misses.append(f"serials {missing_s}")
-        chosen = [d for d in chosen if d.serial in selector.serials]
+        chosen = [d for d in chosen if {d.serial, d.address} & set(selector.serials)]
     if selector.socs:
         wanted = {s.casefold() for s in selector.socs}
 

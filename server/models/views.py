@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 
 from contracts.wire import NO_NUL
-from server.api.deps import DB, IdPath, Submitter, Viewer
+from server.api.deps import DB, Agent, IdPath, Submitter, Viewer
+from server.api.errors import ProblemError
+from server.models.models import Model
 from server.models import service
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -63,3 +67,26 @@ def list_models(db: DB, principal: Viewer) -> list[ModelOut]:
 @router.get("/{model_id}", response_model=ModelOut, responses={404: {}})
 def get_model(db: DB, principal: Viewer, model_id: IdPath) -> ModelOut:
     return ModelOut.model_validate(service.get_model(db, principal, model_id))
+
+
+@router.get(
+    "/{model_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 410: {}},
+    summary="Agent: the model's bytes, streamed (workers cache them by sha256)",
+)
+def model_file(db: DB, _: Agent, model_id: IdPath) -> FileResponse:
+    model = db.get(Model, model_id)
+    if model is None:
+        raise ProblemError(404, "Not found", f"No model with id {model_id}.")
+    path = Path(model.path)
+    if not path.is_file():
+        raise ProblemError(
+            410, "Model file missing", f"The API host lost {path.name}: upload the model again."
+        )
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        filename=f"{model.sha256}.tflite",
+        headers={"X-Content-SHA256": model.sha256, "ETag": f'"{model.sha256}"'},
+    )

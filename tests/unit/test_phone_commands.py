@@ -5,18 +5,16 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from pydantic import ValidationError
 
+from contracts.jobs import BenchmarkSpec
 from device_agent.phone.benchmark import build_command
 from device_agent.phone.probe import parse_getprop
 from device_agent.phone.snapshot import parse_dumpsys_battery, parse_zone_temp
 
-SPEC = {
-    "num_runs": 50,
-    "warmup_runs": 1,
-    "min_secs": 1.0,
-    "gpu_precision_loss_allowed": True,
-    "enable_op_profiling": False,
-}
+SPEC = BenchmarkSpec(
+    num_runs=50, warmup_runs=1, min_secs=1.0, gpu_precision_loss_allowed=True, enable_op_profiling=False
+)
 
 
 def test_gpu_command_has_delegate_and_typed_flags() -> None:
@@ -39,22 +37,34 @@ def test_cpu_command_disables_xnnpack_and_drops_gpu_only_flags() -> None:
 
 
 def test_unknown_spec_keys_never_reach_the_phone() -> None:
-    cmd = build_command("/b", "/m.tflite", "cpu", 1, SPEC | {"evil": "; rm -rf /"})
+    with pytest.raises(ValidationError):
+        BenchmarkSpec.model_validate({"evil": "; rm -rf /"})
+    stored = SPEC.model_dump() | {"evil": "; rm -rf /", "devices": {"all": True}}
+    cmd = build_command("/b", "/m.tflite", "cpu", 1, BenchmarkSpec.from_stored(stored))
     assert "evil" not in cmd and "rm -rf" not in cmd
 
 
+def test_worker_and_api_share_one_set_of_defaults() -> None:
+    from server.jobs.schemas import BenchmarkIn
+
+    request = BenchmarkIn.model_validate({"model": "m", "devices": {"all": True}})
+    stored = request.model_dump(mode="json", exclude={"model", "public"})
+    assert BenchmarkSpec.from_stored(stored) == BenchmarkSpec.from_stored({})
+    assert (SPEC.trials, SPEC.battery_floor, SPEC.cooldown_s) == (3, 20, 2.0)
+
+
 def test_hostile_paths_are_quoted() -> None:
-    cmd = build_command("/b", "/m'; reboot; echo '.tflite", "nnapi", 2, {})
+    cmd = build_command("/b", "/m'; reboot; echo '.tflite", "nnapi", 2, SPEC)
     words = shlex.split(cmd)
     assert words[1] == "--graph=/m'; reboot; echo '.tflite"
-    assert words[2:] == ["--num_threads=2", "--use_nnapi=true"]
+    assert words[2:4] == ["--num_threads=2", "--use_nnapi=true"]
 
 
 def test_non_numeric_values_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        BenchmarkSpec.model_validate({"num_runs": "5; reboot"})
     with pytest.raises(ValueError):
-        build_command("/b", "/m.tflite", "cpu", 1, {"num_runs": "5; reboot"})
-    with pytest.raises(ValueError):
-        build_command("/b", "/m.tflite", "tpu", 1, {})
+        build_command("/b", "/m.tflite", "tpu", 1, SPEC)
 
 
 DUMPSYS_BATTERY = """Current Battery Service state:

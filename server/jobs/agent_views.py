@@ -1,0 +1,113 @@
+"""The worker's side of a run, over HTTP: claim, heartbeat, complete, fail, release.
+
+Workers on farm hosts hold an agent token (bound to their host) and never the database:
+these endpoints apply server/jobs/lifecycle.py's conditional updates for them and send
+whatever messages a transition produces (a run moved to a twin on another host, say).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from contracts.runs import BeatReply, ClaimIn, ClaimReply, CompleteIn, CompleteReply, FailIn, FailReply, RunKey
+from server.api.deps import DB, Agent, IdPath, check_host
+from server.api.errors import NotFound
+from server.auth.service import Principal
+from server.devices.models import Device
+from server.jobs import lifecycle
+from server.jobs.models import Run
+from worker.celery_app import dispatch
+
+router = APIRouter(tags=["runs (workers)"])
+
+
+def _device_host(db: DB, device_id: int) -> str:
+    device = db.get(Device, device_id)
+    if device is None:
+        raise NotFound("device", device_id)
+    return device.host.name
+
+
+def _check_key(db: DB, agent: Principal, run_id: int, key: RunKey) -> None:
+    key.run_id = run_id
+    check_host(agent, _device_host(db, key.device_id))
+
+
+def _reply(result: lifecycle.ClaimResult) -> ClaimReply:
+    if result.target is not None:
+        dispatch([result.target])
+    return ClaimReply(outcome=result.outcome, claim=result.claim)
+
+
+@router.post(
+    "/runs/{run_id}/claim",
+    response_model=ClaimReply,
+    responses={403: {}, 404: {}},
+    summary="Worker: take a run (and its phone's lease) if it still needs running",
+)
+def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
+    run = db.get(Run, run_id)
+    if run is None:
+        raise NotFound("run", run_id)
+    check_host(agent, _device_host(db, run.device_id))
+    return _reply(lifecycle.claim(db, run_id, body.worker))
+
+
+@router.post(
+    "/devices/{device_id}/claim-next",
+    response_model=ClaimReply,
+    responses={403: {}, 404: {}},
+    summary="Worker: take the phone's next queued run (outcome 'finished' when there is none)",
+)
+def claim_next(db: DB, agent: Agent, device_id: IdPath, body: ClaimIn) -> ClaimReply:
+    check_host(agent, _device_host(db, device_id))
+    return _reply(lifecycle.claim_next(db, device_id, body.worker))
+
+
+@router.post(
+    "/runs/{run_id}/heartbeat",
+    response_model=BeatReply,
+    responses={403: {}, 404: {}},
+    summary="Worker: the run is still being measured (keeps it and the phone's lease)",
+)
+def heartbeat(db: DB, agent: Agent, run_id: IdPath, body: RunKey) -> BeatReply:
+    _check_key(db, agent, run_id, body)
+    return BeatReply(alive=lifecycle.beat(db, run_id, body.device_id))
+
+
+@router.post(
+    "/runs/{run_id}/complete",
+    response_model=CompleteReply,
+    responses={403: {}, 404: {}},
+    summary="Worker: store the run's result (once; a run no longer ours stores nothing)",
+)
+def complete(db: DB, agent: Agent, run_id: IdPath, body: CompleteIn) -> CompleteReply:
+    _check_key(db, agent, run_id, body)
+    return CompleteReply(stored=lifecycle.complete(db, body, body.result, body.raw_output, body.command))
+
+
+@router.post(
+    "/runs/{run_id}/fail",
+    response_model=FailReply,
+    responses={403: {}, 404: {}},
+    summary="Worker: record a failed attempt (a lost phone sends the run to it again or to a twin)",
+)
+def fail(db: DB, agent: Agent, run_id: IdPath, body: FailIn) -> FailReply:
+    _check_key(db, agent, run_id, body)
+    target = lifecycle.fail(
+        db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost
+    )
+    if target is not None:
+        dispatch([target])
+    return FailReply(retrying=target is not None)
+
+
+@router.post(
+    "/runs/{run_id}/release",
+    status_code=204,
+    responses={403: {}, 404: {}},
+    summary="Worker: give the phone back without a result (the run was cancelled)",
+)
+def release(db: DB, agent: Agent, run_id: IdPath, body: RunKey) -> None:
+    _check_key(db, agent, run_id, body)
+    lifecycle.release(db, body)

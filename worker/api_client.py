@@ -1,0 +1,112 @@
+"""The worker's only way to the farm: the API (and the broker, for run ids). No database URL.
+
+Every transition of a run is a typed call (contracts/runs.py); the API applies it with
+lifecycle's conditional updates, so a retried call is harmless (a second `complete` of a
+run already stored answers stored=false).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import httpx
+
+from contracts.runs import (
+    RAW_OUTPUT_LIMIT,
+    BeatReply,
+    Claim,
+    ClaimReply,
+    CompleteIn,
+    CompleteReply,
+    FailIn,
+    FailReply,
+    ResultRecord,
+    RunKey,
+    bound_text,
+)
+from contracts.settings import Settings, get_settings
+from device_agent.api_client import ApiError, FarmApi
+
+log = logging.getLogger("phonefarm.worker.api")
+T = TypeVar("T")
+CHUNK = 1 << 20
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(exc, httpx.TransportError) or (isinstance(exc, ApiError) and exc.status >= 500)
+
+
+class WorkerApi:
+    def __init__(self, settings: Settings | None = None, worker: str = "") -> None:
+        self.settings = settings or get_settings()
+        self.api = FarmApi(self.settings)
+        self.worker = worker
+
+    def _retry(self, call: Callable[[], T], attempts: int = 5) -> T:
+        """Retry what fails on the way (API restarting, a 503): a measured result is worth waiting for."""
+        for i in range(attempts):
+            try:
+                return call()
+            except Exception as exc:
+                if not _transient(exc) or i == attempts - 1:
+                    raise
+                log.warning("API call failed (%s); retrying", exc)
+                time.sleep(min(0.5 * 2**i, 8))
+        raise AssertionError("unreachable")
+
+    def claim(self, run_id: int) -> ClaimReply:
+        data = self._retry(lambda: self.api.post(f"/runs/{run_id}/claim", json={"worker": self.worker}))
+        return ClaimReply.model_validate(data)
+
+    def claim_next(self, device_id: int) -> ClaimReply:
+        data = self._retry(
+            lambda: self.api.post(f"/devices/{device_id}/claim-next", json={"worker": self.worker})
+        )
+        return ClaimReply.model_validate(data)
+
+    def beat(self, key: RunKey) -> bool:
+        data = self.api.post(f"/runs/{key.run_id}/heartbeat", json=_key(key))
+        return BeatReply.model_validate(data).alive
+
+    def complete(self, claim: Claim, result: ResultRecord, raw_output: str, command: str) -> bool:
+        body = CompleteIn(
+            **_key(claim), result=result, raw_output=bound_text(raw_output) or "", command=command[:8000]
+        )
+        data = self._retry(
+            lambda: self.api.post(f"/runs/{claim.run_id}/complete", json=body.model_dump(mode="json"))
+        )
+        return CompleteReply.model_validate(data).stored
+
+    def fail(
+        self, claim: Claim, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+    ) -> bool:
+        """Record a failed attempt. True when the run went back to the queue (phone or twin)."""
+        body = FailIn(
+            **_key(claim),
+            error=bound_text(error, 4000) or "",
+            raw_output=bound_text(raw_output, RAW_OUTPUT_LIMIT),
+            command=command[:8000] if command else None,
+            device_lost=device_lost,
+        )
+        data = self._retry(
+            lambda: self.api.post(f"/runs/{claim.run_id}/fail", json=body.model_dump(mode="json"))
+        )
+        return FailReply.model_validate(data).retrying
+
+    def release(self, key: RunKey) -> None:
+        self._retry(lambda: self.api.post(f"/runs/{key.run_id}/release", json=_key(key)))
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        """The bytes at an API path (a model's or binary's file), chunk by chunk."""
+        with self.api.http.stream("GET", path, timeout=httpx.Timeout(30.0, read=120.0)) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                raise ApiError(resp.status_code, resp.text[:500])
+            yield from resp.iter_bytes(CHUNK)
+
+
+def _key(key: RunKey) -> dict[str, int]:
+    return {"run_id": key.run_id, "attempt": key.attempt, "device_id": key.device_id}
