@@ -23,7 +23,7 @@ from tests.stack import AdbServer, FarmStack, wait_for
 
 
 def online(stack: FarmStack) -> set[str]:
-    return {d["serial"] for d in stack.devices() if d["state"] == "online"}
+    return {d["address"] for d in stack.devices() if d["state"] == "online"}
 
 
 def main() -> None:

@@ -70,10 +70,10 @@ def worker(
     queue: str | None = typer.Option(None, help="Queue to consume (default: host.<FARM_HOST_NAME>)"),
 ) -> None:
     """Run a Celery worker for this farm host's phones."""
-    from server.devices.service import queue_for
+    from contracts.vocabulary import host_queue
     from worker.celery_app import celery_app
 
-    q = queue or queue_for(get_settings().host_name)
+    q = queue or host_queue(get_settings().host_name)
     _setup_logging()
     celery_app.worker_main(
         [
@@ -206,6 +206,9 @@ def device_untag(device_id: int, tags: list[str]) -> None:
 def token_create(
     role: str = typer.Option(..., help="viewer | submitter | admin | agent"),
     name: str = typer.Option("cli", help="Who or what uses it"),
+    host: str | None = typer.Option(
+        None, help="Agent tokens: the farm host it speaks for (its phones and runs only)"
+    ),
 ) -> None:
     """Create a token directly in the database (run on the server host)."""
     from contracts.vocabulary import Role
@@ -217,8 +220,20 @@ def token_create(
     except ValueError:
         _fail(f"unknown role {role!r}: choose viewer, submitter, admin or agent")
         return
+    if host is not None and r != Role.agent:
+        _fail("--host binds agent tokens only: use it with --role agent")
+        return
+    if r == Role.agent and host is None:
+        _fail("an agent token speaks for one farm host: add --host NAME (the host's FARM_HOST_NAME)")
+        return
+    if host is not None:
+        from server.devices.service import HOST_RE
+
+        if not HOST_RE.match(host):
+            _fail(f"host name {host!r} may hold only letters, digits, '_', '.', '-'")
+            return
     with session_scope() as db:
-        token = create_token(db, name, r)
+        token = create_token(db, name if host is None or name != "cli" else f"agent {host}", r, host)
     console.print(token)
 
 
@@ -228,11 +243,17 @@ def token_list() -> None:
     from server.auth.service import list_tokens
     from server.db import session_scope
 
-    table = Table("id", "name", "role", "prefix", "revoked", "created")
+    table = Table("id", "name", "role", "host", "prefix", "revoked", "created")
     with session_scope() as db:
         for t in list_tokens(db):
             table.add_row(
-                str(t.id), t.name, t.role, t.prefix + "…", "yes" if t.revoked else "", str(t.created_at)
+                str(t.id),
+                t.name,
+                t.role,
+                t.host or "",
+                t.prefix + "…",
+                "yes" if t.revoked else "",
+                str(t.created_at),
             )
     console.print(table)
 

@@ -66,3 +66,8 @@ class ClaimOutcome(StrEnum):
     busy = "busy"  # the phone runs something else: its drain loop takes this run next
     waiting = "waiting"  # the phone is away; the run waits for it or for a twin
     moved = "moved"  # reassigned to another phone (the API sent a new message)
+
+
+def host_queue(host_name: str) -> str:
+    """The broker queue of a farm host's worker: a run is sent to its phone's host."""
+    return f"host.{host_name}"

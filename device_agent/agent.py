@@ -38,7 +38,16 @@ class Agent:
         return {d.serial: ADB_TO_FARM.get(d.state, "offline") for d in self.adb.list()}
 
     def heartbeat(self) -> None:
-        self.api.post(f"/hosts/{self.host}/heartbeat", json={"devices": self.states()})
+        reply = self.api.post(f"/hosts/{self.host}/heartbeat", json={"devices": self.states()})
+        # phones the farm doesn't know (a report lost while the API was away): announce them now
+        for serial in reply.get("unknown", []) if isinstance(reply, dict) else []:
+            try:
+                self.report(serial, self._adb_state(serial))
+            except Exception as exc:
+                log.warning("could not report %s: %s", serial, exc)
+
+    def _adb_state(self, serial: str) -> str:
+        return next((d.state for d in self.adb.list() if d.serial == serial), "offline")
 
     def report(self, serial: str, adb_state: str) -> None:
         state = ADB_TO_FARM.get(adb_state, "offline")

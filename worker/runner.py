@@ -41,8 +41,9 @@ from worker.cache import CorruptDownload, FileCache
 log = logging.getLogger("phonefarm.worker")
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
-PHONE_LOST = (DeviceLost, *TRANSPORT_ERRORS)
+PHONE_LOST: tuple[type[BaseException], ...] = (DeviceLost, *TRANSPORT_ERRORS)
 """A phone vanishing mid-run, whichever layer noticed: the run moves on, the phone isn't blamed."""
+LOST_OR_TIMED_OUT: tuple[type[BaseException], ...] = (*PHONE_LOST, CommandTimeout)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     floor = spec.battery_floor
     if before.battery_level is not None and before.battery_level < floor and not before.charging:
         return Measurement(
-            "", "", error=f"battery at {before.battery_level}% is below the floor of {floor}%: charge the phone"
+            "",
+            "",
+            error=f"battery at {before.battery_level}% is below the floor of {floor}%: charge the phone",
         )
     if spec.screen_off:
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
@@ -295,7 +298,7 @@ def _execute_claimed(claim: Claim) -> str:
         # not the phone's fault: the lease goes back and the run, silent, is requeued by the reconciler
         log.error("run=%s %s", claim.run_id, exc)
         return "fetch-failed"
-    except (*PHONE_LOST, CommandTimeout) as exc:
+    except LOST_OR_TIMED_OUT as exc:
         lost = not isinstance(exc, CommandTimeout)
         reason = f"phone lost: {exc!r}" if lost else f"benchmark timed out: {exc}"
         log.warning("run=%s job=%s phone=%s %s", claim.run_id, claim.job_id, claim.serial, reason)

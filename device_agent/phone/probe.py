@@ -27,6 +27,16 @@ def _max_freqs(device: AdbDevice) -> list[int]:
     return [int(v) for v in out.split() if v.isdecimal()]
 
 
+def hardware_serial(props: dict[str, str]) -> str | None:
+    """Who the phone is, however it is connected: ro.serialno, else ro.boot.serialno (else None:
+    the farm then knows it by its adb serial)."""
+    for key in ("ro.serialno", "ro.boot.serialno"):
+        value = props.get(key, "").strip()
+        if value and value.lower() != "unknown" and len(value) <= 128:
+            return value
+    return None
+
+
 def probe(device: AdbDevice) -> DeviceReport:
     props = parse_getprop(run(device, "getprop").output)
     cpuinfo = run(device, "cat /proc/cpuinfo").output
@@ -38,6 +48,7 @@ def probe(device: AdbDevice) -> DeviceReport:
     cores = len(freqs) or len(re.findall(r"^processor\s*:", cpuinfo, re.M)) or None
     return DeviceReport(
         serial=device.serial,
+        hardware_serial=hardware_serial(props),
         manufacturer=props.get("ro.product.manufacturer"),
         brand=props.get("ro.product.brand"),
         model=props.get("ro.product.model"),

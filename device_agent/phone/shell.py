@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import adbutils
 from adbutils import AdbDevice
 
-
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     adbutils.AdbError,
     OSError,  # ConnectionResetError, BrokenPipeError, …

@@ -22,7 +22,9 @@ class DeviceOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    serial: str = Field(description="Hardware serial (ro.serialno): with manufacturer/model, who the phone is")
+    serial: str = Field(
+        description="Hardware serial (ro.serialno): with manufacturer/model, who the phone is"
+    )
     address: str | None = Field(None, description="adb serial on its host now (USB id or HOST:PORT)")
     host: str = Field(validation_alias="host_name")
     state: DeviceState = Field(validation_alias="effective_state")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from contracts.reports import DeviceReport
 from contracts.settings import get_settings
-from contracts.vocabulary import DeviceState
+from contracts.vocabulary import DeviceState, host_queue
 from server.api.errors import NotFound, ProblemError
 from server.db import utcnow
 from server.devices.models import Device, FarmHost
@@ -27,7 +27,7 @@ HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def queue_for(host_name: str) -> str:
-    return f"host.{host_name}"
+    return host_queue(host_name)
 
 
 def get_or_create_host(db: Session, name: str) -> FarmHost:
@@ -55,7 +55,10 @@ def _by_identity(db: Session, report: DeviceReport) -> Device | None:
 
 def _at_address(db: Session, host: FarmHost, address: str) -> Device | None:
     return db.scalar(
-        select(Device).where(Device.host_id == host.id, Device.address == address).order_by(Device.id).limit(1)
+        select(Device)
+        .where(Device.host_id == host.id, Device.address == address)
+        .order_by(Device.id)
+        .limit(1)
     )
 
 
@@ -75,9 +78,7 @@ def upsert_device(db: Session, host_name: str, report: DeviceReport) -> tuple[De
             not report.hardware_serial or (placeholder.manufacturer is None and placeholder.serial == address)
         ):
             device = placeholder  # the same connection, now (or still) unreadable: adopt it
-    was_online = (
-        device is not None and device.state == DeviceState.online and device.host_id == host.id
-    )
+    was_online = device is not None and device.state == DeviceState.online and device.host_id == host.id
     if device is None:
         device = Device(serial=report.hardware_serial or address, host=host, tags=[])
         db.add(device)

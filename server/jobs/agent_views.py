@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from contracts.runs import BeatReply, ClaimIn, ClaimReply, CompleteIn, CompleteReply, FailIn, FailReply, RunKey
+from contracts.runs import (
+    BeatReply,
+    ClaimIn,
+    ClaimReply,
+    CompleteIn,
+    CompleteReply,
+    FailIn,
+    FailReply,
+    RunKey,
+)
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound
 from server.auth.service import Principal
@@ -94,9 +103,7 @@ def complete(db: DB, agent: Agent, run_id: IdPath, body: CompleteIn) -> Complete
 )
 def fail(db: DB, agent: Agent, run_id: IdPath, body: FailIn) -> FailReply:
     _check_key(db, agent, run_id, body)
-    target = lifecycle.fail(
-        db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost
-    )
+    target = lifecycle.fail(db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost)
     if target is not None:
         dispatch([target])
     return FailReply(retrying=target is not None)

@@ -15,9 +15,9 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from contracts.settings import get_settings
 from contracts.jobs import BenchmarkSpec
 from contracts.runs import Claim, FileRef, ResultRecord, RunKey
+from contracts.settings import get_settings
 from contracts.vocabulary import ClaimOutcome, DeviceState, JobState, RunState
 from server.db import utcnow
 from server.devices.models import Device

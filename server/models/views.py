@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from contracts.wire import NO_NUL
 from server.api.deps import DB, Agent, IdPath, Submitter, Viewer
 from server.api.errors import ProblemError
-from server.models.models import Model
 from server.models import service
+from server.models.models import Model
 
 router = APIRouter(prefix="/models", tags=["models"])
 

@@ -35,7 +35,7 @@ def prod(tmp_path: Path):
 
 
 def state_of(stack: FarmStack, serial: str) -> str | None:
-    return next((d["state"] for d in stack.devices() if d["serial"] == serial), None)
+    return next((d["state"] for d in stack.devices() if d["address"] == serial), None)
 
 
 def test_phones_join_and_leave_within_two_seconds(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
@@ -48,7 +48,7 @@ def test_phones_join_and_leave_within_two_seconds(prod: FarmStack, adb_server: A
     adb_server.connect(phone.address)
     wait_for(lambda: state_of(prod, phone.address) == "online", 2.0, 0.05, "phone online")
     joined = time.monotonic() - t0
-    device = next(d for d in prod.devices() if d["serial"] == phone.address)
+    device = next(d for d in prod.devices() if d["address"] == phone.address)
     assert device["soc_name"] == "Tensor G2" and device["soc_known"] and device["is_virtual"]
     assert device["ram_mb"] and device["cpu_cores"] == 8 and device["gpu"]
     phone.stop()
@@ -68,7 +68,7 @@ def test_unauthorized_phone_tells_the_operator_what_to_do(
     adb_server.client.connect(phone.address, timeout=5)
     device = wait_for(
         lambda: next(
-            (d for d in prod.devices() if d["serial"] == phone.address and d["state"] == "unauthorized"), None
+            (d for d in prod.devices() if d["address"] == phone.address and d["state"] == "unauthorized"), None
         ),
         10,
         0.1,

@@ -58,7 +58,7 @@ def test_phone_unplugged_mid_run_finishes_on_its_twin(prod: FarmStack, adb_serve
     a, b = start(prod, adb_server, fleet, ["sdm845", "sdm845"])
     prod.start_worker(adb_server)
     model = prod.upload(FIXTURE_MODEL)
-    devices = {d["serial"]: d["id"] for d in prod.devices()}
+    devices = {d["address"]: d["id"] for d in prod.devices()}
     job = submit(prod, model["id"], {"ids": [devices[a.address]]})
     prod.wait_run_state(job, "running")
     a.stop()  # unplug
