@@ -126,9 +126,9 @@ def test_hanging_benchmark_is_killed_at_its_timeout_and_the_phone_freed(
 
 
 def test_failing_phone_is_quarantined(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
+    prod.env["FARM_QUARANTINE_AFTER"] = "2"  # the API applies transitions: it reads the threshold
     (phone,) = start(prod, adb_server, fleet, ["mt6893"])
     phone.faults.benchmark_crash_signal = 11
-    prod.env["FARM_QUARANTINE_AFTER"] = "2"
     prod.start_worker(adb_server)
     model = prod.upload(FIXTURE_MODEL)
     for _ in range(2):
