@@ -117,6 +117,7 @@ class SavedPhone:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the phone's own listener does
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -32,12 +32,18 @@ class Agent:
         self.host = self.settings.host_name
         self.stopping = threading.Event()
         self.known: dict[str, str] = {}
-        self.lock = threading.Lock()
+        # a heartbeat (adb list + POST) and a report never interleave: a list taken before a
+        # phone joined must not reach the server after that phone was announced
+        self.lock = threading.RLock()
 
     def states(self) -> dict[str, str]:
         return {d.serial: ADB_TO_FARM.get(d.state, "offline") for d in self.adb.list()}
 
     def heartbeat(self) -> None:
+        with self.lock:
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
         reply = self.api.post(f"/hosts/{self.host}/heartbeat", json={"devices": self.states()})
         # phones the farm doesn't know (a report lost while the API was away): announce them now
         for serial in reply.get("unknown", []) if isinstance(reply, dict) else []:
