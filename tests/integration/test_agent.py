@@ -68,7 +68,8 @@ def test_unauthorized_phone_tells_the_operator_what_to_do(
     adb_server.client.connect(phone.address, timeout=5)
     device = wait_for(
         lambda: next(
-            (d for d in prod.devices() if d["address"] == phone.address and d["state"] == "unauthorized"), None
+            (d for d in prod.devices() if d["address"] == phone.address and d["state"] == "unauthorized"),
+            None,
         ),
         10,
         0.1,

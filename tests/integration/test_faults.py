@@ -68,6 +68,8 @@ def test_phone_unplugged_mid_run_finishes_on_its_twin(prod: FarmStack, adb_serve
     assert run["device_id"] == devices[b.address] and run["original_device_id"] == devices[a.address]
     assert run["attempts"] == 2
     wait_for(lambda: prod.http.get(f"/devices/{devices[a.address]}").json()["state"] == "offline", 10)
+    # a phone that vanished is not a phone that failed: nothing counts towards its quarantine
+    assert prod.http.get(f"/devices/{devices[a.address]}").json()["consecutive_failures"] == 0
     prod.assert_exactly_once()
 
 
