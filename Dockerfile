@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 FARM_DATA_DIR=/data
 RUN apt-get update && apt-get install -y --no-install-recommends usbutils curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY contracts contracts
 COPY server server
 COPY worker worker
 COPY device_agent device_agent

@@ -1,4 +1,5 @@
-"""docker-compose.yml is checked without a Docker engine: schema-valid, and every command is one we accept."""
+"""The compose files are checked without a Docker engine: schema-valid, every command one we
+accept, no default passwords, and a farm host that needs no database."""
 
 from __future__ import annotations
 
@@ -17,14 +18,39 @@ ROOT = Path(__file__).resolve().parents[2]
 # The Compose Specification's JSON schema (compose_spec.json as shipped by docker-compose 1.29.2).
 SCHEMA = json.loads((ROOT / "tests" / "data" / "compose_spec.json").read_text())
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+HOST = yaml.safe_load((ROOT / "docker-compose.host.yml").read_text())
+FILES = {"server": COMPOSE, "host": HOST}
 
 
 def _validate(doc: object) -> None:
     jsonschema.Draft201909Validator(SCHEMA).validate(doc)
 
 
-def test_compose_file_matches_the_compose_specification() -> None:
-    _validate(COMPOSE)
+@pytest.mark.parametrize("which", sorted(FILES))
+def test_compose_file_matches_the_compose_specification(which: str) -> None:
+    _validate(FILES[which])
+
+
+def _env_text(doc: dict[str, object]) -> str:
+    return json.dumps(doc)
+
+
+def test_no_password_has_a_default() -> None:
+    text = _env_text(COMPOSE)
+    for secret in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH"):
+        assert "${" + secret + ":?" in text, f"{secret} must come from .env, with no default"
+        assert "${" + secret + ":-" not in text and "${" + secret + "}" not in text
+    assert "ports" not in COMPOSE["services"]["postgres"]
+    assert "--basic-auth" in " ".join(COMPOSE["services"]["flower"]["command"])
+
+
+def test_a_farm_host_needs_no_database_and_publishes_nothing() -> None:
+    text = _env_text(HOST)
+    assert "DATABASE" not in text and "postgres" not in text.lower()
+    for key in ("FARM_API_URL", "FARM_BROKER_URL", "FARM_TOKEN", "FARM_HOST_NAME"):
+        assert "${" + key + ":?" in text
+    assert all("ports" not in s for s in HOST["services"].values())
+    assert "/dev/bus/usb:/dev/bus/usb" in HOST["services"]["agent"]["devices"]
 
 
 def test_schema_check_is_not_vacuous() -> None:
@@ -43,9 +69,11 @@ def _parse_farm(args: list[str]) -> object:
     return cmd.make_context(name or "", rest, parent=ctx)
 
 
-@pytest.mark.parametrize("service", sorted(COMPOSE["services"]))
-def test_each_service_command_is_accepted(service: str) -> None:
-    spec = COMPOSE["services"][service]
+@pytest.mark.parametrize(
+    "service", [(f, s) for f in sorted(FILES) for s in sorted(FILES[f]["services"])], ids=str
+)
+def test_each_service_command_is_accepted(service: tuple[str, str]) -> None:
+    spec = FILES[service[0]]["services"][service[1]]
     command = spec.get("command")
     if spec.get("image", "").startswith("phonefarm") or spec.get("build"):
         assert command, f"{service} must say which role it runs"
