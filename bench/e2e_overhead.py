@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.jobs import BenchmarkSpec
 from device_agent.phone.benchmark import binary_for, build_command
 from device_agent.virtual.fleet import PhoneFleet
 from tests.stack import AdbServer, FarmStack
@@ -71,13 +72,18 @@ def main() -> None:
             return stack.wait_job(resp.json()["id"])
 
         job({"devices": {"all": True}, "delegates": ["cpu", "gpu"]})  # caches model + binary everywhere
-        overheads = []
+        overheads, pickups = [], []
         for _ in range(args.jobs):
             j = job({"devices": {"ids": [first]}, "delegates": ["cpu"]})
             wall = _seconds(j["finished_at"]) - _seconds(j["created_at"])  # type: ignore[arg-type]
             phone_time = sum(j["runs"][0]["result"]["env"]["trial_wall_s"])  # type: ignore[index]
             overheads.append(wall - phone_time)
+            pickups.append(_seconds(j["runs"][0]["started_at"]) - _seconds(j["created_at"]))  # type: ignore[index]
         overheads.sort()
+        print(
+            f"[{args.mode}] of which submit → claimed: median {statistics.median(pickups) * 1000:.0f} ms",
+            flush=True,
+        )
         print(
             f"[{args.mode}] service overhead per run: median {statistics.median(overheads) * 1000:.0f} ms, "
             f"p90 {overheads[int(0.9 * (len(overheads) - 1))] * 1000:.0f} ms over {len(overheads)} jobs"
@@ -104,7 +110,7 @@ def main() -> None:
                     f"/data/local/tmp/byhand_{model['sha256']}.tflite",
                     delegate,
                     2,
-                    {k: v for k, v in (FAST | timed).items() if k != "threads"},
+                    BenchmarkSpec.model_validate(FAST | timed),
                 )
                 out = adb.cmd("-s", s, "shell", cmd, timeout=600)
                 if "Inference timings" not in out.stdout + out.stderr:
