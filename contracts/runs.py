@@ -18,14 +18,16 @@ from contracts.wire import RequestModel
 RAW_OUTPUT_LIMIT = 256 * 1024
 """Characters of tool output sent with a result (head and tail kept); the API refuses more."""
 ERROR_LIMIT = 4000
+MAX_ID = 2**31 - 1  # database integer columns
+INT = Field(None, ge=-MAX_ID, le=MAX_ID)
 
 
 class RunKey(RequestModel):
     """One attempt at one run on one phone: what every transition after the claim names."""
 
-    run_id: int = Field(ge=1)
-    attempt: int = Field(ge=1)
-    device_id: int = Field(ge=1)
+    run_id: int = Field(ge=1, le=MAX_ID)
+    attempt: int = Field(ge=1, le=MAX_ID)
+    device_id: int = Field(ge=1, le=MAX_ID)
 
 
 class FileRef(BaseModel):
@@ -75,17 +77,17 @@ class ResultRecord(RequestModel):
     cv: float | None = None
     ci95_low_us: float | None = None
     ci95_high_us: float | None = None
-    trials: int = 1
+    trials: int = Field(1, ge=1, le=MAX_ID)
     unstable: bool = False
     unstable_reason: str | None = Field(None, max_length=500)
-    count: int | None = None
+    count: int | None = INT
     mem_init_mb: float | None = None
     mem_overall_mb: float | None = None
     mem_peak_mb: float | None = None
     tool_version: str | None = Field(None, max_length=64)
     delegate_applied: str | None = Field(None, max_length=32)
-    battery_before: int | None = None
-    battery_after: int | None = None
+    battery_before: int | None = INT
+    battery_after: int | None = INT
     temp_before_c: float | None = None
     temp_after_c: float | None = None
     env: dict[str, Any] = Field(default_factory=dict)
