@@ -78,7 +78,7 @@ def main() -> None:
             wall = _seconds(j["finished_at"]) - _seconds(j["created_at"])  # type: ignore[arg-type]
             phone_time = sum(j["runs"][0]["result"]["env"]["trial_wall_s"])  # type: ignore[index]
             overheads.append(wall - phone_time)
-            pickups.append(_seconds(j["runs"][0]["started_at"]) - _seconds(j["created_at"]))  # type: ignore[index]
+            pickups.append(_seconds(j["runs"][0]["started_at"]) - _seconds(j["created_at"]))  # type: ignore[index,arg-type]
         overheads.sort()
         print(
             f"[{args.mode}] of which submit → claimed: median {statistics.median(pickups) * 1000:.0f} ms",

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from contracts.runs import FileRef
-from worker.cache import CorruptDownload, FileCache
+from worker.cache import CorruptDownload, Fetch, FileCache
 
 
 def ref(data: bytes) -> FileRef:
     return FileRef(sha256=hashlib.sha256(data).hexdigest(), size=len(data), path=f"/files/{len(data)}")
 
 
-def serving(data: bytes, calls: list[str]) -> object:
+def serving(data: bytes, calls: list[str]) -> Fetch:
     def fetch(path: str) -> Iterator[bytes]:
         calls.append(path)
         yield data[:3]
@@ -30,10 +30,10 @@ def serving(data: bytes, calls: list[str]) -> object:
 
 
 def test_a_file_is_fetched_once_then_served_from_the_cache(tmp_path: Path) -> None:
-    cache, calls = FileCache(tmp_path, 1 << 20), []
+    cache, calls = FileCache(tmp_path, 1 << 20), list[str]()
     data = b"model bytes"
-    first = cache.get(ref(data), serving(data, calls))  # type: ignore[arg-type]
-    again = cache.get(ref(data), serving(data, calls))  # type: ignore[arg-type]
+    first = cache.get(ref(data), serving(data, calls))
+    again = cache.get(ref(data), serving(data, calls))
     assert first == again == tmp_path / ref(data).sha256
     assert first.read_bytes() == data and len(calls) == 1
 
@@ -42,9 +42,9 @@ def test_bytes_that_do_not_hash_right_are_refused_and_not_kept(tmp_path: Path) -
     cache = FileCache(tmp_path, 1 << 20)
     wanted = b"the real model"
     with pytest.raises(CorruptDownload):
-        cache.get(ref(wanted), serving(b"the fake model", []))  # type: ignore[arg-type]
+        cache.get(ref(wanted), serving(b"the fake model", []))
     with pytest.raises(CorruptDownload):
-        cache.get(ref(wanted), serving(wanted + b"and more", []))  # type: ignore[arg-type]
+        cache.get(ref(wanted), serving(wanted + b"and more", []))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -52,12 +52,12 @@ def test_the_least_recently_used_files_go_first_when_over_the_limit(tmp_path: Pa
     cache = FileCache(tmp_path, 250)
     a, b, c = (bytes([i]) * 100 for i in range(3))
     for data in (a, b):
-        cache.get(ref(data), serving(data, []))  # type: ignore[arg-type]
+        cache.get(ref(data), serving(data, []))
     old = time.time() - 60
     os.utime(cache.path(ref(a).sha256), (old, old))
     os.utime(cache.path(ref(b).sha256), (old + 1, old + 1))
     cache.get(ref(a), serving(a, []))  # a is used again: b is now the oldest
-    cache.get(ref(c), serving(c, []))  # type: ignore[arg-type]
+    cache.get(ref(c), serving(c, []))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ref(a).sha256, ref(c).sha256])
 
 
