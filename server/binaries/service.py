@@ -190,8 +190,14 @@ def record_probe(db: Session, sha256: str, version: str | None, flags: Sequence[
     if binary is None or binary.flags is not None:
         return
     binary.flags = list(flags)
-    binary.tool_version = version
+    binary.tool_version = binary.tool_version or (version[:64] if version else None)
     binary.probed_at = utcnow()
+
+
+def record_version(db: Session, sha256: str, version: str) -> None:
+    binary = db.scalar(select(BenchmarkBinary).where(BenchmarkBinary.sha256 == sha256))
+    if binary is not None and binary.tool_version is None:
+        binary.tool_version = version[:64]
 
 
 def register_configured(db: Session) -> BenchmarkBinary | None:
