@@ -14,6 +14,14 @@ from rich.table import Table
 
 from contracts.settings import get_settings
 
+def _register_binary_commands(root: typer.Typer) -> None:
+    from cli.binary import app as binary_app
+    from cli.doctor import doctor
+
+    root.add_typer(binary_app, name="binary")
+    root.command()(doctor)
+
+
 app = typer.Typer(
     help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
 )
@@ -21,6 +29,7 @@ device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=T
 token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
 app.add_typer(device_app, name="device")
 app.add_typer(token_app, name="token")
+_register_binary_commands(app)
 console = Console()
 
 
