@@ -60,7 +60,8 @@ def supported_flags(device: AdbDevice, info: BinaryInfo, remote: str) -> frozens
     """The flags this build declares; probed with `--help` on first use. None: unknown (pass all)."""
     if info.flags is not None:
         return frozenset(info.flags)
-    out = run(device, quote_cmd(remote, "--help")).output  # the tool exits 1 after printing usage
+    # `--help=true`: Flags::Parse only takes `--name=value`; the tool prints usage and exits 1
+    out = run(device, quote_cmd(remote, "--help=true")).output
     caps = parse_help(out)
     if not caps.flags:
         log.warning("binary %s printed no flags for --help: passing every flag", info.sha256[:12])
