@@ -1,0 +1,44 @@
+"""The binaries API: admins register ELF executables (ABI from the header), everyone may list them."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from contracts.elf import fake_elf
+from tests.api.conftest import make_token
+
+
+def test_admins_register_binaries_and_the_abi_comes_from_the_header(api: TestClient) -> None:
+    admin = make_token("admin")
+    blob = fake_elf("armeabi-v7a", b"bm")
+    resp = api.post("/api/v1/binaries", headers=admin, files={"file": ("bm", blob)})
+    assert resp.status_code == 201, resp.text
+    row = resp.json()
+    assert row["abi"] == "armeabi-v7a" and row["flags"] is None and row["added_by"] == "admin-user"
+    again = api.post("/api/v1/binaries", headers=admin, files={"file": ("bm", blob)})
+    assert again.status_code == 200
+    assert [b["sha256"] for b in api.get("/api/v1/binaries").json()] == [row["sha256"]]
+    assert api.get(f"/api/v1/binaries/{row['sha256'][:10]}").json()["abi"] == "armeabi-v7a"
+    gone = api.delete(f"/api/v1/binaries/{row['sha256']}", headers=admin)
+    assert gone.status_code == 200 and api.get("/api/v1/binaries").json() == []
+    assert api.delete(f"/api/v1/binaries/{row['sha256']}", headers=admin).status_code == 404
+
+
+def test_a_file_that_is_not_an_executable_is_refused_with_a_problem(api: TestClient) -> None:
+    admin = make_token("admin")
+    resp = api.post("/api/v1/binaries", headers=admin, files={"file": ("x.sh", b"#!/bin/sh\necho hi\n")})
+    assert resp.status_code == 422
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert "not an ELF file" in resp.json()["detail"]
+    wrong = api.post(
+        "/api/v1/binaries", headers=admin, files={"file": ("bm", fake_elf("arm64-v8a"))}, data={"abi": "x86"}
+    )
+    assert wrong.status_code == 422 and "arm64-v8a" in wrong.json()["detail"]
+
+
+def test_only_admins_change_binaries(api: TestClient) -> None:
+    submitter = make_token("submitter")
+    resp = api.post("/api/v1/binaries", headers=submitter, files={"file": ("bm", fake_elf("x86_64"))})
+    assert resp.status_code == 403
+    assert api.delete("/api/v1/binaries/" + "a" * 64, headers=submitter).status_code == 403
+    assert api.get("/api/v1/binaries/not-hex").status_code == 422
