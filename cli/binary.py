@@ -84,7 +84,9 @@ def add(
             info = read_elf(fh.read(64))  # refuse here too, before uploading megabytes
         row, created = upload(path, abi.value if abi else None, flex, f"file://{path.resolve()}")
     state = "registered" if created else "already registered"
-    console.print(f"{state}: {row['sha256']}  {row['abi']} ({info.bits}-bit){'  flex' if row['flex'] else ''}")
+    console.print(
+        f"{state}: {row['sha256']}  {row['abi']} ({info.bits}-bit){'  flex' if row['flex'] else ''}"
+    )
 
 
 @app.command("list")
@@ -148,7 +150,7 @@ def fetch(
             with _bar() as progress:
                 path = fetching.download(src, downloads / f"{entry.version}-{entry.filename}", progress)
             sha, known = fetching.verify(path, entry)
-            row, created = upload(path, entry.abi, entry.flex, src if src.startswith("http") else entry.url)
+            _row, created = upload(path, entry.abi, entry.flex, src if src.startswith("http") else entry.url)
             check = "matches the catalog" if known else "not in the catalog: check it and pin it there"
             console.print(f"  sha256 {sha} ({check}); {'registered' if created else 'already registered'}")
             path.unlink(missing_ok=True)

@@ -19,6 +19,8 @@ from rich.console import Console
 from contracts.binaries import BinaryInfo, choose_binary, fix_command, split_abilist
 from contracts.settings import Settings, get_settings
 
+STAND_IN = "phonefarm:virtual-stand-in"  # server.binaries.service.STAND_IN, without importing the server
+
 console = Console()
 
 
@@ -47,7 +49,9 @@ def check_adb(s: Settings) -> tuple[list[Check], list[Any]]:
                 f"start it: 'adb -P {s.adb_port} start-server' (or 'farm up'), or set FARM_ADB_PORT",
             )
         ], []
-    return [Check("adb server", True, f"reachable on {s.adb_host}:{s.adb_port} (protocol {version})")], devices
+    return [
+        Check("adb server", True, f"reachable on {s.adb_host}:{s.adb_port} (protocol {version})")
+    ], devices
 
 
 PHONE_FIXES = {
@@ -122,15 +126,17 @@ def check_api(s: Settings) -> tuple[list[Check], Any]:
 def check_binaries(api: Any) -> list[Check]:
     try:
         devices = api.get("/devices")
-        binaries = [
-            BinaryInfo(sha256=b["sha256"], abi=b["abi"], flex=b["flex"], id=b["id"]) for b in api.get("/binaries")
-        ]
+        rows = api.get("/binaries")
     except Exception as exc:
         return [Check("binaries", False, f"cannot list them: {exc}", "check the API token (FARM_TOKEN)")]
+    binaries = [BinaryInfo(sha256=b["sha256"], abi=b["abi"], flex=b["flex"], id=b["id"]) for b in rows]
+    stand_ins = {b["sha256"] for b in rows if b["source_url"] == STAND_IN}
     missing: dict[str, list[str]] = {}
     for d in devices:
         abilist = split_abilist(d.get("abilist"), d.get("abi"))
-        if abilist and choose_binary(binaries, abilist, needs_flex=False) is None:
+        chosen = choose_binary(binaries, abilist, needs_flex=False) if abilist else None
+        # a real phone cannot run the demo's stand-in: for it, that ABI has no binary
+        if abilist and (chosen is None or (chosen.sha256 in stand_ins and not d["is_virtual"])):
             missing.setdefault(abilist[0], []).append(d["serial"])
     if not missing:
         abis = sorted({b.abi for b in binaries})
@@ -151,7 +157,9 @@ def check_disk(s: Settings, min_free_gb: float) -> Check:
     try:
         free = shutil.disk_usage(path).free / 2**30
     except OSError as exc:
-        return Check("disk", False, f"{s.data_dir}: {exc}", "create FARM_DATA_DIR or point it somewhere writable")
+        return Check(
+            "disk", False, f"{s.data_dir}: {exc}", "create FARM_DATA_DIR or point it somewhere writable"
+        )
     ok = free >= min_free_gb
     return Check(
         "disk",

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from contracts.settings import get_settings
 
+
 def _register_binary_commands(root: typer.Typer) -> None:
     from cli.binary import app as binary_app
     from cli.doctor import doctor

@@ -40,7 +40,9 @@ def split_abilist(abilist: str | Sequence[str] | None, abi: str | None = None) -
     return out
 
 
-def choose_binary(binaries: Iterable[BinaryInfo], abilist: Sequence[str], needs_flex: bool) -> BinaryInfo | None:
+def choose_binary(
+    binaries: Iterable[BinaryInfo], abilist: Sequence[str], needs_flex: bool
+) -> BinaryInfo | None:
     """The binary for a phone: its most preferred ABI first (abilist order), then a build
     without Flex unless the model needs it (smaller, and what most runs use), then the newest."""
     rank = {abi: i for i, abi in enumerate(abilist)}

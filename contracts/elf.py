@@ -9,6 +9,7 @@ Only the first 64 bytes are read: the parse is constant-time whatever the file s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from contracts.vocabulary import Abi
 
@@ -43,7 +44,7 @@ def read_elf(head: bytes) -> ElfInfo:
         raise ElfError(f"corrupt ELF header: class {ei_class} is neither 32- nor 64-bit")
     if ei_data not in (1, 2):
         raise ElfError(f"corrupt ELF header: data encoding {ei_data} is neither little nor big endian")
-    order = "little" if ei_data == 1 else "big"
+    order: Literal["little", "big"] = "little" if ei_data == 1 else "big"
     e_type = int.from_bytes(head[16:18], order)
     machine = int.from_bytes(head[18:20], order)
     if e_type not in (ET_EXEC, ET_DYN):

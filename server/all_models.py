@@ -8,4 +8,4 @@ from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.results.models import Result
 
-__all__ = ["ApiToken", "BenchmarkBinary", "Base", "Device", "FarmHost", "Job", "Model", "Result", "Run"]
+__all__ = ["ApiToken", "Base", "BenchmarkBinary", "Device", "FarmHost", "Job", "Model", "Result", "Run"]

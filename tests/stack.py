@@ -149,7 +149,9 @@ class FarmStack:
         shas = []
         with session_scope() as db:
             for abi in abis:
-                binary, _ = store_binary(db, io.BytesIO(fake_elf(abi, b"test benchmark_model")), added_by="test")
+                binary, _ = store_binary(
+                    db, io.BytesIO(fake_elf(abi, b"test benchmark_model")), added_by="test"
+                )
                 shas.append(binary.sha256)
         return shas
 

@@ -48,7 +48,9 @@ def _spool(stream: BinaryIO) -> tuple[Path, str, int, bytes]:
                     head += chunk[: HEADER_BYTES - len(head)]
                 size += len(chunk)
                 if size > MAX_BINARY_MB << 20:
-                    raise ProblemError(413, "Binary too large", f"The file is larger than {MAX_BINARY_MB} MiB.")
+                    raise ProblemError(
+                        413, "Binary too large", f"The file is larger than {MAX_BINARY_MB} MiB."
+                    )
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -88,7 +90,6 @@ def store_binary(
             return existing, False
         final = get_settings().binary_store / sha
         os.replace(tmp, final)
-        os.chmod(final, 0o755)
         binary = BenchmarkBinary(
             sha256=sha,
             abi=info.abi.value,
@@ -122,7 +123,9 @@ def find_binary(db: Session, ref: str) -> BenchmarkBinary:
     if not rows:
         raise NotFound("binary", ref)
     if len(rows) > 1:
-        raise ProblemError(409, "Ambiguous sha256", f"More than one binary starts with {ref}: give more digits.")
+        raise ProblemError(
+            409, "Ambiguous sha256", f"More than one binary starts with {ref}: give more digits."
+        )
     return rows[0]
 
 
@@ -198,6 +201,28 @@ def record_version(db: Session, sha256: str, version: str) -> None:
     binary = db.scalar(select(BenchmarkBinary).where(BenchmarkBinary.sha256 == sha256))
     if binary is not None and binary.tool_version is None:
         binary.tool_version = version[:64]
+
+
+STAND_IN = "phonefarm:virtual-stand-in"
+
+
+def ensure_stand_ins(db: Session, abis: Sequence[str]) -> list[BenchmarkBinary]:
+    """For a demo farm of virtual phones (`farm up`): an ELF header per ABI that virtual phones
+    emulate as benchmark_model, registered only where no real build exists. A real phone would
+    fail on it, so `farm doctor` flags a real phone left with a stand-in."""
+    import io
+
+    from contracts.elf import fake_elf
+
+    have = {b.abi for b in list_binaries(db)}
+    out = []
+    for abi in dict.fromkeys(abis):
+        if abi in have or abi not in {a.value for a in Abi}:
+            continue
+        note = b"\nPhoneFarm stand-in: virtual phones emulate this as benchmark_model; real phones cannot run it.\n"
+        binary, _ = store_binary(db, io.BytesIO(fake_elf(abi, note)), source_url=STAND_IN, added_by="farm up")
+        out.append(binary)
+    return out
 
 
 def register_configured(db: Session) -> BenchmarkBinary | None:

@@ -50,6 +50,8 @@ def get_binary(db: DB, principal: Viewer, sha256: ShaPath) -> BinaryOut:
     return BinaryOut.model_validate(service.find_binary(db, sha256))
 
 
-@router.delete("/{sha256}", response_model=BinaryOut, responses={404: {}, 409: {}}, summary="Unregister a binary")
+@router.delete(
+    "/{sha256}", response_model=BinaryOut, responses={404: {}, 409: {}}, summary="Unregister a binary"
+)
 def delete_binary(db: DB, principal: Admin, sha256: ShaPath) -> BinaryOut:
     return BinaryOut.model_validate(service.remove_binary(db, sha256))

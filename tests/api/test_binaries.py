@@ -42,3 +42,18 @@ def test_only_admins_change_binaries(api: TestClient) -> None:
     assert resp.status_code == 403
     assert api.delete("/api/v1/binaries/" + "a" * 64, headers=submitter).status_code == 403
     assert api.get("/api/v1/binaries/not-hex").status_code == 422
+
+
+def test_a_demo_farm_gets_a_stand_in_only_for_abis_without_a_real_build(api: TestClient) -> None:
+    from server.binaries.service import STAND_IN, ensure_stand_ins
+    from server.db import session_scope
+
+    admin = make_token("admin")
+    api.post("/api/v1/binaries", headers=admin, files={"file": ("bm", fake_elf("arm64-v8a", b"real"))})
+    with session_scope() as db:
+        made = [b.abi for b in ensure_stand_ins(db, ["arm64-v8a", "armeabi-v7a", "armeabi"])]
+    assert made == ["armeabi-v7a"]
+    with session_scope() as db:
+        assert ensure_stand_ins(db, ["armeabi-v7a"]) == []
+    rows = {b["abi"]: b for b in api.get("/api/v1/binaries").json()}
+    assert rows["armeabi-v7a"]["source_url"] == STAND_IN and rows["arm64-v8a"]["source_url"] is None

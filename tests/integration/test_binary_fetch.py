@@ -143,7 +143,9 @@ def cli(stack: FarmStack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_fetch_registers_verified_files_and_refuses_a_wrong_checksum(server, farm: FarmStack, tmp_path: Path) -> None:
+def test_fetch_registers_verified_files_and_refuses_a_wrong_checksum(
+    server, farm: FarmStack, tmp_path: Path
+) -> None:
     base, files = server
     files.files["/android_aarch64_benchmark_model"] = GOOD
     files.files["/android_arm_benchmark_model"] = ARM
@@ -157,7 +159,9 @@ def test_fetch_registers_verified_files_and_refuses_a_wrong_checksum(server, far
     assert (row["sha256"], row["abi"]) == (good_sha, "arm64-v8a")
     assert row["source_url"] == f"{base}/android_aarch64_benchmark_model"
 
-    bad = cli(farm, "fetch", "--version", "9.9", "--abi", "armeabi-v7a", "--from", base, "--catalog", str(cat))
+    bad = cli(
+        farm, "fetch", "--version", "9.9", "--abi", "armeabi-v7a", "--from", base, "--catalog", str(cat)
+    )
     assert bad.returncode == 1 and "does not match" in bad.stdout and "Traceback" not in bad.stderr
     assert [b["abi"] for b in farm.http.get("/binaries").json()] == ["arm64-v8a"]
 

@@ -88,7 +88,9 @@ def test_doctor_passes_on_a_healthy_farm_and_names_the_fix_for_each_failure(
         prod.spawn("api-broken", ["-m", "uvicorn", "server.main:app", "--port", str(port)], broken)
         wait_for(lambda: doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{port}"}).stdout, 30, 0.5)
         r = wait_for(
-            lambda: "answers" in (x := doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{port}"})).stdout and x,
+            lambda: (
+                "answers" in (x := doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{port}"})).stdout and x
+            ),
             30,
             0.5,
             "the broken API",

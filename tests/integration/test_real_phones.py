@@ -50,7 +50,12 @@ def real_fleet():
 
 def farm(cli_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args], env=cli_env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "cli.main", *args],
+        env=cli_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -86,7 +91,9 @@ def test_real_looking_phones_without_a_binary_then_with_one(
     added = farm(env, "binary", "add", str(bins / "arm32"))
     assert added.returncode == 0 and "armeabi-v7a" in added.stdout, added.stdout + added.stderr
     refused = farm(env, "binary", "add", str(bins / "script"))
-    assert refused.returncode == 1 and "not an ELF file" in refused.stdout and "Traceback" not in refused.stderr
+    assert (
+        refused.returncode == 1 and "not an ELF file" in refused.stdout and "Traceback" not in refused.stderr
+    )
     mismatch = farm(env, "binary", "add", str(bins / "arm64"), "--abi", "x86")
     assert mismatch.returncode == 1 and "arm64-v8a" in mismatch.stdout
     sha32 = added.stdout.split()[1]

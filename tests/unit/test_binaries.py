@@ -43,7 +43,9 @@ def test_the_phone_gets_its_preferred_abi_then_the_newest_build() -> None:
     assert choose_binary(every, ["armeabi-v7a", "armeabi"], needs_flex=False) == arm32
     assert choose_binary(every, ["arm64-v8a", "armeabi-v7a"], needs_flex=True) == flex
     assert choose_binary(every, ["armeabi-v7a"], needs_flex=True) is None
-    assert choose_binary([arm32], ["arm64-v8a", "armeabi-v7a"], needs_flex=False) == arm32  # 32-bit runs on 64
+    assert (
+        choose_binary([arm32], ["arm64-v8a", "armeabi-v7a"], needs_flex=False) == arm32
+    )  # 32-bit runs on 64
     assert choose_binary(every, ["x86_64"], needs_flex=False) is None
 
 
@@ -56,7 +58,9 @@ def test_a_missing_binary_names_the_abi_and_the_command_that_fixes_it() -> None:
 
 
 def test_help_of_an_old_build_lists_only_its_flags() -> None:
-    caps = parse_help("INFO: STARTING!\nERROR: " + usage("benchmark_model", "1.15.0") + "\nERROR: Benchmarking failed.")
+    caps = parse_help(
+        "INFO: STARTING!\nERROR: " + usage("benchmark_model", "1.15.0") + "\nERROR: Benchmarking failed."
+    )
     assert "num_runs" in caps.flags and "use_gpu" in caps.flags
     assert "use_xnnpack" not in caps.flags and "report_peak_memory_footprint" not in caps.flags
     full = parse_help(usage("benchmark_model"))

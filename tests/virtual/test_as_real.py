@@ -60,7 +60,11 @@ def test_the_stub_is_refused_like_a_script_with_a_missing_interpreter(go: Virtua
 
 def test_a_64_bit_binary_on_a_32_bit_phone_fails_as_android_does(go: VirtualDevice) -> None:
     path = put(go, "bm64", fake_elf("arm64-v8a"))
-    assert sh(go, f"{path} --help=true") == (126, "", f"/system/bin/sh: {path}: not executable: 64-bit ELF file\n")
+    assert sh(go, f"{path} --help=true") == (
+        126,
+        "",
+        f"/system/bin/sh: {path}: not executable: 64-bit ELF file\n",
+    )
     x86 = put(go, "bm86", fake_elf("x86"))
     assert sh(go, x86)[0] == 126
 
@@ -79,6 +83,8 @@ def test_the_pinned_old_version_lists_and_accepts_only_its_flags(go: VirtualDevi
     model.write_bytes(FIXTURE_MODEL.read_bytes())
     rc, _, err = sh(go, f"{binary} --graph=/data/local/tmp/m.tflite --num_runs=2 --use_xnnpack=false")
     assert rc == 1 and "Unconsumed cmdline flags: --use_xnnpack=false" in err
-    rc, _, err = sh(go, f"{binary} --graph=/data/local/tmp/m.tflite --num_runs=2 --min_secs=0 --warmup_min_secs=0")
+    rc, _, err = sh(
+        go, f"{binary} --graph=/data/local/tmp/m.tflite --num_runs=2 --min_secs=0 --warmup_min_secs=0"
+    )
     assert rc == 0, err
     assert "1.15.0" in err and "avg=" in err
