@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from contracts.elf import fake_elf
@@ -57,3 +60,18 @@ def test_a_demo_farm_gets_a_stand_in_only_for_abis_without_a_real_build(api: Tes
         assert ensure_stand_ins(db, ["armeabi-v7a"]) == []
     rows = {b["abi"]: b for b in api.get("/api/v1/binaries").json()}
     assert rows["armeabi-v7a"]["source_url"] == STAND_IN and rows["arm64-v8a"]["source_url"] is None
+
+
+def test_farm_benchmark_binary_is_registered_at_start_up(
+    api: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.db import reset_caches
+    from server.main import create_app
+
+    path = tmp_path / "android_arm_benchmark_model"
+    path.write_bytes(fake_elf("armeabi-v7a", b"from the environment"))
+    monkeypatch.setenv("FARM_BENCHMARK_BINARY", str(path))
+    reset_caches()
+    with TestClient(create_app(reconcile=False)) as client:
+        (row,) = client.get("/api/v1/binaries").json()
+    assert row["abi"] == "armeabi-v7a" and row["added_by"] == "FARM_BENCHMARK_BINARY"
