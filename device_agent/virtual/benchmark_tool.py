@@ -1,8 +1,8 @@
 """The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
 
 Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
-what it prints. A virtual phone cannot run an arm64 binary, so the farm pushes a small stub
-file instead (`stub_binary()`); executing a file that starts with `STUB_MAGIC` runs this
+what it prints. A virtual phone cannot run ARM code: executing the ELF registered for its
+ABI (see as_real.py), or the legacy stub file (`stub_binary()`, refused `as_real`), runs this
 module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
 times real inferences and prints what the real tool prints, line for line, so the same
 parser and the same failure handling are exercised.
