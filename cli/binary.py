@@ -99,17 +99,17 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
 
         console.print_json(json.dumps(rows))
         return
-    table = Table("sha256", "ABI", "flex", "size", "version", "flags", "source", "added")
+    table = Table("ABI", "flex", "size", "version", "flags", "added by")  # --json: every field
+    table.add_column("sha256", no_wrap=True, min_width=12)
     for r in rows:
         table.add_row(
-            r["sha256"][:16],
             r["abi"],
             "yes" if r["flex"] else "",
             f"{r['size_bytes'] / 1e6:.1f} MB",
             r["tool_version"] or "?",
             "not probed" if r["flags"] is None else str(len(r["flags"])),
-            r["source_url"] or "",
-            f"{r['created_at'][:19]} by {r['added_by'] or '?'}",
+            r["added_by"] or "?",
+            r["sha256"][:12],
         )
     console.print(table)
 

@@ -61,8 +61,14 @@ def supported_flags(device: AdbDevice, info: BinaryInfo, remote: str) -> frozens
     if info.flags is not None:
         return frozenset(info.flags)
     # `--help=true`: Flags::Parse only takes `--name=value`; the tool prints usage and exits 1
-    out = run(device, quote_cmd(remote, "--help=true")).output
-    caps = parse_help(out)
+    result = run(device, quote_cmd(remote, "--help=true"))
+    if result.exit_code in (126, 127):  # the phone cannot execute it at all: the build is wrong for it
+        raise HostMisconfigured(
+            f"benchmark binary {info.sha256[:12]} ({info.abi}) does not execute on {device.serial}: "
+            f"{result.output.strip()[-200:]}; remove it ('farm binary remove {info.sha256[:12]}') "
+            f"and 'farm binary fetch --abi {info.abi}'"
+        )
+    caps = parse_help(result.output)
     if not caps.flags:
         log.warning("binary %s printed no flags for --help: passing every flag", info.sha256[:12])
         return None

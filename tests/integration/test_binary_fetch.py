@@ -158,6 +158,10 @@ def test_fetch_registers_verified_files_and_refuses_a_wrong_checksum(
     (row,) = farm.http.get("/binaries").json()
     assert (row["sha256"], row["abi"]) == (good_sha, "arm64-v8a")
     assert row["source_url"] == f"{base}/android_aarch64_benchmark_model"
+    listed = cli(farm, "list")
+    assert listed.returncode == 0 and good_sha[:12] in listed.stdout and "not probed" in listed.stdout, (
+        listed.stdout
+    )
 
     bad = cli(
         farm, "fetch", "--version", "9.9", "--abi", "armeabi-v7a", "--from", base, "--catalog", str(cat)
