@@ -158,6 +158,17 @@ def start_fleet(count: int, adb_port: int) -> PhoneFleet:
     return fleet
 
 
+def _stand_in_binaries(fleet: PhoneFleet) -> None:
+    """Virtual phones run registered binaries like real ones: give each ABI a stand-in if none."""
+    from server.binaries.service import ensure_stand_ins
+    from server.db import session_scope
+
+    abis = [a for p in fleet.phones for a in p.device.props()["ro.product.cpu.abilist"].split(",") if a]
+    with session_scope() as db:
+        for b in ensure_stand_ins(db, abis):
+            log.info("registered a virtual stand-in benchmark_model for %s (%s)", b.abi, b.sha256[:12])
+
+
 class Stop(Exception):
     """SIGTERM: stop like Ctrl-C."""
 
@@ -201,6 +212,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
         count = virtual if virtual is not None else (0 if real_phones(settings.adb_port) else -1)
         if count != 0:
             fleet = start_fleet(count, settings.adb_port)
+            _stand_in_binaries(fleet)
         api_url = f"http://127.0.0.1:{port}"
         env = dict(os.environ, FARM_TOKEN=token, FARM_API_URL=api_url)
         env["FARM_DATA_DIR"] = str(Path(settings.data_dir).resolve())

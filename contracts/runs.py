@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.binaries import BinaryInfo
 from contracts.jobs import BenchmarkSpec
-from contracts.vocabulary import ClaimOutcome
+from contracts.vocabulary import ClaimOutcome, FailureCause
 from contracts.wire import RequestModel
 
 RAW_OUTPUT_LIMIT = 256 * 1024
@@ -38,6 +39,25 @@ class FileRef(BaseModel):
     path: str = Field(description="API path (under /api/v1) that streams the bytes")
 
 
+class BinaryRef(BaseModel):
+    """A registered benchmark_model: what the worker needs to choose one and fetch it."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    abi: str
+    flex: bool = False
+    id: int = 0
+    size: int = Field(ge=0)
+    tool_version: str | None = None
+    flags: list[str] | None = None
+
+    def info(self) -> BinaryInfo:
+        flags = tuple(self.flags) if self.flags is not None else None
+        return BinaryInfo(self.sha256, self.abi, self.flex, self.id, self.tool_version, flags)
+
+    def file(self) -> FileRef:
+        return FileRef(sha256=self.sha256, size=self.size, path=f"/binaries/{self.sha256}/file")
+
+
 class Claim(RunKey):
     job_id: int
     serial: str = Field(description="The phone's adb serial on its host (how to reach it now)")
@@ -46,6 +66,10 @@ class Claim(RunKey):
     threads: int
     spec: BenchmarkSpec
     model: FileRef
+    needs_flex: bool = Field(False, description="The model has Select TF ops: a Flex build is needed")
+    binaries: list[BinaryRef] = Field(
+        default_factory=list, description="Registered builds; the worker picks by the phone's abilist"
+    )
 
 
 class ClaimIn(RequestModel):
@@ -110,6 +134,16 @@ class FailIn(RunKey):
     device_lost: bool = Field(
         False, description="The phone vanished: another attempt (maybe on a twin), not held against it"
     )
+    cause: FailureCause | None = Field(
+        None, description="host_misconfigured: the farm lacks something; not held against the phone"
+    )
+
+
+class CapabilitiesIn(RequestModel):
+    """What a binary's `--help` (or a real run) said about it."""
+
+    version: str | None = Field(None, max_length=64)
+    flags: list[str] | None = Field(None, max_length=2000)
 
 
 class FailReply(BaseModel):

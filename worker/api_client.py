@@ -17,6 +17,7 @@ import httpx
 from contracts.runs import (
     RAW_OUTPUT_LIMIT,
     BeatReply,
+    CapabilitiesIn,
     Claim,
     ClaimReply,
     CompleteIn,
@@ -28,6 +29,7 @@ from contracts.runs import (
     bound_text,
 )
 from contracts.settings import Settings, get_settings
+from contracts.vocabulary import FailureCause
 from device_agent.api_client import ApiError, FarmApi
 
 log = logging.getLogger("phonefarm.worker.api")
@@ -81,7 +83,14 @@ class WorkerApi:
         return CompleteReply.model_validate(data).stored
 
     def fail(
-        self, claim: Claim, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+        self,
+        claim: Claim,
+        error: str,
+        raw_output: str | None,
+        command: str | None,
+        *,
+        device_lost: bool,
+        cause: FailureCause | None = None,
     ) -> bool:
         """Record a failed attempt. True when the run went back to the queue (phone or twin)."""
         body = FailIn(
@@ -90,11 +99,17 @@ class WorkerApi:
             raw_output=bound_text(raw_output, RAW_OUTPUT_LIMIT),
             command=command[:8000] if command else None,
             device_lost=device_lost,
+            cause=cause,
         )
         data = self._retry(
             lambda: self.api.post(f"/runs/{claim.run_id}/fail", json=body.model_dump(mode="json"))
         )
         return FailReply.model_validate(data).retrying
+
+    def capabilities(self, sha256: str, version: str | None, flags: list[str] | None) -> None:
+        """Tell the farm what a binary's `--help` (or a real run) said, so no phone probes it again."""
+        body = CapabilitiesIn(version=version[:64] if version else None, flags=flags)
+        self._retry(lambda: self.api.post(f"/binaries/{sha256}/capabilities", json=body.model_dump()))
 
     def release(self, key: RunKey) -> None:
         self._retry(lambda: self.api.post(f"/runs/{key.run_id}/release", json=_key(key)))

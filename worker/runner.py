@@ -12,7 +12,6 @@ The worker never opens the database nor the API host's files: see worker/api_cli
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -20,6 +19,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,14 +27,15 @@ from adbutils import AdbClient, AdbDevice
 
 from contracts.jobs import BenchmarkSpec
 from contracts.logs import log_context
-from contracts.runs import Claim, ResultRecord
+from contracts.runs import Claim, FileRef, ResultRecord
 from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
-from contracts.vocabulary import ClaimOutcome, RunState
+from contracts.vocabulary import ClaimOutcome, FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
+from worker import benchmark_binary
 from worker.api_client import WorkerApi
 from worker.cache import CorruptDownload, FileCache
 
@@ -178,23 +179,18 @@ def _thermal_gate(
     }
 
 
-@cache
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _fetch(ref: FileRef) -> Path:
+    """A file of the API's (model, binary) from this host's cache, fetched by sha256 if missing."""
+    return _cache().get(ref, _api().stream)
 
 
-def _uploads(claim: Claim) -> list[install.Upload]:
-    """The model (from this host's cache, fetched by sha256 through the API) and the binary."""
-    settings = get_settings()
+def _model(claim: Claim) -> install.Upload:
+    """The model from this host's cache (fetched by sha256 through the API when missing)."""
     try:
-        model_local = _cache().get(claim.model, _api().stream)
+        local = _fetch(claim.model)
     except (ApiError, httpx.HTTPError, CorruptDownload, OSError) as exc:
         raise FetchFailed(f"could not fetch model {claim.model.sha256[:12]}… from the API: {exc}") from exc
-    data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
-    return [
-        install.Upload(model_local, install.model_path(claim.model.sha256), claim.model.sha256),
-        install.Upload(data, install.binary_path(version), _sha256(data), executable=True),
-    ]
+    return install.Upload(local, install.model_path(claim.model.sha256), claim.model.sha256)
 
 
 def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
@@ -212,10 +208,25 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         )
     if spec.screen_off:
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
-    uploads = _uploads(claim)
-    install.ensure(device, uploads)
-    model_remote, binary_remote = uploads[0].remote, uploads[1].remote
-    command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
+    model = _model(claim)
+    chosen = benchmark_binary.choose(device, claim, _fetch)  # by the phone's abilist: real or virtual
+    binary_remote = install.binary_path(chosen.info.sha256[:12])
+    install.ensure(
+        device, [model, install.Upload(chosen.local, binary_remote, chosen.info.sha256, executable=True)]
+    )
+    model_remote = model.remote
+    report = _api().capabilities
+    supported = benchmark_binary.supported_flags(device, chosen.info, binary_remote, report)
+    if (flag := benchmark.missing_delegate_flag(claim.delegate, supported)) is not None:
+        raise benchmark_binary.HostMisconfigured(
+            f"benchmark binary {chosen.info.sha256[:12]} (version {chosen.info.tool_version or '?'}) has no "
+            f"--{flag}: it cannot run the {claim.delegate} delegate; fetch a newer build "
+            f"('farm binary fetch --abi {chosen.info.abi}')"
+        )
+    skipped = benchmark.unapplied(claim.delegate, claim.threads, spec, supported)
+    command = benchmark.build_command(
+        binary_remote, model_remote, claim.delegate, claim.threads, spec, supported
+    )
     n_trials = spec.trials
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
     outputs: list[str] = []
@@ -243,8 +254,16 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     after = snapshot.take(device)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
     summary = summarize(trials, spec.unstable_cv)
+    benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
     env = {
         "command": command,
+        "binary": {
+            "sha256": chosen.info.sha256,
+            "abi": chosen.info.abi,
+            "flex": chosen.info.flex,
+            "tool_version": chosen.info.tool_version or parsed[-1].tool_version,
+        },
+        "unapplied_settings": skipped,
         "format": parsed[-1].format,
         "delegate_coverage": parsed[-1].delegate_coverage,
         "cpu_fallback": parsed[-1].cpu_fallback,
@@ -294,6 +313,19 @@ def _execute_claimed(claim: Claim) -> str:
         return RunState.failed
     except Cancelled:
         return RunState.cancelled
+    except benchmark_binary.HostMisconfigured as exc:
+        log.error("run=%s %s: %s", claim.run_id, FailureCause.host_misconfigured, exc)
+        command = measured.command if measured else None
+        api.fail(
+            claim,
+            f"{FailureCause.host_misconfigured}: {exc}",
+            None,
+            command,
+            device_lost=False,
+            cause=FailureCause.host_misconfigured,
+        )
+        settled = True
+        return RunState.failed
     except FetchFailed as exc:
         # not the phone's fault: the lease goes back and the run, silent, is requeued by the reconciler
         log.error("run=%s %s", claim.run_id, exc)

@@ -16,9 +16,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.jobs import BenchmarkSpec
-from contracts.runs import Claim, FileRef, ResultRecord, RunKey
+from contracts.runs import BinaryRef, Claim, FileRef, ResultRecord, RunKey
 from contracts.settings import get_settings
-from contracts.vocabulary import ClaimOutcome, DeviceState, JobState, RunState
+from contracts.vocabulary import ClaimOutcome, DeviceState, FailureCause, JobState, RunState
+from server.binaries.service import list_binaries, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import release_lease, runnable
@@ -142,6 +143,19 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
             threads=run.threads,
             spec=BenchmarkSpec.from_stored(job.spec),
             model=FileRef(sha256=model.sha256, size=model.size_bytes, path=f"/models/{model.id}/file"),
+            needs_flex=needs_flex(model.operators or []),
+            binaries=[
+                BinaryRef(
+                    sha256=b.sha256,
+                    abi=b.abi,
+                    flex=b.flex,
+                    id=b.id,
+                    size=b.size_bytes,
+                    tool_version=b.tool_version,
+                    flags=b.flags,
+                )
+                for b in list_binaries(db)
+            ],
         ),
     )
 
@@ -204,10 +218,18 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
 
 
 def fail(
-    db: Session, claim_: RunKey, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+    db: Session,
+    claim_: RunKey,
+    error: str,
+    raw_output: str | None,
+    command: str | None,
+    *,
+    device_lost: bool,
+    cause: FailureCause | None = None,
 ) -> Target | None:
     """Record a failed attempt. A lost phone means another attempt (maybe on a twin phone);
-    a tool failure is final and counts towards the phone's quarantine. Returns what to dispatch."""
+    a tool failure is final and counts towards the phone's quarantine, unless the host caused
+    it (`host_misconfigured`: no binary for the phone's ABI). Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
         release(db, claim_)
@@ -231,9 +253,10 @@ def fail(
     else:
         run.state = RunState.failed
         run.finished_at = utcnow()
-        device.consecutive_failures += 1
-        if device.consecutive_failures >= get_settings().quarantine_after:
-            device.quarantined = True
+        if cause != FailureCause.host_misconfigured:  # quarantine is for failures the phone causes
+            device.consecutive_failures += 1
+            if device.consecutive_failures >= get_settings().quarantine_after:
+                device.quarantined = True
     refresh_job_state(db, run.job_id)
     db.commit()
     return target
