@@ -103,7 +103,9 @@ def complete(db: DB, agent: Agent, run_id: IdPath, body: CompleteIn) -> Complete
 )
 def fail(db: DB, agent: Agent, run_id: IdPath, body: FailIn) -> FailReply:
     _check_key(db, agent, run_id, body)
-    target = lifecycle.fail(db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost)
+    target = lifecycle.fail(
+        db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost, cause=body.cause
+    )
     if target is not None:
         dispatch([target])
     return FailReply(retrying=target is not None)

@@ -110,12 +110,13 @@ def test_two_hosts_share_nothing_but_the_api_the_broker_and_a_token(prod: FarmSt
         assert job["state"] == "succeeded", prod.logs()
         assert sum(1 for r in job["runs"] if r["result"]) == 8
 
-        # each host holds the model only as its cache got it from the API, by sha256
+        # each host holds the API's files (the model, the benchmark binary) only as its cache
+        # fetched them through the API, by sha256
+        served = {model["sha256"]} | {b["sha256"] for b in prod.http.get("/binaries").json()}
         for host in (a, b):
-            files = sorted(
-                p.relative_to(host.data_dir).as_posix() for p in host.data_dir.rglob("*") if p.is_file()
-            )
-            assert files == [f"cache/{model['sha256']}"], files
+            files = [p.relative_to(host.data_dir).as_posix() for p in host.data_dir.rglob("*") if p.is_file()]
+            assert f"cache/{model['sha256']}" in files, files
+            assert all(f.startswith("cache/") and f.removeprefix("cache/") in served for f in files), files
         assert not any(Path(prod.data_dir).rglob("cache"))  # and the API's store never saw a worker
 
         # a host's token speaks for its host only

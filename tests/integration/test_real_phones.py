@@ -69,7 +69,7 @@ def test_real_looking_phones_without_a_binary_then_with_one(
     assert "phonefarm" not in adb_server.cmd("-s", go.address, "shell", "getprop").stdout
     bare.start_api()
     bare.start_agent(adb_server)
-    phones = {d["serial"]: d for d in bare.wait_online(2)}
+    phones = {d["address"]: d for d in bare.wait_online(2)}
     assert not any(d["is_virtual"] for d in phones.values())
     assert phones[go.address]["abilist"] == ["armeabi-v7a", "armeabi"]
     model = bare.upload(FIXTURE_MODEL)
