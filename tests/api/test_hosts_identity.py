@@ -98,3 +98,22 @@ def test_model_bytes_are_served_to_agents_only(api: TestClient) -> None:
     assert resp.status_code == 200 and resp.headers["x-content-sha256"] == model["sha256"]
     assert hashlib.sha256(resp.content).hexdigest() == model["sha256"]
     assert api.get("/api/v1/models/999/file", headers=admin).status_code == 404
+
+
+def test_farm_token_create_binds_agent_tokens_to_a_host(api: TestClient) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    unbound = runner.invoke(app, ["token", "create", "--role", "agent"])
+    assert unbound.exit_code == 1 and "--host" in unbound.output
+    wrong = runner.invoke(app, ["token", "create", "--role", "viewer", "--host", "labA"])
+    assert wrong.exit_code == 1
+    made = runner.invoke(app, ["token", "create", "--role", "agent", "--host", "labA"])
+    assert made.exit_code == 0, made.output
+    headers = {"Authorization": f"Bearer {made.output.strip()}"}
+    assert api.post("/api/v1/hosts/labA/heartbeat", json={"devices": {}}, headers=headers).status_code == 200
+    assert api.post("/api/v1/hosts/labB/heartbeat", json={"devices": {}}, headers=headers).status_code == 403
+    listed = runner.invoke(app, ["token", "list"])
+    assert "labA" in listed.output
