@@ -108,7 +108,8 @@ def heartbeat(
 ) -> tuple[list[Device], list[Device], list[str]]:
     """Record a host's heartbeat (states keyed by adb serial).
 
-    Returns (phones that went offline, phones back online, adb serials the farm doesn't know).
+    Returns (phones that went offline, phones back online, adb serials the farm doesn't know,
+    or knows only by address and that are online now: the agent reads and reports those).
     A phone marked offline because its host fell silent comes back on the first heartbeat
     that reports it online: presence heals without the agent having to re-announce it.
     """
@@ -124,6 +125,8 @@ def heartbeat(
                 device.state = DeviceState.offline.value
                 gone.append(device)
             continue
+        if state == DeviceState.online and device.manufacturer is None and device.model is None:
+            continue  # never read (it was unauthorized or still connecting): the agent reports it first
         seen.add(device.address or "")
         if state == DeviceState.online:
             device.last_seen = host.last_heartbeat
