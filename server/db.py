@@ -108,3 +108,6 @@ def reset_caches() -> None:
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
     get_settings.cache_clear()
+    from server.queue import broker_app
+
+    broker_app.cache_clear()

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
+from server import queue
 from server.api import errors
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
@@ -44,10 +45,8 @@ def _check_db() -> str | None:
 
 
 def _check_broker() -> str | None:
-    from worker.celery_app import celery_app
-
     try:
-        with celery_app.connection_for_write() as conn:
+        with queue.broker_app().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
         return f"broker unreachable: {type(exc).__name__}"
@@ -91,7 +90,9 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(reconcile: bool = True) -> FastAPI:
+def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> FastAPI:
+    """The application; `sender` is how runs reach workers (default: Celery, by task name)."""
+    queue.configure(sender or queue.CelerySender())
     reconciler = Reconciler() if reconcile else None
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, Text
 from server.devices import service
 from server.devices.schemas import DeviceOut, HostOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
-from worker.celery_app import dispatch
+from server.queue import enqueue
 
 router = APIRouter(tags=["devices"])
 
@@ -43,8 +43,8 @@ def disable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
 @router.post("/devices/{device_id}/enable", response_model=DeviceOut, responses={404: {}})
 def enable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
     device = service.set_disabled(db, device_id, False)
-    db.commit()
-    dispatch(wake_waiting_runs(db, device.id))
+    db.flush()
+    enqueue(db, wake_waiting_runs(db, device.id))
     return DeviceOut.model_validate(device)
 
 
@@ -62,10 +62,9 @@ def untag(db: DB, _: Admin, device_id: IdPath, tag: NamePath) -> DeviceOut:
 def report_device(db: DB, _: Agent, host: NamePath, serial: SerialPath, body: DeviceReport) -> DeviceOut:
     body.serial = serial
     device, came_online = service.upsert_device(db, host, body)
-    db.commit()
     if came_online:
-        dispatch(wake_waiting_runs(db, device.id))
-        db.commit()
+        db.flush()
+        enqueue(db, wake_waiting_runs(db, device.id))
     return DeviceOut.model_validate(device)
 
 

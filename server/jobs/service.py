@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -17,10 +16,8 @@ from server.devices.service import runnable
 from server.jobs.models import Job, Run
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
 from server.models.service import find_model
+from server.queue import enqueue
 from server.results.models import Result
-
-Dispatch = Callable[[Iterable[tuple[int, str]]], None]
-"""Sends (run id, host queue) pairs to the broker."""
 
 
 def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
@@ -79,7 +76,8 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
     return ready
 
 
-def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Dispatch) -> Job:
+def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
+    """Add the job and its runs; the runs are sent to their hosts when the caller commits."""
     model = find_model(db, principal, req.model)
     devices = select_devices(db, req.devices)
     spec = req.model_dump(mode="json", exclude={"model", "public"})
@@ -93,9 +91,9 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Di
         for threads in req.threads
     ]
     db.add_all(runs)
-    db.commit()
+    db.flush()
     queues = {d.id: d.host.queue for d in devices}
-    dispatch((r.id, queues[r.device_id]) for r in runs)
+    enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return job
 
 

@@ -7,14 +7,13 @@ from fastapi import APIRouter, Query
 from server.api.deps import DB, MAX_ID, IdPath, Submitter, Viewer
 from server.jobs import service
 from server.jobs.schemas import BenchmarkIn, JobOut
-from worker.celery_app import dispatch
 
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
 
 @router.post("", response_model=JobOut, status_code=202, responses={422: {}}, summary="Submit a benchmark")
 def submit(db: DB, principal: Submitter, body: BenchmarkIn) -> JobOut:
-    job = service.create_job(db, principal, body, dispatch)
+    job = service.create_job(db, principal, body)
     return service.job_view(db, service.get_job(db, principal, job.id))
 
 
