@@ -20,6 +20,7 @@ up: $(VENV)/.base
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy .

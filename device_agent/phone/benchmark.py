@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from contracts.stub_binary import stub_binary
 from device_agent.phone.shell import quote_cmd
 
 DELEGATE_FLAGS: dict[str, dict[str, bool]] = {
@@ -55,8 +56,6 @@ def build_command(binary: str, model: str, delegate: str, threads: int, spec: Ma
 def binary_for(is_virtual: bool, real_binary: Path | None) -> tuple[bytes, str]:
     """The benchmark binary to push and its version tag (content hash)."""
     if is_virtual:
-        from device_agent.virtual.benchmark_tool import stub_binary
-
         data = stub_binary()
     else:
         if real_binary is None:

@@ -39,12 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+# the stub's format is shared with the farm (contracts); the shell and tests import it from here too
+from contracts.stub_binary import STUB_MAGIC as STUB_MAGIC
+from contracts.stub_binary import TOOL_VERSION
+from contracts.stub_binary import stub_binary as stub_binary
+
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
     from device_agent.virtual.shell import IO
 
-STUB_MAGIC = b"#!/system/bin/phonefarm-benchmark_model"
-TOOL_VERSION = "2.16.1"
 SIGNAL_TEXT = {
     4: "Illegal instruction",
     6: "Aborted",
@@ -54,16 +57,6 @@ SIGNAL_TEXT = {
     11: "Segmentation fault",
     15: "Terminated",
 }
-
-
-def stub_binary(version: str = TOOL_VERSION) -> bytes:
-    """The file pushed to a virtual phone in place of the arm64 benchmark_model binary."""
-    return (
-        STUB_MAGIC
-        + f" {version}\n".encode()
-        + b"# PhoneFarm virtual phone: executing this file runs TensorFlow Lite's benchmark_model\n"
-        + b"# emulated on the host (device_agent/virtual/benchmark_tool.py). Not an ARM binary.\n"
-    )
 
 
 # ---- flags (name, type, default, usage) as benchmark_model 2.16 declares them -------------------
