@@ -49,38 +49,80 @@ def wait_for(
 
 
 class AdbServer:
-    """A private adb server (the adbutils wheel's binary) on its own port and HOME."""
+    """A private adb server (the adbutils wheel's binary) on its own port and HOME.
+
+    Its own HOME means its own ~/.android/adbkey, so it never touches a developer's adb;
+    ADB_EMU=0 stops it scanning 5555-5585 for emulators, where another test's (or another
+    session's) phone would otherwise show up. Tests running in parallel each get one.
+    """
 
     def __init__(self, home: Path) -> None:
         self.port = free_port()
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.env = dict(os.environ, HOME=str(home), ANDROID_ADB_SERVER_PORT=str(self.port))
+        env = {k: v for k, v in os.environ.items() if k not in ("ADB_VENDOR_KEYS", "ANDROID_SERIAL")}
+        env.update(
+            HOME=str(home),
+            ANDROID_USER_HOME=str(home / ".android"),
+            ANDROID_ADB_SERVER_PORT=str(self.port),
+            ADB_EMU="0",
+        )
+        self.env = env
         self.adb = adbutils.adb_path()
 
-    def cmd(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    def cmd(self, *args: str, timeout: float = 30, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.adb, "-P", str(self.port), *args],
             env=self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
+            check=check,
         )
 
     def start(self) -> None:
-        self.cmd("start-server")
+        self.cmd("start-server", check=True)
 
     def stop(self) -> None:
         self.cmd("kill-server")
 
     @property
     def client(self) -> adbutils.AdbClient:
-        return adbutils.AdbClient(port=self.port)
+        return adbutils.AdbClient(host="127.0.0.1", port=self.port, socket_timeout=20)
 
-    def connect(self, address: str) -> None:
-        wait_for(
-            lambda: "connected" in self.client.connect(address, timeout=5), 10, 0.2, f"adb connect {address}"
+    @property
+    def pubkey(self) -> bytes:
+        return (self.home / ".android" / "adbkey.pub").read_bytes()
+
+    def state(self, address: str) -> str:
+        """The state adb lists for `address` ("device", "offline", "unauthorized"), or "absent"."""
+        for info in self.client.list():
+            if info.serial == address:
+                return str(info.state)
+        return "absent"
+
+    def wait_state(self, address: str, states: set[str], timeout: float = 10) -> str:
+        last = wait_for(
+            lambda: (st := self.state(address)) in states and st, timeout, 0.05, f"{address} in {states}"
         )
+        return str(last)
+
+    def connect(self, address: str, states: set[str] | None = None) -> str:
+        """`adb connect`, then wait until adb lists the phone in one of `states` (default: device)."""
+        if states is None:  # a phone that should come up: retry until adb says connected
+            msg = wait_for(
+                lambda: (m := self.client.connect(address, timeout=10)) and "connected" in m and m,
+                10,
+                0.2,
+                f"adb connect {address}",
+            )
+        else:  # unauthorized or offline on purpose: adb's message says so, once is enough
+            msg = self.client.connect(address, timeout=10)
+        self.wait_state(address, states or {"device"})
+        return str(msg)
+
+    def device(self, address: str) -> adbutils.AdbDevice:
+        return self.client.device(address)
 
 
 class FarmStack:

@@ -425,10 +425,6 @@ XNNPACK_OPS = GPU_OPS - {
 NNAPI_OPS = GPU_OPS - {"BATCH_MATMUL", "HARD_SWISH", "SPLIT_V", "DEPTH_TO_SPACE"}
 
 
-class FlagError(Exception):
-    pass
-
-
 def g(value: float) -> str:
     """A double as C++ ostream prints it by default (precision 6, %g)."""
     if math.isnan(value):
