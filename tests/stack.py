@@ -6,11 +6,14 @@ Postgres and Redis (or, in embedded mode, a SQLite file and the SQLite broker).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -125,8 +128,57 @@ class AdbServer:
         return self.client.device(address)
 
 
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PrivatePostgres:
+    """A Postgres cluster of the test's own: initdb in a temp dir, its own port, stopped at will.
+
+    Tests that stop the database must never stop the machine's shared cluster (other
+    tests and sessions use it). Run as root, the cluster belongs to the postgres user.
+    """
+
+    def __init__(self) -> None:
+        bin_dir = _postgres_bin()
+        if bin_dir is None:
+            raise FileNotFoundError("no Postgres server binaries under /usr/lib/postgresql")
+        self.bin = bin_dir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="farm-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._as_owner(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_owner(self, *args: str) -> None:
+        cmd = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_owner(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class FarmStack:
-    def __init__(self, tmp: Path, mode: str = "production", host_name: str = "hostA") -> None:
+    def __init__(
+        self, tmp: Path, mode: str = "production", host_name: str = "hostA", pg_admin: str = PG_ADMIN
+    ) -> None:
         self.tmp = tmp
         self.mode = mode
         self.host_name = host_name
@@ -137,9 +189,11 @@ class FarmStack:
         self.db_name = ""
         if mode == "production":
             self.db_name = f"farm_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            self.pg_admin = pg_admin
+            with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f"CREATE DATABASE {self.db_name}")
-            self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_name}"
+            server = pg_admin.removeprefix("postgresql://").rsplit("/", 1)[0]
+            self.database_url = f"postgresql+psycopg://{server}/{self.db_name}"
             self.broker_url = f"{REDIS}/{(hash(self.db_name) % 14) + 1}"
             self.broker_prefix = f"{self.db_name}:"
         else:
@@ -299,5 +353,5 @@ class FarmStack:
 
         reset_caches()
         if self.db_name:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            with psycopg.connect(self.pg_admin, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")

@@ -326,7 +326,7 @@ def test_hang_until_cancelled(tmp_path: Path) -> None:
             await task
         return time.monotonic() - start
 
-    assert asyncio.run(scenario()) < 1.0
+    assert asyncio.run(scenario()) < 10  # promptly, not at the benchmark's end (never, here)
 
 
 def test_cancelling_a_long_benchmark_stops_the_worker(tmp_path: Path) -> None:
@@ -340,7 +340,7 @@ def test_cancelling_a_long_benchmark_stops_the_worker(tmp_path: Path) -> None:
             await task
 
     asyncio.run(scenario())
-    time.sleep(0.1)  # let an inference in flight finish
+    time.sleep(1.0)  # let an inference in flight finish (generous: the machine may be loaded)
     heat = dev.thermal.die_c()
     assert heat > dev.profile.thermal.ambient_c  # it did run
     time.sleep(0.3)
