@@ -13,7 +13,7 @@ $(VENV)/.dev: $(VENV)/.base
 	$(VENV)/bin/pip install -q -e '.[dev,zoo]'
 	touch $@
 
-.PHONY: up test lint typecheck pytest
+.PHONY: up test test-fast lint typecheck pytest
 up: $(VENV)/.base
 	$(VENV)/bin/farm up
 
@@ -25,7 +25,12 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy .
 
+# the fast tier (unit, virtual phone, API on one rolled-back Postgres database): well under 90 s
+test-fast: $(VENV)/.dev
+	$(PY) -m pytest -q -ra -m fast
+
+# everything, spread over the CPUs a file at a time (module fixtures such as the browser farm start once)
 pytest: $(VENV)/.dev
-	$(PY) -m pytest -q -ra --durations=15
+	$(PY) -m pytest -q -ra --durations=15 -n auto --dist loadfile
 
 test: lint typecheck pytest

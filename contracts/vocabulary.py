@@ -45,6 +45,22 @@ class RunState(StrEnum):
 
 
 TERMINAL_RUN_STATES = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
+ACTIVE_RUN_STATES = frozenset({RunState.queued, RunState.running})
+TERMINAL_JOB_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.partial, JobState.cancelled})
+ACTIVE_JOB_STATES = frozenset({JobState.queued, JobState.running})
+AVAILABLE_DEVICE_STATES = frozenset({DeviceState.online, DeviceState.busy})
+"""Phones that are there and working (the dashboard counts both as online)."""
+
+
+def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
+    """How every page and the CLI name a phone's chip.
+
+    The marketing name; a chip the SoC table does not know is flagged 'unknown (name)', and
+    a phone that reported no chip at all is 'unknown SoC' (never 'unknown (None)').
+    """
+    if not soc_name or soc_name == "unknown":
+        return "unknown SoC"
+    return soc_name if soc_known else f"unknown ({soc_name})"
 
 
 class Role(StrEnum):

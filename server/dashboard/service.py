@@ -16,30 +16,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, or_, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, select, true
 from sqlalchemy.orm import Session
 
-from contracts.vocabulary import TERMINAL_RUN_STATES
+from contracts.vocabulary import ACTIVE_JOB_STATES, AVAILABLE_DEVICE_STATES, Delegate, RunState, soc_label
 from server.auth.service import Principal
-from server.dashboard.tables import NOMINAL_RAM_GB, soc_label
+from server.dashboard.tables import NOMINAL_RAM_GB
 from server.devices.models import Device
 from server.devices.schemas import DeviceOut
 from server.devices.service import list_devices
 from server.jobs import service as jobs_service
 from server.jobs.models import Job, Run
 from server.jobs.schemas import Progress
+from server.jobs.service import job_visible, progress_from_counts
 from server.models.models import Model
 from server.models.service import visible as model_visible
-from server.results.models import Result
+from server.results.models import MEASUREMENTS, Result
 
-DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
+DELEGATES = tuple(d.value for d in Delegate)
 DEFAULT_COMPARE_MODELS = 20
-
-
-def job_visible(principal: Principal) -> ColumnElement[bool]:
-    if principal.is_admin:
-        return true()
-    return or_(Job.public, Job.submitter == principal.name)
 
 
 def phone_label(model: str | None, serial: str, is_virtual: bool) -> str:
@@ -64,10 +59,13 @@ def devices(db: Session) -> list[DeviceRow]:
     rows = []
     for d in phones:
         out = DeviceOut.model_validate(d)
-        soc = out.soc_name or "unknown"
-        if not out.soc_known:
-            soc = "unknown" if soc == "unknown" else f"unknown ({soc})"
-        rows.append(DeviceRow(out, soc, run_jobs.get(d.lease_run_id) if d.lease_run_id else None))
+        rows.append(
+            DeviceRow(
+                out,
+                soc_label(out.soc_name, out.soc_known),
+                run_jobs.get(d.lease_run_id) if d.lease_run_id else None,
+            )
+        )
     return rows
 
 
@@ -125,24 +123,12 @@ class JobRow:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running")
+        return self.state in ACTIVE_JOB_STATES
 
     @property
     def percent(self) -> int:
         total = self.progress.total
         return round(100 * self.progress.done / total) if total else 0
-
-
-def _progress(counts: Counter[str]) -> Progress:
-    return Progress(
-        total=sum(counts.values()),
-        queued=counts["queued"],
-        running=counts["running"],
-        succeeded=counts["succeeded"],
-        failed=counts["failed"],
-        cancelled=counts["cancelled"],
-        done=sum(counts[s] for s in TERMINAL_RUN_STATES),
-    )
 
 
 def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
@@ -165,7 +151,14 @@ def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
             counts[job_id][state] = n
     return [
         JobRow(
-            j.id, j.model_id, name, j.state, j.submitter, j.created_at, j.finished_at, _progress(counts[j.id])
+            j.id,
+            j.model_id,
+            name,
+            j.state,
+            j.submitter,
+            j.created_at,
+            j.finished_at,
+            progress_from_counts(counts[j.id]),
         )
         for j, name in found
     ]
@@ -201,7 +194,9 @@ class JobDetail:
 
     @property
     def failures(self) -> list[RunRow]:
-        return [r for r in self.runs if r.state == "failed" or (r.state == "cancelled" and r.error)]
+        return [
+            r for r in self.runs if r.state == RunState.failed or (r.state == RunState.cancelled and r.error)
+        ]
 
 
 def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
@@ -222,7 +217,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
         job.submitter,
         job.created_at,
         job.finished_at,
-        _progress(counts),
+        progress_from_counts(counts),
     )
     detail = JobDetail(row, model, dict(job.spec or {}))
     for run in job.runs:
@@ -235,9 +230,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 phone=phone_label(
                     d.model if d else None, d.serial if d else str(run.device_id), bool(d and d.is_virtual)
                 ),
-                soc=(d.soc_name or "unknown")
-                if d and d.soc_known
-                else f"unknown ({d.soc_name if d else '?'})",
+                soc=soc_label(d.soc_name, d.soc_known) if d else soc_label(None),
                 is_virtual=bool(d and d.is_virtual),
                 delegate=run.delegate,
                 delegate_applied=res.delegate_applied if res else None,
@@ -253,28 +246,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
 
 
 def _result_dict(res: Result) -> dict[str, Any]:
-    keys = [
-        "avg_us",
-        "min_us",
-        "max_us",
-        "std_us",
-        "median_us",
-        "p90_us",
-        "cv",
-        "ci95_low_us",
-        "ci95_high_us",
-        "trials",
-        "count",
-        "unstable",
-        "unstable_reason",
-        "init_us",
-        "first_inference_us",
-        "mem_peak_mb",
-        "delegate_applied",
-        "temp_before_c",
-        "temp_after_c",
-    ]
-    out = {k: getattr(res, k) for k in keys}
+    out = {k: getattr(res, k) for k in ("delegate_applied", *MEASUREMENTS)}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
     return out
 
@@ -534,9 +506,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
     phones = list_devices(db)
     states = Counter(d.effective_state.value for d in phones)
     active = db.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(job_visible(principal), Job.state.in_(["queued", "running"]))
+        select(func.count()).select_from(Job).where(job_visible(principal), Job.state.in_(ACTIVE_JOB_STATES))
     )
     n_models = db.scalar(select(func.count()).select_from(Model).where(model_visible(principal)))
     n_results = db.scalar(
@@ -547,7 +517,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
     )
     return {
         "phones": len(phones),
-        "online": states["online"] + states["busy"],
+        "online": sum(states[s] for s in AVAILABLE_DEVICE_STATES),
         "virtual": sum(1 for d in phones if d.is_virtual),
         "models": int(n_models or 0),
         "active_jobs": int(active or 0),

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from contracts.vocabulary import soc_label
+
 SIZE_COLUMN = "Size (MB)"
 DELEGATE_ORDER = ("cpu", "gpu", "nnapi", "xnnpack")
 # marketing RAM sizes: MemTotal is what is left after the kernel's reservations, always a bit less
@@ -36,13 +38,6 @@ def ram_label(ram_gb: float | None) -> str | None:
     if not ram_gb or ram_gb <= 0:
         return None
     return f"{ram_gb:g}Gb RAM"
-
-
-def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
-    """The chip's marketing name; chips the SoC table does not know are flagged 'unknown'."""
-    if not soc_name or soc_name == "unknown":
-        return "unknown SoC"
-    return soc_name if soc_known else f"unknown ({soc_name})"
 
 
 def column_label(soc_name: str | None, soc_known: bool, ram_gb: float | None, is_virtual: bool) -> str:

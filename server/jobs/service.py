@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
-from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
+from contracts.vocabulary import (
+    ACTIVE_RUN_STATES,
+    TERMINAL_JOB_STATES,
+    TERMINAL_RUN_STATES,
+    JobState,
+    RunState,
+)
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.db import utcnow
@@ -97,36 +104,55 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     return job
 
 
-def _visible(job: Job, principal: Principal) -> bool:
+def job_visible(principal: Principal) -> ColumnElement[bool]:
+    """Which jobs (and so which runs and results) a caller sees, as a WHERE clause.
+
+    The one rule, used by the API, the dashboard and the results queries: public jobs and
+    the caller's own; everything for an admin. `can_see` is the same rule for one loaded job.
+    """
+    if principal.is_admin:
+        return true()
+    return or_(Job.public, Job.submitter == principal.name)
+
+
+def can_see(job: Job, principal: Principal) -> bool:
     return job.public or principal.is_admin or job.submitter == principal.name
 
 
 def get_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = db.get(Job, job_id, options=[selectinload(Job.runs)])
-    if job is None or not _visible(job, principal):
+    if job is None or not can_see(job, principal):
         raise NotFound("benchmark", job_id)
     return job
 
 
 def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 0) -> list[Job]:
-    query = select(Job).options(selectinload(Job.runs)).order_by(Job.id.desc()).limit(limit).offset(offset)
-    if not principal.is_admin:
-        query = query.where(or_(Job.public, Job.submitter == principal.name))
+    query = (
+        select(Job)
+        .options(selectinload(Job.runs))
+        .where(job_visible(principal))
+        .order_by(Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list(db.scalars(query))
 
 
-def progress(runs: list[Run]) -> Progress:
-    counts = Counter(r.state for r in runs)
-    done = sum(counts[s] for s in TERMINAL_RUN_STATES)
+def progress_from_counts(counts: Mapping[str, int]) -> Progress:
+    """A job's progress from its runs counted by state (the API and the dashboard both use this)."""
     return Progress(
-        total=len(runs),
-        queued=counts[RunState.queued],
-        running=counts[RunState.running],
-        succeeded=counts[RunState.succeeded],
-        failed=counts[RunState.failed],
-        cancelled=counts[RunState.cancelled],
-        done=done,
+        total=sum(counts.values()),
+        queued=counts.get(RunState.queued, 0),
+        running=counts.get(RunState.running, 0),
+        succeeded=counts.get(RunState.succeeded, 0),
+        failed=counts.get(RunState.failed, 0),
+        cancelled=counts.get(RunState.cancelled, 0),
+        done=sum(counts.get(s, 0) for s in TERMINAL_RUN_STATES),
     )
+
+
+def progress(runs: list[Run]) -> Progress:
+    return progress_from_counts(Counter(r.state for r in runs))
 
 
 def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
@@ -158,12 +184,12 @@ def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = get_job(db, principal, job_id)
     if not (principal.is_admin or job.submitter == principal.name):
         raise ProblemError(403, "Forbidden", "Only the submitter or an admin can cancel this benchmark.")
-    if job.state in (JobState.succeeded, JobState.failed, JobState.partial, JobState.cancelled):
+    if job.state in TERMINAL_JOB_STATES:
         raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
     now = utcnow()
     db.execute(
         update(Run)
-        .where(Run.job_id == job.id, Run.state.in_([RunState.queued, RunState.running]))
+        .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
         .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
     )
     job.state = JobState.cancelled
