@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.settings import get_settings
+from contracts.vocabulary import TERMINAL_JOB_STATES, Delegate, JobState
 
 app = typer.Typer(
     help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
@@ -295,7 +296,7 @@ def submit(
     device: list[int] = typer.Option([], "--device", help="Device id (repeatable)"),
     tag: list[str] = typer.Option([], "--tag", help="Device tag (repeatable)"),
     all_devices: bool = typer.Option(False, "--all", help="Every runnable phone"),
-    delegate: str = typer.Option("cpu", help="Comma-separated: cpu,gpu,nnapi,xnnpack"),
+    delegate: str = typer.Option(Delegate.cpu.value, help="Comma-separated: " + ",".join(Delegate)),
     threads: str = typer.Option("4", help="Comma-separated thread counts"),
     runs: int = typer.Option(50, help="Measured inferences (minimum)"),
     warmup: int = typer.Option(1, help="Warm-up inferences"),
@@ -332,7 +333,7 @@ def submit(
     job = _watch(api_, job["id"], timeout)
     devs = {d["id"]: d for d in api_.get("/devices")}
     console.print(_results_table(job, devs))
-    if job["state"] not in ("succeeded",):
+    if job["state"] != JobState.succeeded:
         raise typer.Exit(1)
 
 
@@ -347,7 +348,7 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task("queued", total=None)
+        task = bar.add_task(JobState.queued, total=None)
         while True:
             job = api_.get(f"/benchmarks/{job_id}")
             p = job["progress"]
@@ -357,7 +358,7 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
                 completed=p["done"],
                 description=f"{job['state']}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed",
             )
-            if job["state"] in ("succeeded", "failed", "partial", "cancelled"):
+            if job["state"] in TERMINAL_JOB_STATES:
                 return dict(job)
             if time.monotonic() > deadline:
                 _fail(f"benchmark {job_id} still {job['state']} after {timeout:.0f} s")

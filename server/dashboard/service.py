@@ -19,7 +19,14 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, select, true
 from sqlalchemy.orm import Session
 
-from contracts.vocabulary import ACTIVE_JOB_STATES, AVAILABLE_DEVICE_STATES, Delegate, RunState, soc_label
+from contracts.vocabulary import (
+    ACTIVE_JOB_STATES,
+    ACTIVE_RUN_STATES,
+    AVAILABLE_DEVICE_STATES,
+    Delegate,
+    RunState,
+    soc_label,
+)
 from server.auth.service import Principal
 from server.dashboard.tables import NOMINAL_RAM_GB
 from server.devices.models import Device
@@ -179,6 +186,10 @@ class RunRow:
     error: str | None
     raw_output: str | None
     result: dict[str, Any] | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_RUN_STATES
 
 
 @dataclass

@@ -24,5 +24,5 @@ def test_a_phone_that_said_nothing_is_never_unknown_none() -> None:
 
 
 def test_every_job_state_is_either_active_or_terminal() -> None:
-    assert ACTIVE_JOB_STATES | TERMINAL_JOB_STATES == set(JobState)
+    assert set(JobState) == ACTIVE_JOB_STATES | TERMINAL_JOB_STATES
     assert not ACTIVE_JOB_STATES & TERMINAL_JOB_STATES
