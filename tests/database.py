@@ -47,7 +47,6 @@ def db_connection(
     migrated_database: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Connection]:
     """The test's connection: everything the code under test writes is rolled back afterwards."""
-    import server.api.deps
     import server.db
 
     url, engine = migrated_database
@@ -56,8 +55,7 @@ def db_connection(
     with engine.connect() as conn:
         outer = conn.begin()
         factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        for module in (server.db, server.api.deps):
-            monkeypatch.setattr(module, "get_sessionmaker", lambda: factory)
+        monkeypatch.setattr(server.db, "get_sessionmaker", lambda: factory)
         try:
             yield conn
         finally:
