@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -633,7 +634,9 @@ class BenchmarkRun:
         fault = dev.faults
         self.slow = fault.slowdown * (fault.trial_slowdowns.pop(0) if fault.trial_slowdowns else 1.0)
         mode_text = (
-            "host (timings are this host's)"
+            f"injected (every inference {g(fault.inference_us)} us on the phone's clock, not the host's)"
+            if fault.inference_us is not None
+            else "host (timings are this host's)"
             if dev.timing_mode == "host"
             else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
         )
@@ -926,6 +929,7 @@ class BenchmarkRun:
         run = 0
         dry = p["dry_run"]
         crash_at = max(1, min_runs // 2)
+        noise = random.Random()
         while (run < min_runs or clock < min_finish) and clock <= max_finish:
             iteration = time.perf_counter()
             self.check()
@@ -939,19 +943,26 @@ class BenchmarkRun:
             start = time.perf_counter()
             if not dry:
                 invoke()
-            if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
-                until = start + (time.perf_counter() - start) * self.slow
-                while time.perf_counter() < until:
-                    pass
-            host_us = round((time.perf_counter() - start) * 1e6)
-            us = self._scaled(host_us)
+            if fault.inference_us is not None:  # the phone's own time, not the host's
+                us = max(1, round(fault.inference_us * self.slow * noise.gauss(1.0, 0.02)))
+                if self.cancel.wait(max(0.0, start + us / 1e6 - time.perf_counter())):
+                    raise Cancelled
+            else:
+                if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
+                    until = start + (time.perf_counter() - start) * self.slow
+                    while time.perf_counter() < until:
+                        pass
+                us = self._scaled(round((time.perf_counter() - start) * 1e6))
             if not dry:
                 self.device.thermal.add_load(1)
             stat.add(us)
             if delay > 0 and self.cancel.wait(delay):
                 raise Cancelled
             # the tool bounds its loop by the wall clock (NowMicros), not by summed inference times
-            clock += (time.perf_counter() - iteration) * self.factor
+            if fault.inference_us is not None:
+                clock += us / 1e6 + max(0.0, delay)
+            else:
+                clock += (time.perf_counter() - iteration) * self.factor
             run += 1
         if not regular and fault.benchmark_hang and min_runs == 0:
             pass

@@ -70,6 +70,10 @@ class Faults:
     # load); `trial_slowdowns` for the next invocations, one value each (a jittery phone).
     slowdown: float = 1.0
     trial_slowdowns: list[float] = field(default_factory=list)
+    # A phone whose inferences take this long on its own clock (x slowdown, with 2 % noise),
+    # whatever the host's load: the host's timing noise is not the phone's. The tool still
+    # runs the model; it waits out the rest of the time instead of reporting the host's.
+    inference_us: float | None = None
 
 
 @dataclass
