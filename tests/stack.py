@@ -231,13 +231,25 @@ class FarmStack:
         )
 
     def apply_env(self) -> None:
-        """Point this (test) process's settings at the stack too."""
+        """Point this (test) process's settings at the stack too, until `close` puts them back."""
         from server.db import reset_caches
 
+        if not hasattr(self, "_saved_env"):
+            self._saved_env = {k: v for k, v in os.environ.items() if k.startswith("FARM_")}
         for key, value in self.env.items():
             if key.startswith("FARM_"):
                 os.environ[key] = value
         reset_caches()
+
+    def restore_env(self) -> None:
+        """The next test in this process (xdist runs many in one) starts from the same settings."""
+        saved = getattr(self, "_saved_env", None)
+        if saved is None:
+            return
+        for key in [k for k in os.environ if k.startswith("FARM_")]:
+            if key not in saved:
+                del os.environ[key]
+        os.environ.update(saved)
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
@@ -351,6 +363,7 @@ class FarmStack:
         self.http.close()
         from server.db import reset_caches
 
+        self.restore_env()
         reset_caches()
         if self.db_name:
             with psycopg.connect(self.pg_admin, autocommit=True) as conn:
