@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
-from contracts.vocabulary import DeviceState, JobState, RunState
+from contracts.vocabulary import ACTIVE_JOB_STATES, DeviceState, RunState
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import release_lease, runnable
@@ -242,7 +242,7 @@ def release(db: Session, claim_: Claim) -> None:
 
 
 def reconcile(db: Session) -> list[tuple[int, str]]:
-    """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send.
+    """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send once committed.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
     - queued runs whose phone is away move to a twin phone when there is one;
@@ -280,10 +280,9 @@ def reconcile(db: Session) -> list[tuple[int, str]]:
         elif run.queued_at < old:
             run.queued_at = now
             out.append((run.id, device.host.queue))
-    for job_id in db.scalars(select(Job.id).where(Job.state.in_([JobState.queued, JobState.running]))):
+    for job_id in db.scalars(select(Job.id).where(Job.state.in_(ACTIVE_JOB_STATES))):
         refresh_job_state(db, job_id)
-    db.commit()
-    return out
+    return out  # the caller's unit of work commits (server/reconciler.tick), then sends `out`
 
 
 def wake_waiting_runs(db: Session, device_id: int) -> list[tuple[int, str]]:

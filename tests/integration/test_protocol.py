@@ -57,7 +57,8 @@ def test_hot_phone_delays_the_trial_until_it_cools(prod: FarmStack, adb_server: 
     # The phone's time stands still until the farm first reads its temperature, then runs at
     # the real pace: however slow a loaded machine is to start the run, the phone is still
     # hot when the worker looks, and cooling below the limit then takes ~7 s of real time.
-    real_clock, frozen, started = thermal.clock, thermal.clock(), []
+    real_clock, frozen = thermal.clock, thermal.clock()
+    started: list[float] = []
 
     def clock() -> float:
         if not started:
