@@ -14,6 +14,12 @@ from server.models.models import Model
 from server.reconciler import tick
 
 
+def _run(db: Session, run_id: int) -> Run:
+    run = db.get(Run, run_id)
+    assert run is not None
+    return run
+
+
 def _farm(db: Session, *, state: DeviceState = DeviceState.online) -> tuple[Device, Device, Run]:
     host = FarmHost(name="hostA", queue="host.hostA", last_heartbeat=utcnow())
     phone, twin = (
@@ -39,7 +45,7 @@ def test_a_queued_run_nobody_picked_up_is_sent_again_after_the_commit(db: Sessio
     assert tick() == 1
     assert sent == [(run.id, "host.hostA")]
     db.expire_all()
-    assert db.get(Run, run.id).queued_at > utcnow() - timedelta(minutes=5)
+    assert _run(db, run.id).queued_at > utcnow() - timedelta(minutes=5)
 
 
 def test_a_run_whose_phone_went_away_moves_to_its_twin(db: Session, sent) -> None:
@@ -48,7 +54,7 @@ def test_a_run_whose_phone_went_away_moves_to_its_twin(db: Session, sent) -> Non
     db.commit()
     tick()
     db.expire_all()
-    assert db.get(Run, run.id).device_id == twin.id
+    assert _run(db, run.id).device_id == twin.id
     assert sent == [(run.id, "host.hostA")]
 
 
@@ -56,4 +62,4 @@ def test_a_fresh_queued_run_is_left_alone(db: Session, sent) -> None:
     _, _, run = _farm(db)
     assert tick() == 0
     assert sent == []
-    assert db.get(Run, run.id).state == RunState.queued
+    assert _run(db, run.id).state == RunState.queued
