@@ -25,9 +25,10 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(VENV)/bin/mypy .
 
-# the fast tier (unit, virtual phone, API on one rolled-back Postgres database): well under 90 s
+# the fast tier (unit, virtual phone, API/service tests on one rolled-back Postgres database per
+# xdist worker): about a minute on a 2-core machine
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest -q -ra -m fast
+	$(PY) -m pytest -q -ra -m fast -n auto --maxprocesses=4
 
 # everything, spread over the CPUs a file at a time (module fixtures such as the browser farm start once)
 pytest: $(VENV)/.dev
