@@ -102,9 +102,6 @@ class Profile:
     def core_max_freqs(self) -> list[int]:
         return [c.max_freq_khz for c in self.clusters for _ in range(c.cores)]
 
-    def core_min_freqs(self) -> list[int]:
-        return [c.min_freq_khz for c in self.clusters for _ in range(c.cores)]
-
     @property
     def sdk(self) -> int:
         return int(self.props["ro.build.version.sdk"])

@@ -132,11 +132,6 @@ class JobRow:
     def active(self) -> bool:
         return self.state in ACTIVE_JOB_STATES
 
-    @property
-    def percent(self) -> int:
-        total = self.progress.total
-        return round(100 * self.progress.done / total) if total else 0
-
 
 def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
     q = (
