@@ -158,6 +158,13 @@ FLAG_SPECS: list[tuple[str, str, Any, str]] = [
     ("allow_fp16", "bool", False, "allow fp16"),
     ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
     ("enable_op_profiling", "bool", False, "enable op profiling"),
+    (
+        "op_profiling_output_mode",
+        "string",
+        "stdout",
+        "Output mode for op profiling results. Supported values are: 'stdout', 'csv' and 'proto'.",
+    ),
+    ("op_profiling_output_file", "string", "", "Output file for op profiling results."),
     ("max_profiling_buffer_entries", "int32", 1024, "max initial profiling buffer entries"),
     (
         "allow_dynamic_profiling_buffer_increase",
@@ -304,6 +311,8 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("allow_fp16", "Allow fp16"),
     ("require_full_delegation", "Require full delegation"),
     ("enable_op_profiling", "Enable op profiling"),
+    ("op_profiling_output_mode", "Op profiling output mode"),
+    ("op_profiling_output_file", "Op profiling output file"),
     ("max_profiling_buffer_entries", "Max initial profiling buffer entries"),
     ("allow_dynamic_profiling_buffer_increase", "Allow dynamic increase on profiling buffer entries"),
     ("profiling_output_csv_file", "CSV File to export profiling data to"),
@@ -766,7 +775,12 @@ class BenchmarkRun:
             self.info(
                 "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
             )
-            if not self._apply("GPU", "TfLiteGpuDelegateV2", GPU_OPS, ops, p):
+            from device_agent.virtual import op_profiling
+
+            gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
+            for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
+                self.info(line)
+            if not self._apply("GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
                 return self.fail()
             self.info("Initialized OpenCL-based API.")
             self.info("Created 1 GPU delegate kernels.")
@@ -990,7 +1004,9 @@ class BenchmarkRun:
         cpu_kind: str,
         p: dict[str, Any],
     ) -> None:
-        info = self.info
+        # csv mode: the tables go to the file, not the log (the ESTIMATED note stays in the log)
+        csv_file = p["op_profiling_output_file"] if p["op_profiling_output_mode"] == "csv" else ""
+        info: Callable[[str], None] = self.info if not csv_file else (lambda _text: None)
         hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
         sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
         init_ms = init_us / 1e3
@@ -1027,7 +1043,7 @@ class BenchmarkRun:
         info(f"{len(init_rows)} nodes observed")
         info("")
         info("")
-        info(
+        self.info(
             "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
             "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
         )
@@ -1035,7 +1051,10 @@ class BenchmarkRun:
         first_ms = regular.first() / 1e3
         rows: list[tuple[str, str, float, float]] = []
         if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            supported = GPU_OPS if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
+            from device_agent.virtual.op_profiling import gpu_ops
+
+            gpu = gpu_ops(self.device.profile.gpu_unsupported_ops)
+            supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
             kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
                 delegate or "", "TfLiteXNNPackDelegate"
             )
@@ -1093,6 +1112,16 @@ class BenchmarkRun:
         info("Memory (bytes): count=0")
         info(f"{len(rows)} nodes observed")
         info("")
+        if csv_file:
+            from device_agent.virtual.op_profiling import write_csv
+
+            init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
+            init_line = f"count=1 curr={round(total * 1000)}"
+            try:
+                target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
+                write_csv(target, init_nodes, rows, init_line, regular.line())
+            except OSError:
+                self.error(f"Failed to open output file for writing: {csv_file}")
 
 
 def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:
