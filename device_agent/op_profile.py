@@ -75,6 +75,7 @@ class DelegateSummary:
     nodes_delegated: int | None = None
     partitions: int | None = None
     unsupported: dict[str, str] = field(default_factory=dict)  # op type -> reason
+    complete: bool = False  # "the model graph will be completely executed by the delegate"
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,7 @@ def parse_delegate_summary(text: str, delegate: str | None = None) -> DelegateSu
     found: list[DelegateSummary] = []
     unsupported: dict[str, str] = {}
     split: tuple[int, int] | None = None
+    complete = False
     in_unsupported = False
     for raw in (text or "").splitlines():
         line = _clean(raw).strip()
@@ -237,6 +239,9 @@ def parse_delegate_summary(text: str, delegate: str | None = None) -> DelegateSu
                 unsupported.setdefault(m["op"], m["why"].strip())
                 continue
             in_unsupported = False
+        if "graph will be completely executed by the delegate" in line:
+            complete = True
+            continue
         if line.startswith(_UNSUPPORTED_HEAD):
             in_unsupported = True
             continue
@@ -282,6 +287,7 @@ def parse_delegate_summary(text: str, delegate: str | None = None) -> DelegateSu
         nodes_delegated=taken,
         partitions=chosen.partitions,
         unsupported=unsupported,
+        complete=complete and not unsupported,
     )
 
 
@@ -332,11 +338,17 @@ def placement(
             fallback.append(FallbackOp(op_type=op, count=0, time_pct=None, reason=why))
     fallback.sort(key=lambda f: (-(f.time_pct or 0.0), f.op_type))
     nodes_total, nodes_delegated = summary.nodes_total, summary.nodes_delegated
+    if summary.complete and nodes_delegated is not None and delegate != "cpu":
+        # the whole graph ran in the delegate: op rows are its internal per-op events, not CPU work
+        nodes_total = nodes_total or nodes_delegated
+        fallback = []
     if delegate in ("cpu",) and nodes_delegated is None:
         nodes_delegated = 0
     if nodes_total is None and rows:
         # an older build said only "Replacing N node(s)": the nodes left on the CPU complete it
-        nodes_total = (nodes_delegated or 0) + len([r for r in cpu_rows if not is_delegate_kernel(r.node_type)])
+        nodes_total = (nodes_delegated or 0) + len(
+            [r for r in cpu_rows if not is_delegate_kernel(r.node_type)]
+        )
     if delegate in ("cpu",) and nodes_total is not None:
         fallback = []  # nothing was asked of an accelerator: nothing "fell back"
     top = sorted(rows, key=lambda r: -r.avg_ms)[:top_n]

@@ -86,7 +86,12 @@ def _profile(rows: list[Row], timings_line: str) -> list[str]:
     out = _table("Run Order", rows, total)
     out += _table("Top by Computation Time", sorted(rows, key=lambda r: -r[3])[:10], total)
     out += _by_type(rows, total)
-    out += [f"Timings (microseconds): {timings_line}", "Memory (bytes): count=0", f"{len(rows)} nodes observed", ""]
+    out += [
+        f"Timings (microseconds): {timings_line}",
+        "Memory (bytes): count=0",
+        f"{len(rows)} nodes observed",
+        "",
+    ]
     return out
 
 
