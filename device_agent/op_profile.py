@@ -158,7 +158,7 @@ def _tables(lines: list[str], csv: bool) -> dict[str, list[dict[str, str]]]:
                 else:
                     parts = [p.strip() for p in lines[j].strip("\n").split("\t") if p.strip()]
                     if len(parts) > len(cols):  # a name with tabs in it
-                        parts = parts[: len(cols) - 1] + ["\t".join(parts[len(cols) - 1 :])]
+                        parts = [*parts[: len(cols) - 1], "\t".join(parts[len(cols) - 1 :])]
                 if len(parts) >= len(cols) - (1 if cols[-1] == "name" else 0):
                     rows.append(dict(zip(cols, parts, strict=False)))
             j += 1

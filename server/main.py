@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
 from server.api import errors
+from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
@@ -116,6 +117,7 @@ def create_app(reconcile: bool = True) -> FastAPI:
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)
+    app.include_router(placement_router)
     app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
-from server.dashboard import figures, service, tables
+from server.dashboard import figures, placement, service, tables
 from server.results.compare import compare_jobs
 
 HERE = Path(__file__).resolve().parent
@@ -177,6 +177,7 @@ def compare_page(
         speedup_cells=tables.table_cells(speedup, tables.speedup_colours(speedup), prefix="×"),
         query=_query(cmp),
         choices=service.model_choices(db, principal),
+        share=placement.delegated_share(db, principal, cmp.model_ids, include_virtual),
     )
 
 

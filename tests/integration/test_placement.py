@@ -56,3 +56,15 @@ def test_gpu_runs_store_nodes_delegated_and_the_cpu_fallbacks_per_soc(
         assert "CUMSUM" in {f["op_type"] for f in placement["fallback_ops"]}
         assert placement["top_ops"]
     assert len({p["nodes_delegated"] for p in by_soc.values()}) == 2  # the Mali refuses more
+
+    # the pages, as HTML (the browser tests drive the same pages in Chromium)
+    base = f"http://127.0.0.1:{stack.api_port}"
+    html = stack.http.get(f"{base}/jobs/{job['id']}").text
+    assert "15/16 nodes on GPU" in html and "13/16 nodes on GPU" in html and "CUMSUM ×1" in html
+    model_html = stack.http.get(f"{base}/models/{model['id']}").text
+    assert 'id="predicted-ops"' in model_html and "CUMSUM" in model_html
+    a, b = sorted(by_soc)
+    ops_html = stack.http.get(f"{base}/compare/ops", params={"model": model["id"], "a": a, "b": b}).text
+    assert "TfLiteGpuDelegateV2" in ops_html and 'id="ops-compare"' in ops_html
+    share_html = stack.http.get(f"{base}/compare", params={"models": model["id"], "include_virtual": 1}).text
+    assert "15/16 (94%)" in share_html

@@ -55,7 +55,7 @@ def test_placement_counts_delegated_nodes_and_lists_cpu_fallbacks_with_time_shar
 
 def test_stdout_tables_are_read_when_there_is_no_csv() -> None:
     text = (DATA / "tflite_2.4_gpu_full_op_profiling.txt").read_text()
-    rows, by_type = op_profile.parse_stdout(text)
+    rows, _by_type = op_profile.parse_stdout(text)
     assert [r.node_type for r in rows] == ["CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "SOFTMAX"]
     assert rows[0].avg_ms == 4.605 and rows[0].name == "[MobilenetV1/Conv2d_0/Relu6]:0"
     p = op_profile.placement("gpu", text)
