@@ -155,6 +155,7 @@ FLAG_SPECS: list[tuple[str, str, Any, str]] = [
         "",
         "A map-like string representing value file. Each item is separated by ',', and the item value consists of input layer name and value file path separated by ':', e.g. input1:file_path1,input2:file_path2. If the input_name appears both in input_layer_value_range and input_layer_value_files, input_layer_value_range of the input_name will be ignored. The file format is binary and it should be array format or null separated strings format.",
     ),
+    ("output_filepath", "string", "", "File path to export outputs layer as binary data."),
     ("allow_fp16", "bool", False, "allow fp16"),
     ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
     ("enable_op_profiling", "bool", False, "enable op profiling"),
@@ -308,6 +309,7 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("input_layer_shape", "Input shapes"),
     ("input_layer_value_range", "Input value ranges"),
     ("input_layer_value_files", "Input value files"),
+    ("output_filepath", "File path to export outputs layer to"),
     ("allow_fp16", "Allow fp16"),
     ("require_full_delegation", "Require full delegation"),
     ("enable_op_profiling", "Enable op profiling"),
@@ -801,9 +803,13 @@ class BenchmarkRun:
             if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
                 return self.fail()
 
+        from device_agent.virtual import tensor_io
+
+        # the GPU delegate computes in fp16 when precision loss is allowed: so does the virtual one
+        reduced = delegate == "gpu" and bool(p["gpu_precision_loss_allowed"])
         try:
             interp = Interpreter(
-                model_content=data,
+                model_content=tensor_io.fp16_weights(data) if reduced else data,
                 num_threads=threads,
                 experimental_op_resolver_type=(
                     OpResolverType.AUTO
@@ -826,6 +832,17 @@ class BenchmarkRun:
 
         rng = np.random.default_rng()
         inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
+        if p["input_layer_value_files"]:
+            try:
+                given = tensor_io.load_inputs(
+                    interp.get_input_details(), p, lambda path: self.device.resolve(path, cwd=self.cwd)
+                )
+            except tensor_io.InputError as exc:
+                self.error(str(exc))
+                return self.fail()
+            inputs = [(idx, given.get(idx, arr)) for idx, arr in inputs]
+        if reduced:
+            inputs = [(idx, tensor_io.fp16_round(arr)) for idx, arr in inputs]
 
         if p["dry_run"]:
             p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
@@ -844,6 +861,18 @@ class BenchmarkRun:
         if regular is None:
             return self._fault_exit(fault)
         end_rss = _rss_kb()
+        if p["output_filepath"]:
+            outs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+            if reduced:
+                noise = fault.gpu_output_noise
+                outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
+            try:
+                tensor_io.write_outputs(
+                    self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
+                )
+            except OSError:
+                self.error(f"Failed to write the output file: {p['output_filepath']}")
+                return self.fail()
         self.info(
             f"Inference timings in us: Init: {init_us}, First inference: {warm.first()}, "
             f"Warmup (avg): {g(warm.avg())}, Inference (avg): {g(regular.avg())}"
