@@ -3,8 +3,20 @@
 from server.auth.models import ApiToken
 from server.db import Base
 from server.devices.models import Device, FarmHost
+from server.inferences.models import Inference, InferenceOutput
 from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.results.models import Result
 
-__all__ = ["ApiToken", "Base", "Device", "FarmHost", "Job", "Model", "Result", "Run"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Device",
+    "FarmHost",
+    "Inference",
+    "InferenceOutput",
+    "Job",
+    "Model",
+    "Result",
+    "Run",
+]

@@ -30,6 +30,7 @@ from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
 from server.jobs.models import Run
+from worker import inference_run
 from worker.celery_app import dispatch
 from worker.op_profile_trial import maybe_profile
 
@@ -241,6 +242,8 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
 
 def execute_claimed(claim: Claim) -> str:
     with log_context(job_id=claim.job_id, run_id=claim.run_id, device=claim.serial):
+        if inference_run.is_inference(claim):  # an image through the model, not a benchmark
+            return inference_run.execute(claim)
         return _execute_claimed(claim)
 
 
