@@ -62,24 +62,38 @@ def read_image(stream: BinaryIO) -> tuple[Image.Image, bytes]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=list(FORMATS))  # reads the header only
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard fired while reading the header: still nothing decoded
+        raise _too_large(*(_png_size(data) or (0, 0)), str(exc)) from None
+    except (OSError, SyntaxError, ValueError):
         raise ProblemError(
             422, "Not an image", "The file is not a PNG or JPEG image: send the picture itself (PNG or JPEG)."
         ) from None
     w, h = img.size
     if w < 1 or h < 1 or w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
-        raise ProblemError(
-            413,
-            "Image too large",
-            f"The image is {w} × {h} pixels; the farm decodes at most {MAX_PIXELS // 1_000_000} megapixels "
-            f"and {MAX_SIDE} pixels a side. It was refused before decoding: scale it down first.",
-        )
+        raise _too_large(w, h)
     try:
         img.load()
         rgb = img.convert("RGB")
     except (OSError, SyntaxError, ValueError) as exc:
         raise ProblemError(422, "Broken image", f"The image could not be decoded: {exc}") from None
     return rgb, data
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return None
+
+
+def _too_large(w: int, h: int, why: str = "") -> ProblemError:
+    size = f"{w} × {h} pixels" if w and h else why or "too many pixels"
+    return ProblemError(
+        413,
+        "Image too large",
+        f"The image is {size}; the farm decodes at most {MAX_PIXELS // 1_000_000} megapixels and "
+        f"{MAX_SIDE} pixels a side. It was refused before decoding: scale it down first.",
+    )
 
 
 def resolve_preprocessing(
