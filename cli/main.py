@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.infer import infer
 from contracts.settings import get_settings
 
 app = typer.Typer(
@@ -441,6 +442,7 @@ def _mount_models() -> None:
 
 
 _mount_models()
+app.command(name="infer")(infer)
 
 
 def main() -> None:  # pragma: no cover

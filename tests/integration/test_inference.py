@@ -102,3 +102,47 @@ def test_masks_per_phone_and_delegate_and_gpu_numerics_checked_against_cpu(
     assert g["numerics"] is not None and g["numerics"]["pixel_agreement"] is None
     resp = stack.http.get(f"/inferences/{plain['id']}/runs/{g['run_id']}/mask.png")
     assert resp.status_code == 404 and "no mask" in resp.json()["detail"]
+
+    # the CLI: `farm infer MODEL IMAGE --device … --delegate cpu,gpu --wait` saves the masks and says where
+    import os
+    import subprocess
+    import sys
+
+    picture = tmp_path / "scene.png"
+    picture.write_bytes(scene())
+    out = tmp_path / "masks"
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "infer",
+            str(FIXTURE_MODEL),
+            str(picture),
+            "--device",
+            str(good[0]),
+            "--delegate",
+            "cpu,gpu",
+            "--range=-1,1",
+            "--wait",
+            "--out",
+            str(out),
+        ],
+        env=os.environ | stack.env | {"COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "masks and overlays in" in cli.stdout
+    masks = sorted(out.glob("*-mask.png"))
+    assert len(masks) == 2 and len(list(out.glob("*-overlay.png"))) == 2
+    assert Image.open(masks[0]).size == (W, H)
+    bad_cli = subprocess.run(
+        [sys.executable, "-m", "cli.main", "infer", str(FIXTURE_MODEL), str(FIXTURE_MODEL), "--all"],
+        env=os.environ | stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad_cli.returncode == 1 and "PNG or JPEG" in bad_cli.stdout and "Traceback" not in bad_cli.stderr
