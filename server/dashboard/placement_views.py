@@ -66,3 +66,24 @@ def compare_ops_page(
         "compare_ops.html",
         {"nav": "compare", "cmp": cmp, "chart": Markup(fig) if fig else None},  # noqa: S704
     )
+
+
+@router.get("/inferences/{inference_id}", response_class=HTMLResponse)
+def inference_page(request: Request, db: DB, principal: Viewer, inference_id: IdPath) -> HTMLResponse:
+    """The image and, per phone, each delegate's overlay side by side with its agreement with the CPU."""
+    from server.inferences import service as inference_service
+
+    view = inference_service.view(db, principal, inference_id)
+    phones: dict[int, list[object]] = {}
+    for r in view.runs:
+        phones.setdefault(r.device_id, []).append(r)
+    return templates.TemplateResponse(
+        request,
+        "inference.html",
+        {
+            "nav": "jobs",
+            "inf": view,
+            "phones": list(phones.values()),
+            "refresh": 2 if view.state in ("queued", "running") else None,
+        },
+    )

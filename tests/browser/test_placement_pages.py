@@ -1,4 +1,4 @@
-"""Placement pages in headless Chromium after a real gpu job: N/M nodes, fallbacks, top ops, predictions.
+"""Placement and inference pages in headless Chromium after real jobs on virtual phones.
 
 A farm (embedded mode) benchmarks the fixture with a CUMSUM (no GPU kernel) on two virtual
 SoCs whose GPUs accept different ops; the pages must show what each phone's benchmark_model
@@ -64,6 +64,7 @@ def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "model": model,
             "job": job,
             "devices": {d["soc_name"]: d["id"] for d in devices},
+            "auth": {"Authorization": f"Bearer {stack.token}"},
         }
     finally:
         stack.close()
@@ -130,3 +131,46 @@ def test_op_level_compare_of_two_phones(farm: dict[str, Any], page: Any) -> None
     share = page.locator("#delegated-share").inner_text()
     assert "15/16 (94%)" in share and "13/16 (81%)" in share
     _shot(page, "compare-delegated-share")
+
+
+def test_inference_page_shows_the_image_and_overlays_side_by_side(farm: dict[str, Any], page: Any) -> None:
+    import io
+    import json
+    import time
+
+    import httpx
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (160, 100), (90, 90, 90))
+    ImageDraw.Draw(img).ellipse((30, 10, 120, 90), fill=(200, 60, 60))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG")
+    spec = {
+        "model": str(farm["model"]["id"]),
+        "devices": {"all": True},
+        "delegates": ["cpu", "gpu"],
+        "public": True,
+    }
+    api = httpx.Client(base_url=farm["base"] + "/api/v1", headers=farm["auth"], timeout=30)
+    resp = api.post(
+        "/inferences", files={"image": ("street.jpg", buf.getvalue())}, data={"spec": json.dumps(spec)}
+    )
+    assert resp.status_code == 202, resp.text
+    inf = resp.json()
+    deadline = time.monotonic() + 120
+    while inf["state"] not in ("succeeded", "failed", "partial") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        inf = api.get(f"/inferences/{inf['id']}").json()
+    assert inf["state"] == "succeeded", inf
+
+    _open(page, f"{farm['base']}/inferences/{inf['id']}")
+    assert page.locator("section.phone").count() == 2
+    overlays = page.locator("img.overlay")
+    assert overlays.count() == 4
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    assert page.evaluate("() => document.querySelector('img.overlay').naturalWidth") == 160
+    text = page.locator("section.phone").first.inner_text()
+    assert "agreement with CPU" in text and "numerics_mismatch" not in text
+    _shot(page, "inference")
+    _open(page, f"{farm['base']}/jobs/{inf['job_id']}")
+    assert page.locator("#inference-link a").get_attribute("href") == f"/inferences/{inf['id']}"
