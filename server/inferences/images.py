@@ -140,6 +140,7 @@ def to_tensor(img: Image.Image, input_info: dict[str, Any], prep: Preprocessing)
         return x.astype(np.float32 if dtype == "FLOAT32" else np.float16).reshape(shape)
     scale, zero = input_info.get("scale"), input_info.get("zero_point")
     info = np.iinfo(np.uint8 if dtype == "UINT8" else np.int8)
+    q: np.ndarray
     if scale:
         q = np.round(_scaled(pixels, prep) / float(scale) + float(zero or 0))
     elif dtype == "INT8":
