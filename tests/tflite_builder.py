@@ -151,5 +151,8 @@ def build_image_classifier(size: int = 8, classes: int = 4) -> bytes:
     fc.builtinOptions = schema.FullyConnectedOptionsT()
     sg.operators = [fc]
     return _pack(
-        sg, [schema.BuiltinOperator.FULLY_CONNECTED], [_buffer(None), _buffer(weights)], "phonefarm classifier"
+        sg,
+        [schema.BuiltinOperator.FULLY_CONNECTED],
+        [_buffer(None), _buffer(weights)],
+        "phonefarm classifier",
     )

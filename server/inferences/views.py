@@ -14,7 +14,10 @@ from server.inferences.schemas import InferenceIn, InferenceOut
 from worker.celery_app import dispatch
 
 router = APIRouter(prefix="/inferences", tags=["inferences"])
-PNG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}, "description": "A PNG at the image's own size"}, 404: {}}
+PNG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": {}}, "description": "A PNG at the image's own size"},
+    404: {},
+}
 SPEC_EXAMPLE = (
     '{"model": "deeplabv3_mnv2_257", "devices": {"socs": ["Snapdragon 845"]}, "delegates": ["cpu", "gpu"]}'
 )

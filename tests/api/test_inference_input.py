@@ -20,7 +20,9 @@ SPEC = {"model": "", "devices": {"all": True}, "delegates": ["cpu", "gpu"]}
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def bomb_png(side: int = 30_000) -> bytes:
@@ -40,7 +42,9 @@ def png(w: int = 40, h: int = 30) -> bytes:
 
 def submit(api: TestClient, headers: dict[str, str], image: bytes, model: str, name: str = "photo.png"):
     spec = json.dumps(SPEC | {"model": model})
-    return api.post("/api/v1/inferences", headers=headers, files={"image": (name, image)}, data={"spec": spec})
+    return api.post(
+        "/api/v1/inferences", headers=headers, files={"image": (name, image)}, data={"spec": spec}
+    )
 
 
 def problem(resp, status: int) -> str:
