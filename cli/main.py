@@ -410,6 +410,12 @@ def compare(
     console.print(table)
     for m in result.missing:
         console.print(f"[yellow]not compared:[/yellow] {m}")
+    for n in _api().get(f"/benchmarks/{b}/numerics"):  # jobs submitted with numerics: true
+        if n["numerics_mismatch"]:
+            agree = n["numerics"]["agreement"]
+            console.print(
+                f"[red]numerics_mismatch:[/red] {n['phone']} {n['delegate']}: {agree:.2%} agreement with CPU"
+            )
     if fail_on_regression is not None:
         bad = regressions(result, _percent(fail_on_regression))
         if bad:

@@ -20,6 +20,7 @@ from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
+from server.inferences.views import numerics_router
 from server.inferences.views import router as inferences_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
@@ -116,6 +117,7 @@ def create_app(reconcile: bool = True) -> FastAPI:
     for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
         api.include_router(router)
     api.include_router(inferences_router)
+    api.include_router(numerics_router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)

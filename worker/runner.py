@@ -32,6 +32,7 @@ from server.jobs.lifecycle import Claim, ClaimOutcome
 from server.jobs.models import Run
 from worker import inference_run
 from worker.celery_app import dispatch
+from worker.numerics_trial import maybe_numerics
 from worker.op_profile_trial import maybe_profile
 
 log = logging.getLogger("phonefarm.worker")
@@ -210,6 +211,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         run_id=claim.run_id,
         timeout=settings.run_timeout_s,
     )
+    numerics = maybe_numerics(device, binary_remote, model_remote, claim, timeout=settings.run_timeout_s)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
     summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
     env = {
@@ -219,6 +221,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         "cpu_fallback": parsed[-1].cpu_fallback,
         "op_profile": [asdict(row) for row in parsed[-1].op_profile],
         "placement": placement,
+        "numerics_output": numerics,
         "trials": [asdict_trial(t) for t in trials],
         "gates": gates,
         "trial_wall_s": walls,

@@ -9,11 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from server.api.deps import DB, IdPath, Submitter, Viewer
-from server.inferences import service
+from server.inferences import benchmark_numerics, service
 from server.inferences.schemas import InferenceIn, InferenceOut
 from worker.celery_app import dispatch
 
 router = APIRouter(prefix="/inferences", tags=["inferences"])
+numerics_router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 PNG: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/png": {}}, "description": "A PNG at the image's own size"},
     404: {},
@@ -74,3 +75,13 @@ def get_mask(db: DB, principal: Viewer, inference_id: IdPath, run_id: IdPath) ->
 )
 def get_overlay(db: DB, principal: Viewer, inference_id: IdPath, run_id: IdPath) -> Response:
     return Response(service.picture(db, principal, inference_id, run_id, "overlay"), media_type="image/png")
+
+
+@numerics_router.get(
+    "/{job_id}/numerics",
+    response_model=list[dict[str, Any]],
+    responses={404: {}},
+    summary="Each delegate's outputs against the CPU's on the same phone (jobs with numerics: true)",
+)
+def get_benchmark_numerics(db: DB, principal: Viewer, job_id: IdPath) -> list[dict[str, Any]]:
+    return benchmark_numerics.job_numerics(db, principal, job_id)

@@ -146,3 +146,57 @@ def test_masks_per_phone_and_delegate_and_gpu_numerics_checked_against_cpu(
         timeout=60,
     )
     assert bad_cli.returncode == 1 and "PNG or JPEG" in bad_cli.stdout and "Traceback" not in bad_cli.stderr
+
+
+@pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+def test_benchmark_jobs_with_numerics_compare_each_delegate_with_the_cpu(
+    stack: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from device_agent.virtual.device import Faults
+
+    adb_server.connect(fleet.add("sm8550").address)
+    adb_server.connect(fleet.add("gs201", faults=Faults(gpu_output_noise=0.5)).address)
+    stack.start_api()
+    stack.start_worker(adb_server)
+    stack.start_agent(adb_server)
+    phones = {d["id"]: d["model"] for d in stack.wait_online(2)}
+    model = stack.upload(FIXTURE_MODEL)
+    resp = stack.http.post(
+        "/benchmarks",
+        json={
+            "model": str(model["id"]),
+            "devices": {"all": True},
+            "delegates": ["gpu", "cpu"],  # the GPU run first: the comparison waits for both
+            "threads": [2],
+            "num_runs": 3,
+            "min_secs": 0.01,
+            "warmup_min_secs": 0.01,
+            "trials": 1,
+            "numerics": True,
+            "op_profile": False,
+        },
+    )
+    assert resp.status_code == 202, resp.text
+    job = stack.wait_job(resp.json()["id"])
+    assert job["state"] == "succeeded", stack.logs()
+    rows = {phones[n["device_id"]]: n for n in stack.http.get(f"/benchmarks/{job['id']}/numerics").json()}
+    assert set(rows) == {"SM-S911B", "Pixel 7"}
+    ok, bad = rows["SM-S911B"], rows["Pixel 7"]
+    assert ok["numerics"]["pixel_agreement"] >= 0.99 and not ok["numerics"]["bit_exact"]
+    assert not ok["numerics_mismatch"]
+    assert bad["numerics_mismatch"] and bad["numerics"]["pixel_agreement"] < 0.99
+    page = stack.http.get(f"http://127.0.0.1:{stack.api_port}/jobs/{job['id']}").text
+    assert 'id="numerics"' in page and "numerics_mismatch" in page
+    cli = subprocess.run(
+        [sys.executable, "-m", "cli.main", "compare", str(job["id"]), str(job["id"])],
+        env=os.environ | stack.env | {"COLUMNS": "250"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "numerics_mismatch: Pixel 7 gpu" in cli.stdout
