@@ -138,6 +138,18 @@ def test_masks_per_phone_and_delegate_and_gpu_numerics_checked_against_cpu(
     masks = sorted(out.glob("*-mask.png"))
     assert len(masks) == 2 and len(list(out.glob("*-overlay.png"))) == 2
     assert Image.open(masks[0]).size == (W, H)
+    # images are private unless the request says public: an anonymous caller sees nothing of it
+    import re
+
+    import httpx
+
+    cli_id = re.search(r"inference (\d+):", cli.stdout)
+    assert cli_id is not None
+    anonymous = httpx.get(f"http://127.0.0.1:{stack.api_port}/api/v1/inferences/{cli_id[1]}")
+    assert anonymous.status_code == 404
+    assert (
+        httpx.get(f"http://127.0.0.1:{stack.api_port}/api/v1/inferences/{cli_id[1]}/image").status_code == 404
+    )
     bad_cli = subprocess.run(
         [sys.executable, "-m", "cli.main", "infer", str(FIXTURE_MODEL), str(FIXTURE_MODEL), "--all"],
         env=os.environ | stack.env,
