@@ -45,7 +45,7 @@ def test_csv_rows_come_from_the_regular_runs_with_commas_restored_in_names() -> 
 def test_placement_counts_delegated_nodes_and_lists_cpu_fallbacks_with_time_share() -> None:
     p = op_profile.placement("gpu", LOG, CSV)
     assert (p.source, p.nodes_total, p.nodes_delegated, p.partitions) == ("csv", 16, 15, 2)
-    assert p.nodes_delegated < p.nodes_total
+    assert p.nodes_delegated is not None and p.nodes_total is not None and p.nodes_delegated < p.nodes_total
     (fb,) = p.fallback_ops
     assert (fb.op_type, fb.count, fb.reason) == ("CUMSUM", 1, "Operation is not supported.")
     assert fb.time_pct == 15.0

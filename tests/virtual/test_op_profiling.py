@@ -62,7 +62,8 @@ def test_an_op_the_gpu_refuses_falls_back_and_placement_differs_by_soc(tmp_path:
     assert (new.source, new.nodes_total, new.nodes_delegated) == ("csv", 16, 15)
     assert [f.op_type for f in new.fallback_ops] == ["CUMSUM"]
     # this Mali's profile also refuses bilinear resizes: more of the graph stays on the CPU
-    assert old.nodes_delegated is not None and old.nodes_delegated < new.nodes_delegated
+    assert old.nodes_delegated is not None and new.nodes_delegated is not None
+    assert old.nodes_delegated < new.nodes_delegated
     assert {f.op_type for f in old.fallback_ops} == {"CUMSUM", "RESIZE_BILINEAR"}
     assert next(f for f in old.fallback_ops if f.op_type == "RESIZE_BILINEAR").count == 2
 
