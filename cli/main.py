@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.infer import infer
 from contracts.settings import get_settings
 
 
@@ -423,6 +424,12 @@ def compare(
     console.print(table)
     for m in result.missing:
         console.print(f"[yellow]not compared:[/yellow] {m}")
+    for n in _api().get(f"/benchmarks/{b}/numerics"):  # jobs submitted with numerics: true
+        if n["numerics_mismatch"]:
+            agree = n["numerics"]["agreement"]
+            console.print(
+                f"[red]numerics_mismatch:[/red] {n['phone']} {n['delegate']}: {agree:.2%} agreement with CPU"
+            )
     if fail_on_regression is not None:
         bad = regressions(result, _percent(fail_on_regression))
         if bad:
@@ -455,6 +462,7 @@ def _mount_models() -> None:
 
 
 _mount_models()
+app.command(name="infer")(infer)
 
 
 def main() -> None:  # pragma: no cover
