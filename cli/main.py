@@ -12,8 +12,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.infer import infer
 from contracts.settings import get_settings
 from contracts.vocabulary import TERMINAL_JOB_STATES, Delegate, JobState
+
+
+def _register_binary_commands(root: typer.Typer) -> None:
+    from cli.binary import app as binary_app
+    from cli.doctor import doctor
+
+    root.add_typer(binary_app, name="binary")
+    root.command()(doctor)
+
 
 app = typer.Typer(
     help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
@@ -22,6 +32,7 @@ device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=T
 token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
 app.add_typer(device_app, name="device")
 app.add_typer(token_app, name="token")
+_register_binary_commands(app)
 console = Console()
 
 
@@ -119,6 +130,9 @@ def phone(
     adb_port: int | None = typer.Option(
         None, help="Also `adb connect` each phone to the adb server on this port"
     ),
+    as_real: bool = typer.Option(
+        False, "--as-real", help="Look like real phones: no ro.phonefarm.* props, runs registered binaries"
+    ),
 ) -> None:
     """Run virtual phones that speak real ADB (for demos and tests)."""
     from device_agent.virtual.fleet import main_phone
@@ -135,6 +149,7 @@ def phone(
         auth_key=auth_key,
         timing_mode=timing,
         adb_port=adb_port,
+        as_real=as_real,
     )
 
 
@@ -410,6 +425,12 @@ def compare(
     console.print(table)
     for m in result.missing:
         console.print(f"[yellow]not compared:[/yellow] {m}")
+    for n in _api().get(f"/benchmarks/{b}/numerics"):  # jobs submitted with numerics: true
+        if n["numerics_mismatch"]:
+            agree = n["numerics"]["agreement"]
+            console.print(
+                f"[red]numerics_mismatch:[/red] {n['phone']} {n['delegate']}: {agree:.2%} agreement with CPU"
+            )
     if fail_on_regression is not None:
         bad = regressions(result, _percent(fail_on_regression))
         if bad:
@@ -442,6 +463,7 @@ def _mount_models() -> None:
 
 
 _mount_models()
+app.command(name="infer")(infer)
 
 
 def main() -> None:  # pragma: no cover

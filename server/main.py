@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,10 +17,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from contracts.settings import get_settings
 from server import queue
 from server.api import errors
+from server.binaries.views import router as binaries_router
+from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
+from server.inferences.views import numerics_router
+from server.inferences.views import router as inferences_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
 from server.models.views import router as models_router
@@ -90,6 +95,18 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def register_configured_binary() -> None:
+    """FARM_BENCHMARK_BINARY registers its file at start-up; a bad file is logged, not fatal."""
+    from server.binaries.service import register_configured
+    from server.db import session_scope
+
+    try:
+        with session_scope() as db:
+            register_configured(db)
+    except Exception as exc:
+        logging.getLogger("phonefarm.binaries").error("FARM_BENCHMARK_BINARY not registered: %s", exc)
+
+
 def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> FastAPI:
     """The application; `sender` is how runs reach workers (default: Celery, by task name)."""
     queue.configure(sender or queue.CelerySender())
@@ -97,6 +114,7 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        register_configured_binary()
         if reconciler:
             reconciler.start()
         yield
@@ -112,11 +130,22 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
-    for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
+    for router in (
+        models_router,
+        jobs_router,
+        devices_router,
+        results_router,
+        compare_router,
+        binaries_router,
+        health,
+    ):
         api.include_router(router)
+    api.include_router(inferences_router)
+    api.include_router(numerics_router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)
+    app.include_router(placement_router)
     app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 

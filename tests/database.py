@@ -42,6 +42,19 @@ def migrated_database() -> Iterator[tuple[str, Engine]]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+class _Pinned:
+    """Stands in for server.db.get_sessionmaker: the test's factory, kept across reset_caches()."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def __call__(self) -> sessionmaker[Session]:
+        return self.factory
+
+    def cache_clear(self) -> None:
+        pass
+
+
 @pytest.fixture
 def db_connection(
     migrated_database: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
@@ -55,7 +68,7 @@ def db_connection(
     with engine.connect() as conn:
         outer = conn.begin()
         factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        monkeypatch.setattr(server.db, "get_sessionmaker", lambda: factory)
+        monkeypatch.setattr(server.db, "get_sessionmaker", _Pinned(factory))
         try:
             yield conn
         finally:

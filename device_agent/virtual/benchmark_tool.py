@@ -1,8 +1,8 @@
 """The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
 
 Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
-what it prints. A virtual phone cannot run an arm64 binary, so the farm pushes a small stub
-file instead (`stub_binary()`); executing a file that starts with `STUB_MAGIC` runs this
+what it prints. A virtual phone cannot run ARM code: executing the ELF registered for its
+ABI (see as_real.py), or the legacy stub file (`stub_binary()`, refused `as_real`), runs this
 module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
 times real inferences and prints what the real tool prints, line for line, so the same
 parser and the same failure handling are exercised.
@@ -40,15 +40,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# the stub's format is shared with the farm (contracts); the shell and tests import it from here too
-from contracts.stub_binary import STUB_MAGIC as STUB_MAGIC
-from contracts.stub_binary import TOOL_VERSION
-from contracts.stub_binary import stub_binary as stub_binary
+from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: op_profiling and tests use it here
+from contracts.delegate_ops import NNAPI_OPS, XNNPACK_OPS
+from device_agent.virtual import tool_versions
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
     from device_agent.virtual.shell import IO
 
+STUB_MAGIC = b"#!/system/bin/phonefarm-benchmark_model"
+TOOL_VERSION = "2.16.1"
 SIGNAL_TEXT = {
     4: "Illegal instruction",
     6: "Aborted",
@@ -58,6 +59,16 @@ SIGNAL_TEXT = {
     11: "Segmentation fault",
     15: "Terminated",
 }
+
+
+def stub_binary(version: str = TOOL_VERSION) -> bytes:
+    """The file pushed to a virtual phone in place of the arm64 benchmark_model binary."""
+    return (
+        STUB_MAGIC
+        + f" {version}\n".encode()
+        + b"# PhoneFarm virtual phone: executing this file runs TensorFlow Lite's benchmark_model\n"
+        + b"# emulated on the host (device_agent/virtual/benchmark_tool.py). Not an ARM binary.\n"
+    )
 
 
 # ---- flags (name, type, default, usage) as benchmark_model 2.16 declares them -------------------
@@ -149,9 +160,17 @@ FLAG_SPECS: list[tuple[str, str, Any, str]] = [
         "",
         "A map-like string representing value file. Each item is separated by ',', and the item value consists of input layer name and value file path separated by ':', e.g. input1:file_path1,input2:file_path2. If the input_name appears both in input_layer_value_range and input_layer_value_files, input_layer_value_range of the input_name will be ignored. The file format is binary and it should be array format or null separated strings format.",
     ),
+    ("output_filepath", "string", "", "File path to export outputs layer as binary data."),
     ("allow_fp16", "bool", False, "allow fp16"),
     ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
     ("enable_op_profiling", "bool", False, "enable op profiling"),
+    (
+        "op_profiling_output_mode",
+        "string",
+        "stdout",
+        "Output mode for op profiling results. Supported values are: 'stdout', 'csv' and 'proto'.",
+    ),
+    ("op_profiling_output_file", "string", "", "Output file for op profiling results."),
     ("max_profiling_buffer_entries", "int32", 1024, "max initial profiling buffer entries"),
     (
         "allow_dynamic_profiling_buffer_increase",
@@ -295,9 +314,12 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("input_layer_shape", "Input shapes"),
     ("input_layer_value_range", "Input value ranges"),
     ("input_layer_value_files", "Input value files"),
+    ("output_filepath", "File path to export outputs layer to"),
     ("allow_fp16", "Allow fp16"),
     ("require_full_delegation", "Require full delegation"),
     ("enable_op_profiling", "Enable op profiling"),
+    ("op_profiling_output_mode", "Op profiling output mode"),
+    ("op_profiling_output_file", "Op profiling output file"),
     ("max_profiling_buffer_entries", "Max initial profiling buffer entries"),
     ("allow_dynamic_profiling_buffer_increase", "Allow dynamic increase on profiling buffer entries"),
     ("profiling_output_csv_file", "CSV File to export profiling data to"),
@@ -328,102 +350,6 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("use_external_delegate", "Use external delegate"),
 ]
 ALWAYS_LOGGED = {"graph"}
-
-# Builtin ops the GPU delegate (2.16) and XNNPACK take; anything else stays on the CPU.
-GPU_OPS = frozenset(
-    [
-        "ABS",
-        "ADD",
-        "AVERAGE_POOL_2D",
-        "BATCH_MATMUL",
-        "CAST",
-        "CONCATENATION",
-        "CONV_2D",
-        "COS",
-        "DEPTH_TO_SPACE",
-        "DEPTHWISE_CONV_2D",
-        "DEQUANTIZE",
-        "DIV",
-        "ELU",
-        "EQUAL",
-        "EXP",
-        "FLOOR",
-        "FLOOR_DIV",
-        "FLOOR_MOD",
-        "FULLY_CONNECTED",
-        "GATHER",
-        "GREATER",
-        "GREATER_EQUAL",
-        "HARD_SWISH",
-        "LESS",
-        "LESS_EQUAL",
-        "LOG",
-        "LOGISTIC",
-        "MAXIMUM",
-        "MAX_POOL_2D",
-        "MEAN",
-        "MINIMUM",
-        "MIRROR_PAD",
-        "MUL",
-        "NEG",
-        "NOT_EQUAL",
-        "PACK",
-        "PAD",
-        "PADV2",
-        "PRELU",
-        "QUANTIZE",
-        "REDUCE_MAX",
-        "REDUCE_MIN",
-        "REDUCE_PROD",
-        "RELU",
-        "RELU6",
-        "RELU_N1_TO_1",
-        "LEAKY_RELU",
-        "RESHAPE",
-        "RESIZE_BILINEAR",
-        "RESIZE_NEAREST_NEIGHBOR",
-        "RSQRT",
-        "SIN",
-        "SLICE",
-        "SOFTMAX",
-        "SPACE_TO_DEPTH",
-        "SPLIT",
-        "SPLIT_V",
-        "SQRT",
-        "SQUARE",
-        "SQUARED_DIFFERENCE",
-        "STRIDED_SLICE",
-        "SUB",
-        "SUM",
-        "TANH",
-        "TILE",
-        "TRANSPOSE",
-        "TRANSPOSE_CONV",
-    ]
-)
-XNNPACK_OPS = GPU_OPS - {
-    "CAST",
-    "COS",
-    "SIN",
-    "EXP",
-    "LOG",
-    "GATHER",
-    "TILE",
-    "EQUAL",
-    "NOT_EQUAL",
-    "GREATER",
-    "GREATER_EQUAL",
-    "LESS",
-    "LESS_EQUAL",
-    "FLOOR_DIV",
-    "FLOOR_MOD",
-    "REDUCE_MIN",
-    "REDUCE_PROD",
-    "PACK",
-    "MIRROR_PAD",
-    "SPLIT_V",
-}
-NNAPI_OPS = GPU_OPS - {"BATCH_MATMUL", "HARD_SWISH", "SPLIT_V", "DEPTH_TO_SPACE"}
 
 
 def g(value: float) -> str:
@@ -474,8 +400,10 @@ def _parse_value(kind: str, raw: str) -> Any:
     return raw
 
 
-def usage(argv0: str) -> str:
-    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS]
+def usage(argv0: str, version: str = TOOL_VERSION) -> str:
+    from device_agent.virtual.tool_versions import knows
+
+    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS if knows(version, n)]
     width = max(len(r[0]) for r in rows)
     lines = [f"usage: {argv0} <flags>", "Flags:"]
     lines += [f"\t{name:<{width}}\t{kind}\toptional\t{text}" for name, kind, text in rows]
@@ -611,11 +539,17 @@ class BenchmarkRun:
     def _run(self) -> int:
         dev = self.device
         self.info("STARTING!")
-        values, given, errors, unconsumed = parse_flags(self.argv[1:])
+        version = tool_versions.version_of(dev)
+        older = tool_versions.unknown_args(version, self.argv[1:])  # flags this (pinned) build lacks
+        values, given, errors, unconsumed = parse_flags([a for a in self.argv[1:] if a not in older])
+        unconsumed += older
         if errors or values["help"]:
             for e in errors:
                 self.error(e)
-            self.error(usage(self.argv[0]))
+            self.error(usage(self.argv[0], version))
+            return self.fail()
+        if unconsumed and tool_versions.stops_on_unknown_flags(version):
+            self.error("Unconsumed cmdline flags: " + " ".join(unconsumed))
             return self.fail()
         if unconsumed:
             self.warn("Unconsumed cmdline flags: " + " ".join(unconsumed))
@@ -641,7 +575,7 @@ class BenchmarkRun:
             else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
         )
         self.info(
-            f"[phonefarm-virtual] benchmark_model version: {TOOL_VERSION}+phonefarm.virtual on virtual phone "
+            f"[phonefarm-virtual] benchmark_model version: {version}+phonefarm.virtual on virtual phone "
             f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
             "executed by LiteRT on the host CPU"
             + (f"; injected slowdown x{g(self.slow)}" if self.slow != 1.0 else "")
@@ -758,7 +692,12 @@ class BenchmarkRun:
             self.info(
                 "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
             )
-            if not self._apply("GPU", "TfLiteGpuDelegateV2", GPU_OPS, ops, p):
+            from device_agent.virtual import op_profiling
+
+            gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
+            for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
+                self.info(line)
+            if not self._apply("GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
                 return self.fail()
             self.info("Initialized OpenCL-based API.")
             self.info("Created 1 GPU delegate kernels.")
@@ -779,9 +718,13 @@ class BenchmarkRun:
             if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
                 return self.fail()
 
+        from device_agent.virtual import tensor_io
+
+        # the GPU delegate computes in fp16 when precision loss is allowed: so does the virtual one
+        reduced = delegate == "gpu" and bool(p["gpu_precision_loss_allowed"])
         try:
             interp = Interpreter(
-                model_content=data,
+                model_content=tensor_io.fp16_weights(data) if reduced else data,
                 num_threads=threads,
                 experimental_op_resolver_type=(
                     OpResolverType.AUTO
@@ -804,6 +747,17 @@ class BenchmarkRun:
 
         rng = np.random.default_rng()
         inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
+        if p["input_layer_value_files"]:
+            try:
+                given = tensor_io.load_inputs(
+                    interp.get_input_details(), p, lambda path: self.device.resolve(path, cwd=self.cwd)
+                )
+            except tensor_io.InputError as exc:
+                self.error(str(exc))
+                return self.fail()
+            inputs = [(idx, given.get(idx, arr)) for idx, arr in inputs]
+        if reduced:
+            inputs = [(idx, tensor_io.fp16_round(arr)) for idx, arr in inputs]
 
         if p["dry_run"]:
             p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
@@ -822,6 +776,18 @@ class BenchmarkRun:
         if regular is None:
             return self._fault_exit(fault)
         end_rss = _rss_kb()
+        if p["output_filepath"]:
+            outs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+            if reduced:
+                noise = fault.gpu_output_noise
+                outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
+            try:
+                tensor_io.write_outputs(
+                    self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
+                )
+            except OSError:
+                self.error(f"Failed to write the output file: {p['output_filepath']}")
+                return self.fail()
         self.info(
             f"Inference timings in us: Init: {init_us}, First inference: {warm.first()}, "
             f"Warmup (avg): {g(warm.avg())}, Inference (avg): {g(regular.avg())}"
@@ -990,7 +956,9 @@ class BenchmarkRun:
         cpu_kind: str,
         p: dict[str, Any],
     ) -> None:
-        info = self.info
+        # csv mode: the tables go to the file, not the log (the ESTIMATED note stays in the log)
+        csv_file = p["op_profiling_output_file"] if p["op_profiling_output_mode"] == "csv" else ""
+        info: Callable[[str], None] = self.info if not csv_file else (lambda _text: None)
         hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
         sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
         init_ms = init_us / 1e3
@@ -1027,7 +995,7 @@ class BenchmarkRun:
         info(f"{len(init_rows)} nodes observed")
         info("")
         info("")
-        info(
+        self.info(
             "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
             "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
         )
@@ -1035,7 +1003,10 @@ class BenchmarkRun:
         first_ms = regular.first() / 1e3
         rows: list[tuple[str, str, float, float]] = []
         if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            supported = GPU_OPS if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
+            from device_agent.virtual.op_profiling import gpu_ops
+
+            gpu = gpu_ops(self.device.profile.gpu_unsupported_ops)
+            supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
             kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
                 delegate or "", "TfLiteXNNPackDelegate"
             )
@@ -1093,6 +1064,16 @@ class BenchmarkRun:
         info("Memory (bytes): count=0")
         info(f"{len(rows)} nodes observed")
         info("")
+        if csv_file:
+            from device_agent.virtual.op_profiling import write_csv
+
+            init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
+            init_line = f"count=1 curr={round(total * 1000)}"
+            try:
+                target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
+                write_csv(target, init_nodes, rows, init_line, regular.line())
+            except OSError:
+                self.error(f"Failed to open output file for writing: {csv_file}")
 
 
 def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:

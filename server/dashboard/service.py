@@ -254,6 +254,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
 def _result_dict(res: Result) -> dict[str, Any]:
     out = {k: getattr(res, k) for k in ("delegate_applied", *MEASUREMENTS)}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    out["placement"] = (res.env or {}).get("placement")
     return out
 
 

@@ -17,6 +17,7 @@ from contracts.vocabulary import (
 )
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
+from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import runnable
@@ -87,6 +88,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     """Add the job and its runs; the runs are sent to their hosts when the caller commits."""
     model = find_model(db, principal, req.model)
     devices = select_devices(db, req.devices)
+    check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
     spec = req.model_dump(mode="json", exclude={"model", "public"})
     job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
     db.add(job)

@@ -12,7 +12,18 @@ TINY = (Path(__file__).resolve().parents[1] / "fixtures" / "tiny_segmenter.tflit
 
 
 def _phone(api: TestClient, serial: str, agent: dict[str, str], state: str = "online") -> dict:
-    body = {"serial": serial, "state": state, "soc_name": "Snapdragon 845", "is_virtual": True}
+    from server.binaries.service import ensure_stand_ins
+    from server.db import session_scope
+
+    with session_scope() as db:  # a benchmark needs a binary for the phone's ABI
+        ensure_stand_ins(db, ["arm64-v8a"])
+    body = {
+        "serial": serial,
+        "state": state,
+        "soc_name": "Snapdragon 845",
+        "is_virtual": True,
+        "abi": "arm64-v8a",
+    }
     resp = api.put(f"/api/v1/hosts/hostA/devices/{serial}", json=body, headers=agent)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
@@ -25,7 +36,9 @@ def test_submitting_a_benchmark_sends_each_run_to_its_host_after_the_commit(
     _phone(api, "phone-1", agent)
     model = api.post("/api/v1/models", files={"file": ("m.tflite", TINY)}, headers=alice).json()
     body = {"model": str(model["id"]), "devices": {"all": True}, "delegates": ["cpu"], "threads": [1, 4]}
-    job = api.post("/api/v1/benchmarks", json=body, headers=alice).json()
+    resp = api.post("/api/v1/benchmarks", json=body, headers=alice)
+    assert resp.status_code == 202, resp.text
+    job = resp.json()
     run_ids = sorted(r["id"] for r in job["runs"])
     assert sorted(run_id for run_id, _ in sent) == run_ids
     assert {queue for _, queue in sent} == {"host.hostA"}
