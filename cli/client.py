@@ -1,86 +1,152 @@
 """Commands that talk to a farm over its REST API: phones, benchmarks, comparisons.
 
-They hold no farm logic: every call goes through the same client notebooks use.
+They hold no farm logic: every call goes through `phonefarm.Farm`, the client notebooks use.
+Options are checked here, so a typo names the flag (`--threads`), not an API field.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
 from cli.output import console, fail
+from phonefarm import Farm, Job
+from phonefarm.frames import phone_labels
 
 device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=True)
+DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
 
 
-def _api() -> Any:
-    from device_agent.api_client import FarmApi
-
-    return FarmApi()
+def farm() -> Farm:
+    return Farm()
 
 
-def _device_table(devices: list[dict[str, Any]]) -> Table:
-    table = Table("id", "serial", "host", "state", "model", "SoC", "Android", "RAM", "GPU", "tags", "virtual")
+def parse_delegates(text: str) -> list[str]:
+    """'CPU, gpu' -> ['cpu', 'gpu']; anything else is a bad --delegate."""
+    values = [d.strip().lower() for d in text.split(",") if d.strip()]
+    bad = [d for d in values if d not in DELEGATES]
+    if bad or not values:
+        raise typer.BadParameter(
+            f"{', '.join(bad) or 'nothing'} is not a delegate; choose from {', '.join(DELEGATES)} "
+            "(comma-separated)",
+            param_hint="--delegate",
+        )
+    return values
+
+
+def parse_threads(text: str) -> list[int]:
+    """'1,4' -> [1, 4]: whole numbers from 1 to 16."""
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    if not parts or not all(t.isdecimal() and 1 <= int(t) <= 16 for t in parts):
+        raise typer.BadParameter(
+            f"{text!r} is not a list of thread counts; give whole numbers 1-16, e.g. 4 or 1,4",
+            param_hint="--threads",
+        )
+    return [int(t) for t in parts]
+
+
+def parse_percent(text: str) -> float:
+    """'5%' or '0.05' -> 0.05."""
+    raw = text.strip()
+    number = raw[:-1].strip() if raw.endswith("%") else raw
+    try:
+        value = float(number)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < (1000 if raw.endswith("%") else 10):
+        raise typer.BadParameter(
+            f"{text!r} is not a percentage; give e.g. 5% or 0.05", param_hint="--fail-on-regression"
+        )
+    return value / 100 if raw.endswith("%") else value
+
+
+def _ram(mb: int | None) -> str:
+    return f"{mb / 1024:.1f} GB" if mb else "?"
+
+
+def device_table(devices: list[dict[str, Any]], wide: bool = False) -> Table:
+    """Compact (fits 80 columns): id, phone, SoC, state, RAM, tags. --wide adds the rest."""
+    labels = phone_labels(devices)
+    columns = ["id", "phone", "SoC", "state", "RAM", "tags"]
+    if wide:
+        columns += ["serial", "host", "Android", "GPU", "virtual"]
+    table = Table(*columns, pad_edge=False)
     for d in devices:
         soc = d["soc_name"] or d["soc_codename"] or "?"
         if not d["soc_known"]:
             soc += " (unknown)"
-        table.add_row(
+        row = [
             str(d["id"]),
-            d["serial"],
-            d["host"],
-            d["state"],
-            d["model"] or "",
+            labels[int(d["id"])] + (" *" if d["is_virtual"] and not wide else ""),
             soc,
-            f"{d['android_release'] or '?'} (SDK {d['sdk'] or '?'})",
-            f"{d['ram_mb'] or '?'} MB",
-            d["gpu"] or "",
+            d["state"],
+            _ram(d["ram_mb"]),
             ",".join(d["tags"]),
-            "yes" if d["is_virtual"] else "",
-        )
+        ]
+        if wide:
+            row += [
+                d["serial"],
+                d["host"],
+                f"{d['android_release'] or '?'} (SDK {d['sdk'] or '?'})",
+                d["gpu"] or "",
+                "yes" if d["is_virtual"] else "",
+            ]
+        table.add_row(*row)
     return table
 
 
-def devices(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List the farm's phones."""
-    rows = _api().get("/devices")
+def devices(
+    as_json: bool = typer.Option(False, "--json", help="Every field, as JSON"),
+    wide: bool = typer.Option(False, "--wide", help="All columns (serial, host, Android, GPU)"),
+) -> None:
+    """List the farm's phones (* = virtual phone)."""
+    rows = farm().devices()
     if as_json:
         console.print_json(json.dumps(rows))
-    else:
-        console.print(_device_table(rows))
+        return
+    console.print(device_table(rows, wide))
+    if not rows:
+        console.print("no phones yet: attach one with `farm attach HOST:PORT`, or start `farm up`")
 
 
 @device_app.command("disable")
 def device_disable(device_id: int) -> None:
-    _api().post(f"/devices/{device_id}/disable")
+    """Keep the phone out of new benchmarks."""
+    farm().post(f"/devices/{device_id}/disable")
     console.print(f"device {device_id} disabled")
 
 
 @device_app.command("enable")
 def device_enable(device_id: int) -> None:
-    _api().post(f"/devices/{device_id}/enable")
+    """Let the phone take benchmarks again."""
+    farm().post(f"/devices/{device_id}/enable")
     console.print(f"device {device_id} enabled")
 
 
 @device_app.command("tag")
 def device_tag(device_id: int, tags: list[str]) -> None:
-    d = _api().post(f"/devices/{device_id}/tags", json={"tags": tags})
+    """Add tags (select phones with `farm submit --tag`)."""
+    d = farm().post(f"/devices/{device_id}/tags", json={"tags": tags})
     console.print(f"device {device_id} tags: {', '.join(d['tags'])}")
 
 
 @device_app.command("untag")
 def device_untag(device_id: int, tags: list[str]) -> None:
+    """Remove tags."""
+    f = farm()
+    d: dict[str, Any] = {"tags": []}
     for tag in tags:
-        d = _api().delete(f"/devices/{device_id}/tags/{tag}")
+        d = f.delete(f"/devices/{device_id}/tags/{tag}")
     console.print(f"device {device_id} tags: {', '.join(d['tags'])}")
 
 
-def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> Table:
+def results_table(job: dict[str, Any], devs: list[dict[str, Any]]) -> Table:
+    labels = phone_labels(devs)
+    socs = {d["id"]: d.get("soc_name") or "" for d in devs}
     table = Table(
         "phone",
         "SoC",
@@ -96,7 +162,6 @@ def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> T
         title=f"benchmark {job['id']}: {job['state']}",
     )
     for r in job["runs"]:
-        d = devices.get(r["device_id"], {})
         res = r.get("result") or {}
 
         def ms(key: str, res: dict[str, Any] = res) -> str:
@@ -104,8 +169,8 @@ def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> T
             return f"{v / 1000:.2f}" if v is not None else ""
 
         table.add_row(
-            f"{d.get('model', '?')} ({d.get('serial', r['device_id'])})",
-            d.get("soc_name") or "",
+            labels.get(r["device_id"], f"device {r['device_id']}"),
+            socs.get(r["device_id"], ""),
             r["delegate"],
             str(r["threads"]),
             r["state"],
@@ -120,53 +185,57 @@ def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> T
 
 
 def submit(
-    model: Path = typer.Argument(..., help=".tflite file to upload (or --model-ref for one the farm has)"),
-    soc: list[str] = typer.Option([], "--soc", help="SoC marketing name or codename (repeatable)"),
+    model: str = typer.Argument(
+        ..., help="A .tflite file to upload, or a model the farm has: id, sha256 prefix, name or zoo name"
+    ),
+    soc: list[str] = typer.Option(
+        [], "--soc", help="SoC name, codename, chip id (sm8550) or unambiguous name prefix (repeatable)"
+    ),
     device: list[int] = typer.Option([], "--device", help="Device id (repeatable)"),
     tag: list[str] = typer.Option([], "--tag", help="Device tag (repeatable)"),
     all_devices: bool = typer.Option(False, "--all", help="Every runnable phone"),
-    delegate: str = typer.Option("cpu", help="Comma-separated: cpu,gpu,nnapi,xnnpack"),
-    threads: str = typer.Option("4", help="Comma-separated thread counts"),
-    runs: int = typer.Option(50, help="Measured inferences (minimum)"),
-    warmup: int = typer.Option(1, help="Warm-up inferences"),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Run on what matches even if some --soc/--device/--tag match nothing"
+    ),
+    delegate: str = typer.Option("cpu", help="Comma-separated, any case: cpu,gpu,nnapi,xnnpack"),
+    threads: str = typer.Option("4", help="Comma-separated thread counts, e.g. 1,4"),
+    runs: int = typer.Option(50, min=1, max=10000, help="Measured inferences (minimum)"),
+    warmup: int = typer.Option(1, min=0, max=1000, help="Warm-up inferences"),
     wait: bool = typer.Option(False, help="Show live progress, then the results"),
     timeout: float = typer.Option(3600, help="Give up waiting after this many seconds"),
 ) -> None:
-    """Upload a model and benchmark it on the chosen phones."""
-    from device_agent.api_client import ApiError
-
-    api_ = _api()
-    if not model.is_file():
-        fail(f"{model} is not a file")
-    try:
-        with model.open("rb") as fh:
-            m = api_.post("/models", files={"file": (model.name, fh, "application/octet-stream")})
-        body = {
-            "model": str(m["id"]),
-            "devices": {"all": all_devices, "socs": soc, "ids": device, "tags": tag},
-            "delegates": [d.strip() for d in delegate.split(",") if d.strip()],
-            "threads": [int(t) for t in threads.split(",") if t.strip()],
-            "num_runs": runs,
-            "warmup_runs": warmup,
-        }
-        job = api_.post("/benchmarks", json=body)
-    except ApiError as exc:
-        fail(exc.detail)
-        return
+    """Benchmark a model (a file, or one the farm has) on the chosen phones."""
+    delegates = parse_delegates(delegate)
+    thread_counts = parse_threads(threads)
+    if not (all_devices or soc or device or tag):
+        fail("choose phones", "give --soc NAME, --device ID, --tag TAG or --all (see `farm devices`)")
+    f = farm()
+    job = f.benchmark(
+        model,
+        socs=soc,
+        ids=device,
+        tags=tag,
+        all=all_devices,
+        allow_partial=allow_partial,
+        delegates=delegates,
+        threads=thread_counts,
+        num_runs=runs,
+        warmup_runs=warmup,
+    )
+    m = f.get(f"/models/{job.data['model_id']}")
     console.print(
-        f"benchmark [bold]{job['id']}[/bold]: {job['progress']['total']} runs queued "
-        f"(model {m['name']}, sha256 {m['sha256'][:12]})"
+        f"benchmark [bold]{job.id}[/bold]: {job.data['progress']['total']} runs queued "
+        f"(model {m['name']} #{m['id']}, sha256 {m['sha256'][:12]})"
     )
     if not wait:
         return
-    job = _watch(api_, job["id"], timeout)
-    devs = {d["id"]: d for d in api_.get("/devices")}
-    console.print(_results_table(job, devs))
-    if job["state"] not in ("succeeded",):
+    watch(job, timeout)
+    console.print(results_table(job.data, f.devices()))
+    if job.state != "succeeded":
         raise typer.Exit(1)
 
 
-def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
+def watch(job: Job, timeout: float) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + timeout
@@ -179,24 +248,21 @@ def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
     ) as bar:
         task = bar.add_task("queued", total=None)
         while True:
-            job = api_.get(f"/benchmarks/{job_id}")
-            p = job["progress"]
+            p = job.refresh().data["progress"]
             bar.update(
                 task,
                 total=p["total"],
                 completed=p["done"],
-                description=f"{job['state']}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed",
+                description=f"{job.state}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed",
             )
-            if job["state"] in ("succeeded", "failed", "partial", "cancelled"):
-                return dict(job)
+            if job.done:
+                return
             if time.monotonic() > deadline:
-                fail(f"benchmark {job_id} still {job['state']} after {timeout:.0f} s")
+                fail(
+                    f"benchmark {job.id} still {job.state} after {timeout:.0f} s",
+                    f"it keeps running; look later with the dashboard or `farm compare {job.id} {job.id}`",
+                )
             time.sleep(0.5)
-
-
-def _percent(text: str) -> float:
-    text = text.strip()
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
 
 
 def compare(
@@ -205,11 +271,36 @@ def compare(
     fail_on_regression: str | None = typer.Option(
         None, help="Exit 1 when b is slower beyond noise by more than this (e.g. 5%)"
     ),
+    output: str = typer.Option("table", "--format", help="table | markdown (for a PR comment) | json"),
 ) -> None:
     """Compare two benchmarks phone by phone, at 95% confidence."""
-    from server.results.compare import CompareOut, regressions
+    tolerance = parse_percent(fail_on_regression) if fail_on_regression is not None else None
+    if output not in ("table", "markdown", "json"):
+        raise typer.BadParameter(f"{output!r}: choose table, markdown or json", param_hint="--format")
+    result = farm().compare(a, b)
+    if output == "markdown":
+        print(result.to_markdown(tolerance), end="")
+    elif output == "json":
+        print(
+            json.dumps(
+                {"a": a, "b": b, "pairs": result.pairs.to_dict("records"), "missing": result.missing},
+                indent=2,
+            )
+        )
+    else:
+        print_comparison(result, a, b)
+    if tolerance is not None:
+        bad = result.regressions(tolerance)
+        if output == "table":
+            if len(bad):
+                console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
+            else:
+                console.print(f"no regression beyond {fail_on_regression}")
+        if len(bad):
+            raise typer.Exit(1)
 
-    result = CompareOut.model_validate(_api().get("/compare", params={"a": a, "b": b}))
+
+def print_comparison(result: Any, a: int, b: int) -> None:
     table = Table(
         "phone",
         "SoC",
@@ -222,28 +313,23 @@ def compare(
         "verdict",
         title=f"benchmark {b} against {a}",
     )
-    for p in result.pairs:
-        style = {"slower": "red", "faster": "green"}.get(p.verdict, "")
+    for p in result.pairs.to_dict("records"):
+        style = {"slower": "red", "faster": "green"}.get(p["verdict"], "")
+        verdict = p["verdict"] + (" (unstable)" if p["unstable"] else "")
         table.add_row(
-            p.device or str(p.device_id),
-            p.soc or "",
-            p.delegate,
-            str(p.threads),
-            f"{p.a_median_us / 1000:.3f}",
-            f"{p.b_median_us / 1000:.3f}",
-            f"{p.ratio:.3f}",
-            f"{p.ratio_low:.3f}–{p.ratio_high:.3f}",
-            f"[{style}]{p.verdict}[/{style}]" + (" (unstable)" if p.unstable else "") if style else p.verdict,
+            p["device"] or str(p["device_id"]),
+            p["soc"] or "",
+            p["delegate"],
+            str(p["threads"]),
+            f"{p['a_median_us'] / 1000:.3f}",
+            f"{p['b_median_us'] / 1000:.3f}",
+            f"{p['ratio']:.3f}",
+            f"{p['ratio_low']:.3f}–{p['ratio_high']:.3f}",
+            f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
     console.print(table)
     for m in result.missing:
         console.print(f"[yellow]not compared:[/yellow] {m}")
-    if fail_on_regression is not None:
-        bad = regressions(result, _percent(fail_on_regression))
-        if bad:
-            console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
-            raise typer.Exit(1)
-        console.print(f"no regression beyond {fail_on_regression}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,21 +1,32 @@
 """The `farm` command: registers the command modules and turns failures into messages.
 
 Commands live in rooms of one kind each: cli/serving.py (processes), cli/client.py (the
-REST API, through the notebook client), cli/admin.py (the database directly). A new
-command module adds one `register(app)` line below.
+REST API, through the notebook client `phonefarm.Farm`), cli/admin.py (the database
+directly). A new command module adds one `register(app)` line below. Errors of every
+command become one or two lines (cli/errors.py); `farm --debug ...` shows tracebacks.
 """
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cli import admin, client, serving
+from cli.errors import FarmGroup
 
 app = typer.Typer(
-    help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
+    cls=FarmGroup,
+    help="PhoneFarm: benchmark TFLite models on a farm of Android phones.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors"),
+) -> None:
+    """PhoneFarm: benchmark TFLite models on a farm of Android phones."""
+
 
 serving.register(app)
 client.register(app)
@@ -38,4 +49,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()
