@@ -5,6 +5,7 @@ These are long-running servers; process launching for `farm up` lives in cli/up.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
@@ -44,8 +45,11 @@ def worker(
 
     q = queue or queue_for(get_settings().host_name)
     setup_logging()
+    # the banner and the root-user SecurityWarning are noise in `farm up`'s terminal
+    warnings.filterwarnings("ignore", message=".*superuser privileges.*")
     celery_app.worker_main(
         [
+            "--quiet",
             "worker",
             "-Q",
             q,
