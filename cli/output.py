@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,9 +31,9 @@ def fail(message: str, hint: str = "", code: int = 1) -> NoReturn:
 
 
 def report(exc: CliError) -> None:
-    err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        err_console.print(f"  {exc.hint}", highlight=False, soft_wrap=True)
+        err_console.print(f"  {escape(exc.hint)}", highlight=False, soft_wrap=True)
 
 
 def setup_logging(level: str = "INFO") -> None:

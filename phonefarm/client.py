@@ -235,7 +235,7 @@ class Farm:
         """A file is uploaded; an id, sha256 prefix, model or zoo name is passed on for the farm to find."""
         if isinstance(model, int):
             return model
-        if isinstance(model, Path) or str(model).endswith(".tflite") or Path(str(model)).is_file():
+        if isinstance(model, Path) or Path(str(model)).is_file():
             return int(self.upload(model)["id"])
         text = str(model).strip()
         return int(text) if text.isdecimal() else text
