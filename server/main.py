@@ -14,7 +14,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
-from server.api import errors
+from server.api import docs, errors
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
@@ -107,8 +107,11 @@ def create_app(reconcile: bool = True) -> FastAPI:
         version="0.1.0",
         description="Benchmark TFLite models on a farm of Android phones.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by server/api/docs.py: no CDN, works offline
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
     for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
