@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
+
+from contracts.labels import unique_phone_labels
 
 RESULT_COLUMNS = [
     "job_id",
@@ -31,21 +32,8 @@ RESULT_COLUMNS = [
 
 
 def phone_labels(devices: Iterable[Mapping[str, Any]]) -> dict[int, str]:
-    """'Pixel 3' per phone id, or 'Pixel 3 · 8A9X' when two phones share a model (short serial)."""
-    devices = list(devices)
-    counts = Counter(d.get("model") or "?" for d in devices)
-    labels = {}
-    for d in devices:
-        model = d.get("model") or "?"
-        labels[int(d["id"])] = f"{model} · {short_serial(str(d['serial']))}" if counts[model] > 1 else model
-    return labels
-
-
-def short_serial(serial: str) -> str:
-    """The part of a serial people tell phones apart by: the port for network phones, else 6 chars."""
-    if ":" in serial:
-        return ":" + serial.rsplit(":", 1)[1]
-    return serial[-6:]
+    """'Pixel 3' per phone id, or 'Pixel 3 · :5555' when two phones share a model (short serial)."""
+    return unique_phone_labels((int(d["id"]), d.get("model"), str(d["serial"]), False) for d in devices)
 
 
 def _ms(result: Mapping[str, Any], key: str) -> float | None:

@@ -280,7 +280,7 @@ def test_compare_table_and_exports(farm: Farm, page: Any) -> None:
     open_page(page, url + "&include_virtual=1")
     headers = [h.strip() for h in page.locator("#compare thead th").all_inner_texts()]
     assert headers[0] == "" and headers[-1] == "Size (MB)"
-    assert all("Gb RAM" in h for h in headers[1:-1]), headers
+    assert all(" GB RAM" in h for h in headers[1:-1]), headers
     body = page.locator("#compare tbody tr")
     labels = [body.nth(i).locator("th").inner_text() for i in range(body.count())]
     assert labels == [row_label(farm, "cpu"), row_label(farm, "gpu")]
