@@ -332,7 +332,30 @@ def print_comparison(result: Any, a: int, b: int) -> None:
         console.print(f"[yellow]not compared:[/yellow] {m}")
 
 
+def config(
+    get: str | None = typer.Option(None, "--get", help="Print one value: api_url, token_file or data_dir"),
+) -> None:
+    """Where the farm is, as every farm command sees it (env vars, then `farm up`'s config file)."""
+    from contracts.farm_config import config_path
+    from contracts.settings import Settings
+
+    settings = Settings()
+    values = {
+        "api_url": settings.api_url,
+        "token_file": str(settings.token_file or settings.data_dir / "admin.token"),
+        "data_dir": str(settings.data_dir),
+        "config": str(config_path()),
+    }
+    if get is not None:
+        if get not in values:
+            raise typer.BadParameter(f"{get!r}: choose {', '.join(values)}", param_hint="--get")
+        print(values[get])
+        return
+    for key, value in values.items():
+        print(f"{key:<11} {value}")
+
+
 def register(app: typer.Typer) -> None:
-    for command in (devices, submit, compare):
+    for command in (devices, submit, compare, config):
         app.command()(command)
     app.add_typer(device_app, name="device")
