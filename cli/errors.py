@@ -41,6 +41,8 @@ def explain(exc: BaseException) -> CliError | None:
         )
     if isinstance(exc, FarmError):
         hint = STATUS_HINTS.get(exc.status, "").format(config=config_path())
+        if exc.title == "Unknown model":
+            hint = "give a .tflite file, or a model the farm has: id, sha256 prefix, name or zoo name"
         if exc.available_socs:
             hint = "available SoCs: " + ", ".join(exc.available_socs)
         return CliError(exc.detail, hint)
