@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -69,6 +71,15 @@ def explain(exc: BaseException) -> CliError | None:
             f"cannot use the farm database at {url} ({str(getattr(exc, 'orig', exc)).splitlines()[0]})",
             "run this on the farm's server host after `farm up` (it records its data dir in "
             f"{config_path()}), or set FARM_DATA_DIR / FARM_DATABASE_URL; `farm migrate` creates the schema",
+        )
+    if isinstance(exc, subprocess.CalledProcessError):
+        command = " ".join(Path(str(a)).name if i == 0 else str(a) for i, a in enumerate(exc.cmd))
+        said = (exc.stderr or exc.stdout or b"").strip()
+        said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+        return CliError(
+            f"`{command}` failed with exit status {exc.returncode}"
+            + (f": {said.splitlines()[-1]}" if said else ""),
+            "rerun with --debug for the traceback",
         )
     if isinstance(exc, OSError) and getattr(exc, "filename", None):
         return CliError(f"{exc.strerror or name}: {exc.filename}")
