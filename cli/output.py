@@ -36,7 +36,7 @@ def report(exc: CliError) -> None:
         err_console.print(f"  {escape(exc.hint)}", highlight=False, soft_wrap=True)
 
 
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str | None = None) -> None:
     from contracts.logs import setup
 
     setup(level)

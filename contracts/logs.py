@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,9 +85,12 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def wants_json(stream: object = None) -> bool:
+def wants_json(stream: object = None, choice: str | None = None) -> bool:
     """JSON unless a person is watching: FARM_LOG_FORMAT=json|text decides, else whether stderr is a TTY."""
-    choice = os.environ.get("FARM_LOG_FORMAT", "").strip().lower()
+    if choice is None:
+        from contracts.settings import Settings
+
+        choice = Settings().log_format
     if choice in ("json", "text"):
         return choice == "json"
     stream = stream if stream is not None else sys.stderr
@@ -97,9 +99,14 @@ def wants_json(stream: object = None) -> bool:
 
 
 def setup(level: str | None = None) -> None:
-    level = (level or os.environ.get("FARM_LOG_LEVEL") or "INFO").upper()
+    from contracts.settings import Settings
+
+    settings = Settings()
+    level = (level or settings.log_level).upper()
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if wants_json(handler.stream) else TextFormatter())
+    handler.setFormatter(
+        JsonFormatter() if wants_json(handler.stream, settings.log_format) else TextFormatter()
+    )
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

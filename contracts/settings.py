@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     redispatch_s: float = Field(
         30.0, description="A queued run not picked up this long is sent to the broker again"
     )
+    log_format: str = Field(
+        "auto",
+        description="auto (text on a terminal, JSON otherwise), text or json",
+        pattern="^(auto|text|json)$",
+    )
+    log_level: str = Field("INFO", description="DEBUG also shows third-party libraries' chatter")
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
 
     @classmethod
