@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.stack import ROOT, AdbServer, FarmStack, free_port
 pytestmark = pytest.mark.integration
 
 FAST = ["--runs", "5", "--warmup", "0"]
-FAST_SPEC = {"min_secs": 0.02, "warmup_min_secs": 0.0, "trials": 1, "cooldown_s": 0}
+FAST_SPEC: dict[str, Any] = {"min_secs": 0.02, "warmup_min_secs": 0.0, "trials": 1, "cooldown_s": 0}
 
 
 @pytest.fixture(scope="module")
