@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -210,6 +211,12 @@ def submit(
     if not (all_devices or soc or device or tag):
         fail("choose phones", "give --soc NAME, --device ID, --tag TAG or --all (see `farm devices`)")
     f = farm()
+    looks_like_file = model.endswith(".tflite") or "/" in model
+    if looks_like_file and not Path(model).is_file() and not _known_model(f, model):
+        fail(
+            f"{model}: no such file, and no model of that name on the farm",
+            "give a .tflite file, or a model the farm has: id, sha256 prefix, name or zoo name",
+        )
     job = f.benchmark(
         model,
         socs=soc,
@@ -233,6 +240,10 @@ def submit(
     console.print(results_table(job.data, f.devices()))
     if job.state != "succeeded":
         raise typer.Exit(1)
+
+
+def _known_model(f: Farm, name: str) -> bool:
+    return any(name in (m.get("name"), m.get("zoo_name")) for m in f.models())
 
 
 def watch(job: Job, timeout: float) -> None:

@@ -198,6 +198,8 @@ def test_submit_takes_a_file_an_id_or_a_name(farm: FarmStack) -> None:
         cancel_submitted(farm, proc)
     unknown = short_error(farm_cli(farm.env, "submit", "no-such-model", "--all", *FAST))
     assert "no-such-model" in unknown
+    missing = short_error(farm_cli(farm.env, "submit", "./missing.tflite", "--all", *FAST))
+    assert "no such file" in missing
 
 
 def test_submit_help_advertises_no_option_that_does_not_exist(farm: FarmStack) -> None:
