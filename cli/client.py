@@ -311,31 +311,28 @@ def compare(
             raise typer.Exit(1)
 
 
+VERDICT_WORDS = {"indistinguishable": "same"}  # within noise; the API and JSON keep the full word
+
+
 def print_comparison(result: Any, a: int, b: int) -> None:
-    table = Table(
-        "phone",
-        "SoC",
-        "delegate",
-        "threads",
-        "a ms",
-        "b ms",
-        "b/a",
-        "95% interval",
-        "verdict",
-        title=f"benchmark {b} against {a}",
-    )
+    """Fits 80 columns: the phone (with its SoC below), delegate and threads in one cell."""
+    table = Table(title=f"benchmark {b} against {a}", pad_edge=False)
+    table.add_column("phone", min_width=14, ratio=1)
+    table.add_column("run", no_wrap=True)
+    for name in ("a ms", "b ms"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("b/a (95%)", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for p in result.pairs.to_dict("records"):
         style = {"slower": "red", "faster": "green"}.get(p["verdict"], "")
-        verdict = p["verdict"] + (" (unstable)" if p["unstable"] else "")
+        verdict = VERDICT_WORDS.get(p["verdict"], p["verdict"]) + ("\n(unstable)" if p["unstable"] else "")
+        phone = p["device"] or str(p["device_id"])
         table.add_row(
-            p["device"] or str(p["device_id"]),
-            p["soc"] or "",
-            p["delegate"],
-            str(p["threads"]),
+            phone + (f"\n[dim]{p['soc']}[/dim]" if p["soc"] else ""),
+            f"{p['delegate']} ×{p['threads']}",
             f"{p['a_median_us'] / 1000:.3f}",
             f"{p['b_median_us'] / 1000:.3f}",
-            f"{p['ratio']:.3f}",
-            f"{p['ratio_low']:.3f}–{p['ratio_high']:.3f}",
+            f"{p['ratio']:.3f}\n[dim]{p['ratio_low']:.3f}–{p['ratio_high']:.3f}[/dim]",
             f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
     console.print(table)
