@@ -279,7 +279,22 @@ def test_compare_writes_markdown_for_a_pr_comment(farm: FarmStack) -> None:
         )
         ids.append(farm.wait_job(resp.json()["id"], 180)["id"])
     proc = farm_cli(
-        farm.env, "compare", str(ids[0]), str(ids[1]), "--format", "markdown", "--fail-on-regression", "50%"
+        farm.env, "compare", str(ids[0]), str(ids[1]), "--format", "markdown", "--fail-on-regression", "5%"
     )
-    assert proc.returncode == 0, proc.stderr
+    # two runs on a loaded machine may differ: the verdict line and the exit code must agree
+    regressed = "regression(s)** beyond 5%" in proc.stdout
+    assert regressed or "No regression beyond 5%" in proc.stdout, proc.stdout
+    assert proc.returncode == (1 if regressed else 0), proc.stderr
     assert proc.stdout.startswith("### PhoneFarm") and "SM-G920F" in proc.stdout
+    narrow = subprocess.run(
+        [sys.executable, "-m", "cli.main", "compare", str(ids[0]), str(ids[1])],
+        env=dict(farm.env, COLUMNS="80"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 80, (
+        narrow.stdout
+    )
+    assert "SM-G920F" in narrow.stdout and "cpu ×4" in narrow.stdout
