@@ -28,9 +28,18 @@ def _root(
     """PhoneFarm: benchmark TFLite models on a farm of Android phones."""
 
 
+def _register_binary_commands(root: typer.Typer) -> None:
+    from cli.binary import app as binary_app
+    from cli.doctor import doctor
+
+    root.add_typer(binary_app, name="binary")
+    root.command()(doctor)
+
+
 serving.register(app)
 client.register(app)
 admin.register(app)
+_register_binary_commands(app)
 
 
 def _mount_models() -> None:

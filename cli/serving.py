@@ -89,6 +89,9 @@ def phone(
     adb_port: int | None = typer.Option(
         None, help="Also `adb connect` each phone to the adb server on this port"
     ),
+    as_real: bool = typer.Option(
+        False, "--as-real", help="Look like real phones: no ro.phonefarm.* props, runs registered binaries"
+    ),
 ) -> None:
     """Run virtual phones that speak real ADB (for demos and tests)."""
     from device_agent.virtual.fleet import main_phone
@@ -105,6 +108,7 @@ def phone(
         auth_key=auth_key,
         timing_mode=timing,
         adb_port=adb_port,
+        as_real=as_real,
     )
 
 
