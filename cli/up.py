@@ -129,7 +129,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
         from cli.ready import online_phones, ready_block, record
 
         url = f"http://127.0.0.1:{port}"
-        token_file = settings.token_file or settings.data_dir / "admin.token"
+        token_file = settings.data_dir / "admin.token"  # where bootstrap_token keeps it
         config = record(url, settings.data_dir, token_file)
         phones = online_phones(url, token, len(fleet.phones) if fleet is not None else 1)
         print(ready_block(url, token_file, phones, config), flush=True)
