@@ -288,18 +288,34 @@ def compare(
     tolerance = parse_percent(fail_on_regression) if fail_on_regression is not None else None
     if output not in ("table", "markdown", "json"):
         raise typer.BadParameter(f"{output!r}: choose table, markdown or json", param_hint="--format")
-    result = farm().compare(a, b)
+    f = farm()
+    result = f.compare(a, b)
+    mismatches = [
+        f"{n['phone']} {n['delegate']}: {n['numerics']['agreement']:.2%} agreement with CPU"
+        for n in f.get(f"/benchmarks/{b}/numerics")  # jobs submitted with numerics: true
+        if n["numerics_mismatch"]
+    ]
     if output == "markdown":
         print(result.to_markdown(tolerance), end="")
+        for m in mismatches:
+            print(f"\n**numerics_mismatch:** {m}")
     elif output == "json":
         print(
             json.dumps(
-                {"a": a, "b": b, "pairs": result.pairs.to_dict("records"), "missing": result.missing},
+                {
+                    "a": a,
+                    "b": b,
+                    "pairs": result.pairs.to_dict("records"),
+                    "missing": result.missing,
+                    "numerics_mismatch": mismatches,
+                },
                 indent=2,
             )
         )
     else:
         print_comparison(result, a, b)
+        for m in mismatches:
+            console.print(f"[red]numerics_mismatch:[/red] {m}")
     if tolerance is not None:
         bad = result.regressions(tolerance)
         if output == "table":

@@ -36,10 +36,17 @@ def _register_binary_commands(root: typer.Typer) -> None:
     root.command()(doctor)
 
 
+def _register_infer(root: typer.Typer) -> None:
+    from cli.infer import infer
+
+    root.command(name="infer")(infer)
+
+
 serving.register(app)
 client.register(app)
 admin.register(app)
 _register_binary_commands(app)
+_register_infer(app)
 
 
 def _mount_models() -> None:

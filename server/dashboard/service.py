@@ -279,6 +279,7 @@ def _result_dict(res: Result) -> dict[str, Any]:
     ]
     out = {k: getattr(res, k) for k in keys}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    out["placement"] = (res.env or {}).get("placement")
     return out
 
 

@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
-from server.dashboard import figures, service, tables
+from server.dashboard import figures, placement, service, tables
+from server.inferences import benchmark_numerics
 from server.results.compare import compare_jobs
 
 HERE = Path(__file__).resolve().parent
@@ -99,12 +100,14 @@ def job_page(request: Request, db: DB, principal: Viewer, job_id: IdPath) -> HTM
         if speedup is not None:
             charts.append(Markup(figures.to_html(speedup, "speedup")))  # noqa: S704
         charts.append(Markup(figures.to_html(figures.trial_boxes(detail.runs), "trials")))  # noqa: S704
+    numerics = benchmark_numerics.job_numerics(db, principal, job_id) if detail.spec.get("numerics") else []
     return _page(
         request,
         "job.html",
         nav="jobs",
         d=detail,
         charts=charts,
+        numerics=numerics,
         refresh=3 if detail.job.active else None,
     )
 
@@ -180,6 +183,7 @@ def compare_page(
         speedup_cells=tables.table_cells(speedup, tables.speedup_colours(speedup), prefix="×"),
         query=_query(cmp),
         choices=service.model_choices(db, principal),
+        share=placement.delegated_share(db, principal, cmp.model_ids, include_virtual),
     )
 
 
