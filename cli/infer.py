@@ -18,8 +18,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.vocabulary import TERMINAL_JOB_STATES, Delegate, JobState
+
 console = Console()
-DONE = ("succeeded", "failed", "partial", "cancelled")
+DONE = TERMINAL_JOB_STATES
 
 
 def _fail(msg: str, code: int = 1) -> None:
@@ -49,7 +51,7 @@ def infer(
     soc: list[str] = typer.Option([], "--soc", help="SoC marketing name or codename (repeatable)"),
     device: list[int] = typer.Option([], "--device", help="Device id (repeatable)"),
     all_devices: bool = typer.Option(False, "--all", help="Every runnable phone"),
-    delegate: str = typer.Option("cpu,gpu", help="Comma-separated: cpu,gpu,nnapi,xnnpack"),
+    delegate: str = typer.Option("cpu,gpu", help="Comma-separated: " + ",".join(Delegate)),
     threads: int = typer.Option(4, help="CPU threads"),
     range_: str | None = typer.Option(
         None, "--range", help="Input scaling: 0,1 | -1,1 | 0,255 (default: model card)"
@@ -132,5 +134,5 @@ def infer(
         console.print(
             f"[red]a delegate changed the answer (agreement with the CPU below {threshold:.0%})[/red]"
         )
-    if inf["state"] != "succeeded":
+    if inf["state"] != JobState.succeeded:
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
 from server import queue
-from server.api import errors
+from server.api import docs, errors
 from server.binaries.views import router as binaries_router
 from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
@@ -126,8 +126,11 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
         version="0.1.0",
         description="Benchmark TFLite models on a farm of Android phones.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by server/api/docs.py: no CDN, works offline
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
     for router in (

@@ -37,6 +37,7 @@ ModelList = Annotated[
     str | None, Query(max_length=2000, pattern=r"^[0-9, ]*$", description="Comma-separated model ids")
 ]
 IncludeVirtual = Annotated[bool, Query(description="Include virtual phones (0|1)")]
+ModelPicks = Annotated[list[int] | None, Query(max_length=100, description="Model ids from the picker")]
 
 
 def _when(value: datetime | None) -> str:
@@ -165,8 +166,10 @@ def compare_page(
     principal: Viewer,
     models: ModelList = None,
     include_virtual: IncludeVirtual = False,
+    model: ModelPicks = None,
 ) -> HTMLResponse:
-    cmp = _comparison(db, principal, models, include_virtual)
+    picked = ",".join(str(m) for m in model or [])
+    cmp = _comparison(db, principal, ",".join(p for p in (models, picked) if p) or None, include_virtual)
     table = tables.comparison_frame(cmp.rows)
     speedup = tables.speedup_frame(cmp.rows)
     return _page(
