@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         30.0, description="A queued run not picked up this long is sent to the broker again"
     )
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
+    max_queued_runs_per_user: int = Field(
+        2000, description="Queued or running runs one user may have at once (more: 429)"
+    )
+    max_runs_per_job: int = Field(512, description="Runs (phones x delegates x threads) one job may create")
+    run_budget_s: float = Field(
+        3600.0, description="Least time one run (all its trials) may need; a longer spec is refused"
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contracts.settings import get_settings
 from server.api import errors
+from server.api.guard import RequestGuard
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
@@ -67,30 +66,6 @@ def readyz() -> Any:
     return JSONResponse({"status": "ready"})
 
 
-JSON_LIMIT = 1 << 20
-
-
-class BodyLimit:
-    """Refuse oversized requests before reading them: 1 MiB for JSON, the model limit for uploads."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            length = headers.get(b"content-length", b"")
-            multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-            limit = ((get_settings().max_upload_mb << 20) + (1 << 20)) if multipart else JSON_LIMIT
-            if length.isdigit() and int(length) > limit:
-                resp = errors.problem_response(
-                    413, "Request too large", f"The request body is larger than {limit >> 20} MiB."
-                )
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def create_app(reconcile: bool = True) -> FastAPI:
     reconciler = Reconciler() if reconcile else None
 
@@ -109,7 +84,7 @@ def create_app(reconcile: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestGuard)
     api = APIRouter(prefix="/api/v1")
     for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
         api.include_router(router)

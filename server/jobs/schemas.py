@@ -83,7 +83,7 @@ class BenchmarkSpec(RequestModel):
 class BenchmarkIn(BenchmarkSpec):
     model: str = Field(description="Model id, sha256 (or 8+ char prefix) or zoo name", max_length=200)
     devices: DeviceSelector
-    public: bool = True
+    public: bool | None = Field(None, description="Default: the model's own visibility")
 
 
 class ResultOut(BaseModel):
@@ -137,12 +137,23 @@ class RunOut(BaseModel):
     state: str
     attempts: int
     error: str | None
+    failure_kind: str | None = Field(
+        None, description="What failed (model_invalid, allocation, crash, timeout, ...)"
+    )
+    blame: str | None = Field(
+        None, description="Whose failure: phone (counts towards quarantine), model, spec, farm, repeat"
+    )
+    output_bytes: int | None = Field(
+        None, description="Size of the whole tool output; head and tail are kept"
+    )
     command: str | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     result: ResultOut | None = None
-    raw_output: str | None = Field(None, description="Full tool output (only with ?raw=true)")
+    raw_output: str | None = Field(
+        None, description="Tool output, head and tail (only with ?raw=true; see .../runs/{id}/output)"
+    )
 
 
 class Progress(BaseModel):

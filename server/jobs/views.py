@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from server.api.deps import DB, MAX_ID, IdPath, Submitter, Viewer
 from server.jobs import service
@@ -30,6 +31,16 @@ def get_benchmark(
     db: DB, principal: Viewer, job_id: IdPath, raw: bool = Query(False, description="Include raw tool output")
 ) -> JobOut:
     return service.job_view(db, service.get_job(db, principal, job_id), raw=raw)
+
+
+@router.get(
+    "/{job_id}/runs/{run_id}/output",
+    response_class=PlainTextResponse,
+    responses={404: {}},
+    summary="A run's tool output (head and tail, the size noted when cut)",
+)
+def run_output(db: DB, principal: Viewer, job_id: IdPath, run_id: IdPath) -> PlainTextResponse:
+    return PlainTextResponse(service.run_output(db, principal, job_id, run_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses={404: {}, 409: {}})
