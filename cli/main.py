@@ -61,7 +61,9 @@ def api(
 
     if not no_migrate:
         migrate()
-    uvicorn.run("server.main:app", host=host, port=port, log_level="info")
+    from server.serving import OPTIONS
+
+    uvicorn.run("server.main:app", host=host, port=port, log_level="info", **OPTIONS)
 
 
 @app.command()

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         30.0, description="A queued run not picked up this long is sent to the broker again"
     )
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
+    metrics_token: str = Field(
+        "", description="Bearer token Prometheus sends to /metrics (admin API tokens work too)"
+    )
     max_queued_runs_per_user: int = Field(
         2000, description="Queued or running runs one user may have at once (more: 429)"
     )

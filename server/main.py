@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Header, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from contracts.settings import get_settings
 from server.api import errors
 from server.api.guard import RequestGuard
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
@@ -53,8 +55,29 @@ def _check_broker() -> str | None:
     return None
 
 
-@health.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+def _may_scrape(authorization: str | None) -> bool:
+    """FARM_METRICS_TOKEN or an admin token: metrics count private work."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return False
+    token = authorization[7:].strip()
+    wanted = get_settings().metrics_token
+    if wanted and hmac.compare_digest(token.encode(), wanted.encode()):
+        return True
+    from contracts.vocabulary import Role
+    from server.auth.service import authenticate
+    from server.db import session_scope
+
+    with session_scope() as db:
+        principal = authenticate(db, token)
+    return principal is not None and principal.role == Role.admin
+
+
+@health.get("/metrics", summary="Prometheus metrics (token)", response_class=Response, responses={401: {}})
+def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    if not _may_scrape(authorization):
+        return errors.problem_response(
+            401, "Unauthorized", "Send 'Authorization: Bearer <FARM_METRICS_TOKEN or an admin token>'."
+        )
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -70,12 +70,17 @@ class RequestGuard:
             return
         headers = dict(scope["headers"])
         started = False
+        has_body = headers.get(b"content-length", b"0") not in (b"", b"0") or b"transfer-encoding" in headers
+        body_done = not has_body
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                extra = list(SECURITY_HEADERS)
+                if not body_done:  # answered before the body was read: close, or the server drains it
+                    extra.append((b"connection", b"close"))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         limit = body_limit(headers)
@@ -98,9 +103,10 @@ class RequestGuard:
         received = 0
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, body_done
             message = await receive()
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)

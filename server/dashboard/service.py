@@ -184,7 +184,7 @@ class RunRow:
     state: str
     attempts: int
     error: str | None
-    raw_output: str | None
+    output_bytes: int | None  # the output itself is served on its own endpoint, never inline
     result: dict[str, Any] | None
 
 
@@ -245,7 +245,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 state=run.state,
                 attempts=run.attempts,
                 error=run.error,
-                raw_output=run.raw_output,
+                output_bytes=run.output_bytes,
                 result=_result_dict(res) if res else None,
             )
         )

@@ -151,8 +151,11 @@ class RunOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     result: ResultOut | None = None
+    # not read from the row (the column is deferred: a job view must not load every output)
     raw_output: str | None = Field(
-        None, description="Tool output, head and tail (only with ?raw=true; see .../runs/{id}/output)"
+        None,
+        validation_alias="raw_output_if_asked",
+        description="Tool output, head and tail (only with ?raw=true; see .../runs/{id}/output)",
     )
 
 

@@ -22,8 +22,13 @@ def _offsets(b: flatbuffers.Builder, offsets: list[int]) -> int:
 
 
 def crafted(
-    *, dims: list[int] | None = None, n_tensors: int = 2, sg_inputs: list[int] | None = None, n_ops: int = 1,
-    op_inputs: list[int] | None = None, constant: bool = True,
+    *,
+    dims: list[int] | None = None,
+    n_tensors: int = 2,
+    sg_inputs: list[int] | None = None,
+    n_ops: int = 1,
+    op_inputs: list[int] | None = None,
+    constant: bool = True,
 ) -> bytes:
     """One subgraph. Tensor 0 has shape `dims` and (if `constant`) a non-empty buffer; every
     operator shares one opcode and one `op_inputs` vector."""
