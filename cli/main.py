@@ -378,8 +378,15 @@ def compare(
     fail_on_regression: str | None = typer.Option(
         None, help="Exit 1 when b is slower beyond noise by more than this (e.g. 5%)"
     ),
+    allow_missing: bool = typer.Option(
+        False, help="With --fail-on-regression: do not exit 2 when pairs are missing or runs failed"
+    ),
 ) -> None:
-    """Compare two benchmarks phone by phone, at 95% confidence."""
+    """Compare two benchmarks phone by phone, at 95% confidence.
+
+    With --fail-on-regression: exit 1 on a regression, exit 2 when the comparison is
+    incomplete (a pair missing, a run of either job not succeeded) unless --allow-missing.
+    """
     from server.results.compare import CompareOut, regressions
 
     result = CompareOut.model_validate(_api().get("/compare", params={"a": a, "b": b}))
@@ -409,14 +416,20 @@ def compare(
             f"[{style}]{p.verdict}[/{style}]" + (" (unstable)" if p.unstable else "") if style else p.verdict,
         )
     console.print(table)
-    for m in result.missing:
+    for m in result.not_compared():
         console.print(f"[yellow]not compared:[/yellow] {m}")
     if fail_on_regression is not None:
         bad = regressions(result, _percent(fail_on_regression))
         if bad:
             console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
             raise typer.Exit(1)
-        console.print(f"no regression beyond {fail_on_regression}")
+        if not result.complete and not allow_missing:
+            console.print(
+                f"[red]incomplete comparison: {len(result.not_compared())} item(s) not compared "
+                "(listed above); rerun them or pass --allow-missing[/red]"
+            )
+            raise typer.Exit(2)
+        console.print(f"no regression beyond {fail_on_regression} in {len(result.pairs)} pair(s)")
 
 
 @app.command()

@@ -216,3 +216,71 @@ def test_a_runs_output_is_kept_head_and_tail_and_served_on_its_own_endpoint(api:
     assert run["raw_output"] is None and run["output_bytes"] == len(huge)
     text = api.get(f"/api/v1/benchmarks/{job.json()['id']}/runs/{run_id}/output").text
     assert text.startswith("first line") and text.endswith("last line") and len(text) < 2 * KEEP_BYTES + 200
+
+
+def _finish(run_id: int, avg_us: float | None) -> None:
+    """Take a run through the real lifecycle: claimed, then a result (or a failure)."""
+    from server.db import session_scope
+    from server.jobs import lifecycle
+
+    with session_scope() as db:
+        _, claim = lifecycle.claim(db, run_id, "test-worker")
+    assert isinstance(claim, lifecycle.Claim)
+    with session_scope() as db:
+        if avg_us is None:
+            lifecycle.fail(db, claim, "crash: Segmentation fault", "", "cmd", device_lost=False)
+        else:
+            fields = {
+                "avg_us": avg_us,
+                "median_us": avg_us,
+                "ci95_low_us": avg_us * 0.99,
+                "ci95_high_us": avg_us * 1.01,
+            }
+            lifecycle.complete(db, claim, fields, "Inference timings in us: Inference (avg): 1", "cmd")
+
+
+def test_results_csv_never_starts_a_cell_with_a_formula(api: TestClient) -> None:
+    _phone(api, "=HYPERLINK(1)", model="=cmd|' /C calc'!A0")
+    h = make_token("submitter")
+    model = _upload(api, h).json()
+    job = api.post(
+        "/api/v1/benchmarks", headers=h, json={"model": str(model["id"]), "devices": {"all": True}, **QUICK}
+    )
+    _finish(job.json()["runs"][0]["id"], 1000.0)
+    text = api.get("/api/v1/results", headers={**h, "Accept": "text/csv"}).text
+    cells = [c for line in text.splitlines()[1:] for c in line.split(",")]
+    assert cells and not any(c.lstrip('"').startswith(("=", "+", "@")) for c in cells), text
+    assert "'=" in text or "'+" in text
+
+
+def test_the_regression_gate_fails_with_exit_2_when_anything_was_not_compared(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import cli.main
+
+    _phone(api, "p1")
+    _phone(api, "p2", soc_name="Snapdragon 625")
+    h = make_token("submitter", "ci")
+    model = _upload(api, h).json()
+    body = {"model": str(model["id"]), "devices": {"all": True}, **QUICK}
+    a = api.post("/api/v1/benchmarks", headers=h, json=body).json()
+    b = api.post("/api/v1/benchmarks", headers=h, json=body).json()
+    for run in a["runs"]:
+        _finish(run["id"], 1000.0)
+    _finish(b["runs"][0]["id"], 1000.0)
+    _finish(b["runs"][1]["id"], None)  # the candidate failed on the second phone
+
+    class _Api:  # the CLI's HTTP client, answered by the in-process app
+        def get(self, path: str, params: dict | None = None) -> object:
+            return api.get(f"/api/v1{path}", params=params, headers=h).json()
+
+    monkeypatch.setattr(cli.main, "_api", lambda: _Api())
+    runner = CliRunner()
+    args = ["compare", str(a["id"]), str(b["id"]), "--fail-on-regression", "5%"]
+    gate = runner.invoke(cli.main.app, args, env={"COLUMNS": "200"})
+    assert gate.exit_code == 2, gate.output
+    assert "not compared" in gate.output and "failed" in gate.output
+    allowed = runner.invoke(cli.main.app, [*args, "--allow-missing"], env={"COLUMNS": "200"})
+    assert allowed.exit_code == 0, allowed.output
