@@ -360,6 +360,36 @@ def reconcile(db: Session) -> list[tuple[int, str]]:
     return out
 
 
+def next_run(db: Session, device_id: int) -> int | None:
+    """The queued run this phone should take next: fair across users, then oldest first.
+
+    Round robin by owner: the submitter this phone served longest ago (or never) goes first,
+    so a user with 7,000 queued runs cannot make another user's one run wait behind them.
+    Within a submitter, the oldest run first.
+    """
+    firsts = dict(
+        db.execute(
+            select(Job.submitter, func.min(Run.id))
+            .join(Job, Job.id == Run.job_id)
+            .where(Run.device_id == device_id, Run.state == RunState.queued)
+            .group_by(Job.submitter)
+        ).all()
+    )
+    if not firsts:
+        return None
+    served = dict(
+        db.execute(
+            select(Job.submitter, func.max(Run.started_at))
+            .join(Job, Job.id == Run.job_id)
+            .where(Run.device_id == device_id, Run.started_at.is_not(None), Job.submitter.in_(list(firsts)))
+            .group_by(Job.submitter)
+        ).all()
+    )
+    never = utcnow() - timedelta(days=365 * 100)
+    owner = min(firsts, key=lambda o: (served.get(o) or never, firsts[o]))
+    return int(firsts[owner])
+
+
 def wake_waiting_runs(db: Session, device_id: int) -> list[tuple[int, str]]:
     """A phone came (back) online: send the runs that were waiting for it."""
     device = db.get(Device, device_id)

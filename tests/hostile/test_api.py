@@ -284,3 +284,29 @@ def test_the_regression_gate_fails_with_exit_2_when_anything_was_not_compared(
     assert "not compared" in gate.output and "failed" in gate.output
     allowed = runner.invoke(cli.main.app, [*args, "--allow-missing"], env={"COLUMNS": "200"})
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_second_users_one_run_does_not_wait_behind_the_first_users_queue(api: TestClient) -> None:
+    from server.db import session_scope
+    from server.devices.models import Device
+    from server.jobs import lifecycle
+
+    _phone(api)
+    greedy, modest = make_token("submitter", "greedy"), make_token("submitter", "modest")
+    model = _upload(api, greedy).json()
+    many = {"model": str(model["id"]), "devices": {"all": True}, **QUICK}
+    many |= {"threads": list(range(1, 9)), "delegates": ["cpu", "xnnpack", "gpu", "nnapi"]}
+    for _ in range(3):
+        assert api.post("/api/v1/benchmarks", headers=greedy, json=many).status_code == 202
+    one = api.post("/api/v1/benchmarks", headers=modest, json={**many, "threads": [1], "delegates": ["cpu"]})
+    wanted = one.json()["runs"][0]["id"]
+    order = []
+    with session_scope() as db:
+        device_id = db.query(Device.id).scalar()
+    for _ in range(3):
+        with session_scope() as db:
+            run_id = lifecycle.next_run(db, device_id)
+        assert run_id is not None
+        order.append(run_id)
+        _finish(run_id, 1000.0)
+    assert wanted in order[:2], order  # served second, not after 96 runs
