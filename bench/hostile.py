@@ -13,6 +13,7 @@ Usage: python bench/hostile.py [--skip-api]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import socket
 import subprocess
@@ -37,7 +38,7 @@ def _old(path: str, name: str) -> types.ModuleType:
     mod = importlib.util.module_from_spec(spec)
     mod.__file__ = str(ROOT / path)  # data files next to it are unchanged
     sys.modules[name] = mod
-    exec(compile(src, path, "exec"), mod.__dict__)  # noqa: S102 - our own file at an older commit
+    exec(compile(src, path, "exec"), mod.__dict__)  # our own file at an older commit
     return mod
 
 
@@ -99,10 +100,8 @@ def tflite() -> None:
     for label, data, old_data, note in rows:
 
         def run(fn, d):  # type: ignore[no-untyped-def]
-            try:
+            with contextlib.suppress(TFLiteError, old.TFLiteError):
                 fn(d)
-            except (TFLiteError, old.TFLiteError):
-                pass
 
         now = _time(run, inspect_tflite, data)
         path = tmp / "m.tflite"
@@ -140,7 +139,7 @@ def api() -> None:
         for label, data in uploads:
             worst, stop = [0.0], threading.Event()
 
-            def poll() -> None:
+            def poll(worst: list[float] = worst, stop: threading.Event = stop) -> None:
                 while not stop.is_set():
                     t0 = time.perf_counter()
                     client.get("/healthz")

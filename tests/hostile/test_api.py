@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import api, make_token  # noqa: F401  (fixture)
+from tests.api.conftest import make_token
 
 TINY = (Path(__file__).resolve().parents[1] / "fixtures" / "tiny_segmenter.tflite").read_bytes()
 QUICK = {"trials": 1, "min_secs": 0.0, "warmup_min_secs": 0.0, "num_runs": 1, "cooldown_s": 0}

@@ -7,7 +7,9 @@ figures are printed by bench/hostile.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from contracts.output import KEEP_BYTES, BoundedBuffer, bound
 from device_agent import identity
@@ -16,7 +18,7 @@ from device_agent.benchmark_output import BenchmarkResult, parse
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data" / "benchmark"
 
 
-def _timed(fn, *args):  # type: ignore[no-untyped-def]
+def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn(*args)
     return out, time.perf_counter() - t0
@@ -60,7 +62,7 @@ def test_300mb_of_output_is_kept_as_head_and_tail_with_its_size() -> None:
     kept, size = bound(text)
     assert size == len(text) and kept is not None
     assert kept.startswith("head line") and kept.endswith("tail line")
-    assert f"omitted by the farm" in kept and len(kept.encode()) < 2 * KEEP_BYTES + 200
+    assert "omitted by the farm" in kept and len(kept.encode()) < 2 * KEEP_BYTES + 200
     buf = BoundedBuffer()
     for _ in range(40):
         buf.write(b"y" * 100_000)
