@@ -54,6 +54,6 @@ class BoundedBuffer:
         cut = self.size - len(self.head) - len(tail)
         head = self.head.decode("utf-8", errors="replace")
         if cut <= 0:
-            return head + tail.decode("utf-8", errors="replace")
+            return (bytes(self.head) + tail).decode("utf-8", errors="replace")
         marker = f"\n[... {cut} bytes of {self.size} omitted by the farm ...]\n"
         return head + marker + tail.decode("utf-8", errors="ignore")
