@@ -115,6 +115,9 @@ class TFLiteInfo:
     parameter_bytes: int  # bytes of all buffers (weights and other constants)
     min_runtime_version: str | None = None
     signatures: list[str] = field(default_factory=list)
+    # bytes of every tensor without constant data (activations, inputs, outputs), saturating:
+    # an upper bound of the arena AllocateTensors needs, known before anything is allocated
+    activation_bytes: int = 0
 
     @property
     def needs_flex(self) -> bool:
@@ -132,6 +135,30 @@ class TFLiteInfo:
         d["outputs"] = [TensorInfo(**t) for t in d["outputs"]]
         d["operator_details"] = [OperatorInfo(**o) for o in d["operator_details"]]
         return cls(**d)
+
+
+# TensorType → bytes per element (FLOAT32 0, FLOAT16 1, INT32 2, UINT8 3, INT64 4, STRING 5,
+# BOOL 6, INT16 7, COMPLEX64 8, INT8 9, FLOAT64 10, COMPLEX128 11, UINT64 12, RESOURCE 13,
+# VARIANT 14, UINT32 15, UINT16 16, INT4 17, BFLOAT16 18); unknown types count 4
+_DTYPE_BYTES = {
+    0: 4,
+    1: 2,
+    2: 4,
+    3: 1,
+    4: 8,
+    5: 1,
+    6: 1,
+    7: 2,
+    8: 8,
+    9: 1,
+    10: 8,
+    11: 16,
+    12: 8,
+    15: 4,
+    16: 2,
+    17: 1,
+    18: 2,
+}
 
 
 @lru_cache
@@ -369,7 +396,7 @@ def _inspect(data: bytes) -> TFLiteInfo:
     uses = [0] * len(codes)
     inputs: list[TensorInfo] = []
     outputs: list[TensorInfo] = []
-    tensor_count = op_count = parameter_count = 0
+    tensor_count = op_count = parameter_count = activation_bytes = 0
     dtype_names = _enum_names(schema.TensorType)
     for s, sg in enumerate(subgraphs):
         where = f"subgraph {s}"
@@ -389,6 +416,10 @@ def _inspect(data: bytes) -> TFLiteInfo:
                 )
             if buffer and buffer_sizes[buffer]:
                 parameter_count = min(parameter_count + elements(shape), ELEMENT_CAP)
+            else:
+                dtype = int(t.scalar(_T_TYPE, "<b", 0, "type"))
+                size = elements(shape) * _DTYPE_BYTES.get(dtype, 4)
+                activation_bytes = min(activation_bytes + size, ELEMENT_CAP)
 
         n = len(tensors)
         sg_io: list[list[int]] = []
@@ -452,6 +483,7 @@ def _inspect(data: bytes) -> TFLiteInfo:
         parameter_bytes=sum(buffer_sizes),
         min_runtime_version=min_runtime,
         signatures=signatures,
+        activation_bytes=activation_bytes,
     )
 
 

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("v2", [True, False], ids=["shell-v2", "legacy-shell"])
-def test_a_flood_of_phone_output_is_read_into_a_head_and_a_tail(adb_server: AdbServer, fleet, v2: bool) -> None:
+def test_a_flood_of_phone_output_is_read_into_a_head_and_a_tail(
+    adb_server: AdbServer, fleet, v2: bool
+) -> None:
     phone = fleet.add("sdm845")
     adb_server.connect(phone.address)
     device = adb_server.client.device(phone.address)
