@@ -49,7 +49,7 @@ def probe(device: AdbDevice) -> DeviceReport:
         platform=props.get("ro.board.platform"),
         abi=props.get("ro.product.cpu.abi"),
         android_release=props.get("ro.build.version.release"),
-        sdk=int(sdk) if sdk.isdecimal() else None,
+        sdk=int(sdk) if sdk.isdecimal() and len(sdk) < 10 else None,  # a hostile phone sends anything
         ram_mb=identity.parse_meminfo(meminfo),
         cpu_cores=cores,
         cpu_max_freqs_khz=freqs,

@@ -77,3 +77,27 @@ def test_a_crash_on_every_phone_is_the_models_and_quarantines_no_phone(
     assert sum(r["blame"] == "phone" for r in job["runs"]) <= 1, job["runs"]
     assert [d["state"] for d in prod.devices()] == ["online", "online"]
     prod.assert_exactly_once()
+
+
+def test_a_phone_with_hostile_properties_registers_bounded_and_the_others_still_join(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    import dataclasses
+
+    hostile, normal = fleet.add("mt6893"), fleet.add("msm8953")
+    props = dict(hostile.device.profile.props)
+    props |= {
+        "ro.build.version.sdk": "99999999999999999999",
+        "ro.product.manufacturer": "M" * 65,
+        "ro.product.model": "=cmd|' /C calc'!A0" + "x" * 1000,
+    }
+    hostile.device.profile = dataclasses.replace(hostile.device.profile, props=props)
+    (hostile.device.root / "proc" / "cpuinfo").write_text("Hardware\t: " + "a" * 100_000 + "\n")
+    for p in (hostile, normal):
+        adb_server.connect(p.address)
+    prod.start_api()
+    prod.start_agent(adb_server)
+    online = {d["serial"]: d for d in prod.wait_online(2, timeout=60)}
+    bad = online[hostile.address]
+    assert bad["sdk"] is None and len(bad["manufacturer"]) == 64 and len(bad["model"]) == 128
+    assert online[normal.address]["sdk"] is not None
