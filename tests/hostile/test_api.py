@@ -216,6 +216,8 @@ def test_a_runs_output_is_kept_head_and_tail_and_served_on_its_own_endpoint(api:
     assert run["raw_output"] is None and run["output_bytes"] == len(huge)
     text = api.get(f"/api/v1/benchmarks/{job.json()['id']}/runs/{run_id}/output").text
     assert text.startswith("first line") and text.endswith("last line") and len(text) < 2 * KEEP_BYTES + 200
+    page = api.get(f"/jobs/{job.json()['id']}").text  # the job page shows only the end, cut in the database
+    assert "last line" in page and "first line" not in page and len(page) < 100_000
 
 
 def _finish(run_id: int, avg_us: float | None) -> None:
