@@ -16,21 +16,15 @@ model's; a job counts at most once against a phone).
 
 from __future__ import annotations
 
-from enum import StrEnum
+from contracts.vocabulary import FailureCause
 
-
-class Blame(StrEnum):
-    phone = "phone"  # counts towards the phone's quarantine
-    model = "model"  # the model cannot load/allocate/run, or failed the same way on two phones
-    spec = "spec"  # the job asked for something that cannot fit (timeout) or this phone lacks
-    farm = "farm"  # the farm's own fault (internal error, missing binary): fix the farm, not the phone
-    repeat = "repeat"  # the same job already counted one failure against this phone
+Blame = FailureCause  # one vocabulary: contracts.vocabulary.FailureCause
 
 
 # failure kinds that say the model or the spec is at fault whatever the phone
 MODEL_KINDS = frozenset({"model_invalid", "unsupported_op", "allocation"})
 SPEC_KINDS = frozenset({"bad_flag", "delegate"})
-FARM_KINDS = frozenset({"internal", "binary"})
+FARM_KINDS = frozenset({"internal", "binary", "host_misconfigured"})
 KNOWN_KINDS = frozenset(
     {
         "model_missing",
@@ -47,6 +41,7 @@ KNOWN_KINDS = frozenset(
         "internal",
         "battery",
         "exit",
+        "host_misconfigured",
     }
 )
 # prefixes the worker writes that are not "<kind>: "
@@ -80,7 +75,7 @@ def blame_for(kind: str, *, spec_can_time_out: bool = False) -> Blame:
     if kind in SPEC_KINDS:
         return Blame.spec
     if kind in FARM_KINDS:
-        return Blame.farm
+        return Blame.host_misconfigured
     if kind == "timeout" and spec_can_time_out:
         return Blame.spec
     return Blame.phone

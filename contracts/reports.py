@@ -9,7 +9,7 @@ phone refused) and numbers outside a plausible range become unknown (None).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
@@ -65,6 +65,7 @@ class DeviceReport(RequestModel):
     soc_known: bool = False
     platform: str | None = Field(None, max_length=64)
     abi: str | None = Field(None, max_length=32)
+    abilist: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=8)
     android_release: str | None = Field(None, max_length=16)
     sdk: int | None = Field(None, ge=1, le=1000)
     ram_mb: int | None = Field(None, ge=1, le=1 << 24)
@@ -89,6 +90,9 @@ class DeviceReport(RequestModel):
         for key, (low, high) in INT_RANGES.items():
             if key in data and data[key] is not None:
                 data[key] = _plausible(data[key], low, high)
+        abis = data.get("abilist")
+        if isinstance(abis, list):
+            data["abilist"] = [a[:32] for a in abis[:8] if isinstance(a, str)]
         freqs = data.get("cpu_max_freqs_khz")
         if isinstance(freqs, list):
             data["cpu_max_freqs_khz"] = [

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from contracts.failures import Blame, blame_for, kind_of, max_trial_seconds
 from contracts.output import bound
 from contracts.settings import get_settings
-from contracts.vocabulary import DeviceState, JobState, RunState
+from contracts.vocabulary import DeviceState, FailureCause, JobState, RunState
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import release_lease, runnable
@@ -212,11 +212,19 @@ def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str
 
 
 def fail(
-    db: Session, claim_: Claim, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+    db: Session,
+    claim_: Claim,
+    error: str,
+    raw_output: str | None,
+    command: str | None,
+    *,
+    device_lost: bool,
+    cause: FailureCause | None = None,
 ) -> tuple[int, str] | None:
     """Record a failed attempt. A lost phone means another attempt (maybe on a twin phone);
     a tool failure is final, and counts towards the phone's quarantine only when the phone
-    caused it (`_blame`). Returns what to dispatch."""
+    caused it (`_blame`; `cause=host_misconfigured`, no binary for the phone's ABI, never
+    does). Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
         release(db, claim_)
@@ -241,8 +249,9 @@ def fail(
         run.state = RunState.failed
         run.finished_at = utcnow()
         run.failure_kind = kind_of(error)
-        run.blame = _blame(db, run, claim_).value
-        if run.blame == Blame.phone:
+        blame = FailureCause.host_misconfigured if cause == FailureCause.host_misconfigured else None
+        run.blame = (blame or _blame(db, run, claim_)).value
+        if run.blame == Blame.phone:  # quarantine is for failures the phone causes
             db.execute(
                 update(Device)
                 .where(Device.id == device.id)

@@ -141,7 +141,8 @@ class RunOut(BaseModel):
         None, description="What failed (model_invalid, allocation, crash, timeout, ...)"
     )
     blame: str | None = Field(
-        None, description="Whose failure: phone (counts towards quarantine), model, spec, farm, repeat"
+        None,
+        description="Whose failure: phone (counts towards quarantine), model, spec, host_misconfigured, repeat",
     )
     output_bytes: int | None = Field(
         None, description="Size of the whole tool output; head and tail are kept"

@@ -13,6 +13,7 @@ from contracts.settings import get_settings
 from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
+from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import runnable
@@ -138,6 +139,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Di
     check_fits(spec)
     model = find_model(db, principal, req.model)
     devices = select_devices(db, req.devices)
+    check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
     check_quota(db, principal, len(devices) * len(req.delegates) * len(req.threads))
     # a job inherits its model's privacy (a public job shows its model's name and hash)
     # unless the submitter says otherwise

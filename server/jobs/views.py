@@ -18,9 +18,9 @@ router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
     response_model=JobOut,
     status_code=202,
     responses={
-        409: {"description": "The model name is ambiguous"},
+        409: {"description": "The model name is ambiguous, or no benchmark binary fits a chosen phone"},
         422: {},
-        429: {"description": "Over a limit"},
+        429: {"description": "Over a per-user limit"},
     },
     summary="Submit a benchmark",
 )

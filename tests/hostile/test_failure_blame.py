@@ -10,7 +10,8 @@ def test_failures_the_model_or_the_spec_causes_are_never_the_phones() -> None:
     assert blame_for(kind_of("model_invalid: not a valid Flatbuffer")) == Blame.model
     assert blame_for(kind_of("unsupported_op: Didn't find op")) == Blame.model
     assert blame_for(kind_of("delegate: Failed to apply GPU delegate")) == Blame.spec
-    assert blame_for(kind_of("internal error: KeyError('x')")) == Blame.farm
+    assert blame_for(kind_of("internal error: KeyError('x')")) == Blame.host_misconfigured
+    assert blame_for(kind_of("host_misconfigured: no binary for armeabi-v7a")) == Blame.host_misconfigured
     assert blame_for(kind_of("crash: Segmentation fault (exit 139)")) == Blame.phone
     assert blame_for(kind_of("benchmark timed out: command did not finish")) == Blame.phone
     assert blame_for("timeout", spec_can_time_out=True) == Blame.spec
