@@ -24,9 +24,14 @@ def _phone(api: TestClient, serial: str = "phone-1", **props: object) -> dict:
     resp = api.put(
         f"/api/v1/hosts/hostA/devices/{serial}",
         headers=agent,
-        json={"serial": serial, "state": "online", "soc_name": "Snapdragon 845", **props},
+        json={"serial": serial, "state": "online", "soc_name": "Snapdragon 845", "abi": "arm64-v8a", **props},
     )
     assert resp.status_code == 200, resp.text
+    from server.binaries.service import ensure_stand_ins
+    from server.db import session_scope
+
+    with session_scope() as db:  # a benchmark binary for the phone's ABI, as `farm up` registers
+        ensure_stand_ins(db, ["arm64-v8a"])
     return dict(resp.json())
 
 
