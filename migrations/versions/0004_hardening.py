@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("failure_kind", sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column("blame", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("blame", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("output_bytes", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("models", schema=None) as batch_op:
         # the same bytes uploaded by two users are two records sharing one stored file

@@ -50,7 +50,7 @@ class Run(Base):
     raw_output: Mapped[str | None] = deferred(mapped_column(Text))
     output_bytes: Mapped[int | None] = mapped_column(BigInteger)  # size of the whole output
     failure_kind: Mapped[str | None] = mapped_column(String(32))  # contracts.failures.kind_of
-    blame: Mapped[str | None] = mapped_column(String(16))  # contracts.failures.Blame
+    blame: Mapped[str | None] = mapped_column(String(32))  # contracts.vocabulary.FailureCause
     command: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
