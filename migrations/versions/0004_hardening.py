@@ -1,7 +1,7 @@
 """hardening: failure blame per run, bounded raw output, models deduplicated by file not record
 
 Revision ID: 0004
-Revises: 0002 (chained after merging main; written against 0001)
+Revises: 0005 (chained after merging main: 0001 → 0002 → 0005 → 0004)
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -265,6 +265,7 @@ def test_the_regression_gate_fails_with_exit_2_when_anything_was_not_compared(
 ) -> None:
     from typer.testing import CliRunner
 
+    import cli.client
     import cli.main
 
     _phone(api, "p1")
@@ -279,11 +280,16 @@ def test_the_regression_gate_fails_with_exit_2_when_anything_was_not_compared(
     _finish(b["runs"][0]["id"], 1000.0)
     _finish(b["runs"][1]["id"], None)  # the candidate failed on the second phone
 
-    class _Api:  # the CLI's HTTP client, answered by the in-process app
-        def get(self, path: str, params: dict | None = None) -> object:
-            return api.get(f"/api/v1{path}", params=params, headers=h).json()
+    import httpx
 
-    monkeypatch.setattr(cli.main, "_api", lambda: _Api())
+    from phonefarm import Farm
+
+    def in_process_farm() -> Farm:  # the CLI's SDK client, its requests answered by the app in-process
+        f = Farm(url="http://testserver", token=h["Authorization"][7:])
+        f.http = httpx.Client(transport=api._transport, base_url="http://testserver/api/v1", headers=h)
+        return f
+
+    monkeypatch.setattr(cli.client, "farm", in_process_farm)
     runner = CliRunner()
     args = ["compare", str(a["id"]), str(b["id"]), "--fail-on-regression", "5%"]
     gate = runner.invoke(cli.main.app, args, env={"COLUMNS": "200"})
