@@ -22,6 +22,8 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
+from device_agent.virtual.sh.stdin import Stdin
+
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
@@ -81,7 +83,7 @@ def open_service(device: VirtualDevice, name: str) -> Service | None:
         return lambda s: legacy_shell_service(device, command, s, pty=pty)
     if name.startswith("exec:"):
         command = name[len("exec:") :]
-        return lambda s: legacy_shell_service(device, command, s, pty=False)
+        return lambda s: exec_service(device, command, s)
     if name == "sync:":
         return lambda s: sync_service(device, s)
     if name.startswith("reboot:") or name == "reboot":
@@ -121,10 +123,11 @@ async def _run(
     stdout: Callable[[bytes], Awaitable[None]],
     stderr: Callable[[bytes], Awaitable[None]],
     pty: bool,
+    stdin: Stdin | None = None,
 ) -> int:
     """device.shell, with a bug in the device turned into exit 255 rather than a dead stream."""
     try:
-        return await device.shell(command, stdout, stderr, pty=pty)
+        return await device.shell(command, stdout, stderr, pty=pty, stdin=stdin)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the phone's own failure, reported like a crashed shell
@@ -142,38 +145,50 @@ async def _interactive(
     *,
     pty: bool,
 ) -> int:
-    """`adb shell` with no command: sh reading commands from stdin, one line at a time.
+    """`adb shell` with no command: one sh reading commands from stdin, a line at a time.
 
     With a pty it behaves like a terminal (prompt, echo of what is typed); without one
     (`echo cmd | adb shell`) it just runs the lines, as sh does when stdin is not a tty.
+    Variables, the working directory and `$?` carry from line to line; `exit N` ends the
+    session with N (`exit 17; exit` too: the first exit wins).
     """
+    from device_agent.virtual.shell import ExitShell, Shell
+
+    sh = Shell(device, out, err, pty=pty)
     buf = bytearray()
     code = 0
     if pty:
         await out(_prompt(device))
-    while True:
-        chunk = await stdin()
-        if chunk is None:
-            return code
-        if pty:
-            await out(chunk.replace(b"\r", b"\r\n"))
-            chunk = chunk.replace(b"\r", b"\n")
-        buf += chunk
-        while b"\n" in buf:
-            line, _, rest = bytes(buf).partition(b"\n")
-            buf = bytearray(rest)
-            text = line.decode("utf-8", "replace").strip()
-            words = text.split()
-            if words and words[0] in ("exit", "logout"):
-                if len(words) > 1 and words[1].isdigit():
-                    code = int(words[1])
+    try:
+        while True:
+            chunk = await stdin()
+            if chunk is None:
                 return code
-            if text:
-                code = await _run(device, text, out, err, pty)
             if pty:
-                await out(_prompt(device))
-        if b"\x04" in buf:  # Ctrl-D
-            return code
+                await out(chunk.replace(b"\r", b"\r\n"))
+                chunk = chunk.replace(b"\r", b"\n")
+            buf += chunk
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf = bytearray(rest)
+                text = line.decode("utf-8", "replace").strip()
+                if text:
+                    try:
+                        code = await sh.run_line(text)
+                    except ExitShell as e:
+                        return e.code
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        log.exception("%s: interactive shell line failed", device.serial)
+                        await err(f"sh: internal error: {exc}\n".encode())
+                        code = 255
+                if pty:
+                    await out(_prompt(device))
+            if b"\x04" in buf:  # Ctrl-D
+                return code
+    finally:
+        sh.finish()
 
 
 async def legacy_shell_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
@@ -182,15 +197,14 @@ async def legacy_shell_service(device: VirtualDevice, command: str, stream: Stre
         await _interactive(device, stream.read, stream.write, stream.write, pty=pty)
         return
 
-    async def drain_stdin() -> None:
-        while await stream.read() is not None:
-            pass
+    # Without the shell protocol there is no "stdin closed": input ends when the stream does.
+    await _run(device, command, stream.write, stream.write, pty, Stdin(source=stream.read, tty=pty))
 
-    drainer = asyncio.create_task(drain_stdin())
-    try:
-        await _run(device, command, stream.write, stream.write, pty)
-    finally:
-        drainer.cancel()
+
+async def exec_service(device: VirtualDevice, command: str, stream: StreamIO) -> None:
+    """`exec:cmd` (adb exec-in / exec-out): raw bytes both ways, no pty, no exit code; as
+    adbd's raw subprocess, stdout and stderr share the one stream."""
+    await _run(device, command, stream.write, stream.write, False, Stdin(source=stream.read))
 
 
 async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
@@ -226,7 +240,7 @@ async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO
         if command == "":
             code = await _interactive(device, stdin_q.get, stdout, stderr, pty=pty)
         else:
-            code = await _run(device, command, stdout, stderr, pty)
+            code = await _run(device, command, stdout, stderr, pty, Stdin(source=stdin_q.get, tty=pty))
         await stream.write(shell_packet(SHELL_EXIT, bytes([code & 0xFF])))
     finally:
         reader.cancel()

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from device_agent.virtual.sh.procs import ADBD_PID, Proc
+from device_agent.virtual.sh.stdin import Stdin
+
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
@@ -325,7 +328,7 @@ class CmdError(Exception):
 class IO:
     out: Writer
     err: Writer
-    stdin: bytes | None = None
+    stdin: Stdin = field(default_factory=Stdin)
 
     async def print(self, text: str) -> None:
         await self.out(text.encode("utf-8", "surrogateescape"))
@@ -347,9 +350,23 @@ async def _discard(_: bytes) -> None:
 class Shell:
     """One `sh -c COMMAND` on the phone (adbd starts a fresh shell per command)."""
 
-    def __init__(self, device: VirtualDevice, stdout: Writer, stderr: Writer, *, pty: bool = False) -> None:
+    def __init__(
+        self,
+        device: VirtualDevice,
+        stdout: Writer,
+        stderr: Writer,
+        *,
+        pty: bool = False,
+        stdin: Stdin | None = None,
+        ppid: int = ADBD_PID,
+    ) -> None:
         self.device = device
         self.pty = pty
+        self.ppid = ppid
+        self.traps: dict[int, str] = {}
+        self.functions: dict[str, Any] = {}
+        self.positional: list[str] = []
+        self.proc: Proc | None = None
         self.vars: dict[str, str] = {
             "PATH": "/product/bin:/apex/com.android.runtime/bin:/apex/com.android.art/bin:/system_ext/bin:"
             "/system/bin:/system/xbin:/odm/bin:/vendor/bin:/vendor/xbin",
@@ -365,11 +382,12 @@ class Shell:
         }
         self.cwd = "/"
         self.status = 0
-        self.pid = 10000 + (os.getpid() % 20000)
+        self.pid = 0  # given by the process table when the shell starts
+        stdin = stdin if stdin is not None else Stdin(tty=pty)
         if pty:
-            self.io = IO(self._crlf(stdout), self._crlf(stderr))
+            self.io = IO(self._crlf(stdout), self._crlf(stderr), stdin)
         else:
-            self.io = IO(stdout, stderr)
+            self.io = IO(stdout, stderr, stdin)
 
     @staticmethod
     def _crlf(w: Writer) -> Writer:
@@ -378,11 +396,87 @@ class Shell:
 
         return write
 
+    def start(self, args: list[str] | None = None) -> None:
+        """Enter the process table (as `sh`, child of adbd unless ppid says otherwise)."""
+        if self.proc is None:
+            task = asyncio.current_task()
+            adopted = self.device.procs.by_task(task)  # `sh -c` / a script run as a child
+            if adopted is not None:
+                adopted.name, adopted.args = "sh", args or [SH]
+                self.proc = adopted
+            else:
+                self.proc = self.device.procs.spawn("sh", args or [SH], ppid=self.ppid, task=task)
+            self.proc.on_signal = self._on_signal
+            self.pid = self.proc.pid
+
+    def finish(self) -> None:
+        if self.proc is not None:
+            self.device.procs.exit(self.proc.pid)
+            self.proc = None
+
+    async def call_function(self, name: str, argv: list[str], io: IO) -> int:
+        raise CmdError(f"{SH}: {name}: functions are not supported\n", 127)
+
+    def _on_signal(self, sig: int) -> bool:
+        """A trapped signal: run its action in place of the default (death)."""
+        action = self.traps.get(sig)
+        if action is None:
+            return False
+        if action == "":
+            return True  # ignored
+        self._pending_trap = action
+        if self.proc is not None and self.proc.task is not None:
+            self.proc.task.cancel()
+        return True
+
+    _pending_trap: str | None = None
+
     async def run(self, command: str) -> int:
+        """`sh -c COMMAND`: run it, leave the process table, answer the exit status."""
+        self.start([SH, "-c", command])
         try:
-            return await self.run_script(command, self.io)
+            try:
+                code = await self.run_script(command, self.io)
+            except ExitShell as e:
+                code = e.code
+            action = self.traps.pop(0, None)  # trap ... EXIT
+            if action:
+                self.status = code
+                try:
+                    await self.run_script(action, self.io)
+                except ExitShell as e:
+                    code = e.code
+            return code
+        except asyncio.CancelledError:
+            code = await self._trap_on_cancel()
+            if code is None:
+                raise
+            return code
+        finally:
+            self.finish()
+
+    async def run_line(self, line: str) -> int:
+        """One line of an interactive shell; `exit N` raises ExitShell."""
+        self.start()
+        return await self.run_script(line, self.io)
+
+    async def _trap_on_cancel(self) -> int | None:
+        """Cancelled (host hung up: SIGHUP, or a trapped kill): run the trap, if any."""
+        action = self._pending_trap
+        self._pending_trap = None
+        if action is None:
+            action = self.traps.get(1)  # the host closing the stream is a hangup
+        task = asyncio.current_task()
+        if action is None or task is None:
+            return None
+        task.uncancel()
+        try:
+            await self.run_script(action, self.io)
         except ExitShell as e:
             return e.code
+        except Exception:  # the trap's own output may hit a closed stream
+            return self.status
+        return self.status
 
     async def run_script(self, src: str, io: IO) -> int:
         try:
@@ -404,7 +498,7 @@ class Shell:
         return status
 
     async def exec_pipeline(self, p: Pipeline, io: IO) -> int:
-        stdin = io.stdin
+        stdin: Stdin = io.stdin
         status = 0
         for i, cmd in enumerate(p.commands):
             last = i == len(p.commands) - 1
@@ -417,7 +511,7 @@ class Shell:
                     buf.extend(data)
 
                 await self.exec_command(cmd, IO(collect, io.err, stdin))
-                stdin = bytes(buf)
+                stdin = Stdin(bytes(buf))
         if p.negate:
             status = 0 if status else 1
         self.status = status
@@ -430,9 +524,16 @@ class Shell:
             return str(self.status)
         if name == "$":
             return str(self.pid)
-        if name in ("#", "0"):
-            return "0" if name == "#" else SH
-        if name in ("@", "*", "!", "-") or name.isdigit():
+        if name == "#":
+            return str(len(self.positional))
+        if name == "0":
+            return SH
+        if name in ("@", "*"):
+            return " ".join(self.positional)
+        if name.isdigit():
+            i = int(name)
+            return self.positional[i - 1] if i <= len(self.positional) else ""
+        if name in ("!", "-"):
             return ""
         if ":-" in name:
             n, _, default = name.partition(":-")
@@ -454,8 +555,9 @@ class Shell:
                 async def collect(data: bytes, buf: bytearray = buf) -> None:
                     buf.extend(data)
 
-                sub = Shell(self.device, collect, self.io.err)
+                sub = Shell(self.device, collect, self.io.err, stdin=self.io.stdin)
                 sub.vars, sub.cwd, sub.status = dict(self.vars), self.cwd, self.status
+                sub.pid, sub.traps = self.pid, dict(self.traps)
                 try:
                     self.status = await sub.run_script(seg.text, IO(collect, self.io.err))
                 except ExitShell as e:
@@ -567,11 +669,11 @@ class Shell:
                 continue
             if r.op == "<":
                 try:
-                    stdin = self.device.resolve(target, cwd=self.cwd).read_bytes()
+                    stdin = Stdin(self.read_file(target))
                 except OSError as exc:
                     raise CmdError(f"{SH}: can't open {target}: {_strerror(exc)}\n") from None
                 continue
-            if target == "/dev/null":
+            if target in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
                 w = _discard
             else:
                 try:
@@ -600,11 +702,34 @@ class Shell:
         if name == "toybox" and len(argv) > 1:
             argv = argv[1:]
             name = argv[0]
+        if name in self.functions:
+            return await self.call_function(name, argv, io)
         handler = COMMANDS.get(name)
         if handler is None:
             await io.eprint(f"{SH}: {name}: inaccessible or not found\n")
             return 127
-        return await handler(self, argv, io)
+        if name in BUILTINS:
+            return await handler(self, argv, io)
+        return await self.child(name, argv, handler(self, argv, io))
+
+    async def child(self, name: str, argv: list[str], work: Awaitable[int]) -> int:
+        """Run a command as a child process: its own pid and task, so `kill` stops only it."""
+        task = asyncio.ensure_future(work)
+        proc = self.device.procs.spawn(posixpath.basename(name), argv, ppid=self.pid or ADBD_PID, task=task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if task.cancelled() and me is not None and not me.cancelling():
+                return 128 + (proc.killed_by or 15)
+            task.cancel()
+            raise
+        finally:
+            self.device.procs.exit(proc.pid)
+
+    def read_file(self, path: str) -> bytes:
+        """A phone file's bytes for a reader (redirection, cat): the device files included."""
+        return self.device.read_file(path, cwd=self.cwd)
 
     async def exec_file(self, argv: list[str], io: IO) -> int:
         from device_agent.virtual import benchmark_tool
@@ -628,7 +753,7 @@ class Shell:
         with open(host, "rb") as fh:
             head = fh.read(4096)
         if head.startswith(benchmark_tool.STUB_MAGIC):
-            return await benchmark_tool.run(self.device, argv, io, cwd=self.cwd)
+            return await self.child(path, argv, benchmark_tool.run(self.device, argv, io, cwd=self.cwd))
         if head.startswith(b"\x7fELF"):
             bits = 64 if head[4:5] == b"\x02" else 32
             await io.eprint(f"{SH}: {path}: not executable: {bits}-bit ELF file\n")
@@ -643,12 +768,9 @@ class Shell:
             await io.eprint(f"{SH}: {path}: No such file or directory\n")
             return 127
         # A text file without a usable #! is run by the shell itself, as mksh does (ENOEXEC).
-        sub = Shell(self.device, io.out, io.err)
+        sub = Shell(self.device, io.out, io.err, stdin=io.stdin, ppid=self.pid)
         sub.cwd = self.cwd
-        try:
-            return await sub.run_script(host.read_bytes().decode("utf-8", "surrogateescape"), io)
-        except ExitShell as e:
-            return e.code
+        return await self.child(path, argv, sub.run(host.read_bytes().decode("utf-8", "surrogateescape")))
 
 
 def _glob_key(p: str) -> list[Any]:
@@ -659,6 +781,11 @@ def _glob_key(p: str) -> list[Any]:
 
 Handler = Callable[[Shell, list[str], IO], Awaitable[int]]
 COMMANDS: dict[str, Handler] = {}
+# mksh's own builtins: run inside the shell's process, never as a child with a pid.
+BUILTINS = frozenset(
+    "true false : exit echo cd pwd export unset read trap test [ kill printf set shift return "
+    "local eval . source exec wait break continue type alias umask ulimit getopts let".split()
+)
 
 
 def command(*names: str) -> Callable[[Handler], Handler]:
@@ -773,12 +900,9 @@ async def _unset(sh: Shell, argv: list[str], io: IO) -> int:
 @command("sh")
 async def _sh(sh: Shell, argv: list[str], io: IO) -> int:
     if len(argv) >= 3 and argv[1] == "-c":
-        sub = Shell(sh.device, io.out, io.err)
+        sub = Shell(sh.device, io.out, io.err, stdin=io.stdin, ppid=sh.pid)
         sub.cwd = sh.cwd
-        try:
-            return await sub.run_script(argv[2], io)
-        except ExitShell as e:
-            return e.code
+        return await sub.run(argv[2])
     if len(argv) >= 2:
         return (
             await sh.exec_file(argv[1:], io) if "/" in argv[1] else await sh.exec_file(["./" + argv[1]], io)
@@ -798,20 +922,11 @@ async def _getprop(sh: Shell, argv: list[str], io: IO) -> int:
     return 0
 
 
-@command("setprop")
-async def _setprop(sh: Shell, argv: list[str], io: IO) -> int:
-    await io.eprint(
-        "Failed to set property '" + (argv[1] if len(argv) > 1 else "") + "'. See dmesg for error reason.\n"
-    )
-    return 1
-
-
 def _open_read(sh: Shell, cmd: str, path: str) -> bytes:
     try:
-        host = sh.device.resolve(path, cwd=sh.cwd)
-        if host.is_dir():
-            raise CmdError(f"{cmd}: {path}: Is a directory\n")
-        return host.read_bytes()
+        return sh.read_file(path)
+    except IsADirectoryError:
+        raise CmdError(f"{cmd}: {path}: Is a directory\n") from None
     except OSError as exc:
         raise CmdError(f"{cmd}: {path}: {_strerror(exc)}\n") from None
 
@@ -823,7 +938,7 @@ async def _each_file(
     files = files or ["-"]
     for path in files:
         if path == "-":
-            await fn(path, io.stdin or b"")
+            await fn(path, await io.stdin.read_all())
             continue
         try:
             data = _open_read(sh, name, path)
@@ -838,6 +953,10 @@ async def _each_file(
 @command("cat")
 async def _cat(sh: Shell, argv: list[str], io: IO) -> int:
     _, files = split_flags(argv, "uvAte")
+    if not files or files == ["-"]:  # stream stdin as it arrives (a pipe from the host)
+        while (chunk := await io.stdin.read()) is not None:
+            await io.out(chunk)
+        return 0
 
     async def emit(path: str, data: bytes) -> None:
         await io.out(data)
@@ -1267,9 +1386,13 @@ async def _test(sh: Shell, argv: list[str], io: IO) -> int:
         result = False
     elif len(args) == 1:
         result = args[0] != ""
-    elif len(args) == 2 and args[0] in ("-e", "-f", "-d", "-x", "-r", "-w", "-s", "-n", "-z", "-L"):
+    elif len(args) == 1 and args[0] == "-t":
+        result = io.stdin.tty
+    elif len(args) == 2 and args[0] in ("-e", "-f", "-d", "-x", "-r", "-w", "-s", "-n", "-z", "-L", "-h", "-t"):
         op, val = args
-        if op == "-n":
+        if op == "-t":
+            result = val == "0" and io.stdin.tty or val in ("1", "2") and sh.pty
+        elif op == "-n":
             result = val != ""
         elif op == "-z":
             result = val == ""
@@ -1290,6 +1413,7 @@ async def _test(sh: Shell, argv: list[str], io: IO) -> int:
                     "-w": sh.device.writable(phone),
                     "-s": st.st_size > 0,
                     "-L": host.is_symlink(),
+                    "-h": host.is_symlink(),
                 }[op]
     elif len(args) == 3:
         a, op, b = args
@@ -1337,7 +1461,7 @@ async def _grep(sh: Shell, argv: list[str], io: IO) -> int:
         for f in files:
             data += _open_read(sh, "grep", f)
     else:
-        data = io.stdin or b""
+        data = await io.stdin.read_all()
     lines = data.decode("utf-8", "surrogateescape").splitlines()
     hits = [ln for ln in lines if bool(rx.search(ln)) != ("v" in flags)]
     if "c" in flags:
@@ -1363,7 +1487,7 @@ async def _head(sh: Shell, argv: list[str], io: IO) -> int:
         else:
             files.append(args[i])
         i += 1
-    data = b"".join(_open_read(sh, argv[0], f) for f in files) if files else io.stdin or b""
+    data = b"".join(_open_read(sh, argv[0], f) for f in files) if files else await io.stdin.read_all()
     lines = data.splitlines(keepends=True)
     await io.out(b"".join(lines[:n] if argv[0] == "head" else lines[-n:] if n else []))
     return 0
@@ -1372,7 +1496,7 @@ async def _head(sh: Shell, argv: list[str], io: IO) -> int:
 @command("wc")
 async def _wc(sh: Shell, argv: list[str], io: IO) -> int:
     flags, files = split_flags(argv, "lcw")
-    data = b"".join(_open_read(sh, "wc", f) for f in files) if files else io.stdin or b""
+    data = b"".join(_open_read(sh, "wc", f) for f in files) if files else await io.stdin.read_all()
     counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
     shown = [counts[k] for k in "lwc" if k in flags] or [counts["l"], counts["w"], counts["c"]]
     await io.print(" ".join(str(c) for c in shown) + (f" {files[0]}" if len(files) == 1 else "") + "\n")
@@ -1448,21 +1572,6 @@ async def _which(sh: Shell, argv: list[str], io: IO) -> int:
     return status
 
 
-@command("kill")
-async def _kill(sh: Shell, argv: list[str], io: IO) -> int:
-    return 0
-
-
-@command("ps")
-async def _ps(sh: Shell, argv: list[str], io: IO) -> int:
-    await io.print(
-        "USER           PID  PPID     VSZ    RSS WCHAN            ADDR S NAME\n"
-        "root             1     0 10904608  7320 do_epoll_wait       0 S init\n"
-        f"shell         {sh.pid:5}     1 10795376  3200 0                   0 R ps\n"
-    )
-    return 0
-
-
 @command("cmd")
 async def _cmd(sh: Shell, argv: list[str], io: IO) -> int:
     if len(argv) >= 3 and argv[1] == "thermalservice":
@@ -1473,3 +1582,7 @@ async def _cmd(sh: Shell, argv: list[str], io: IO) -> int:
         return 0
     await io.eprint(f"cmd: Can't find service: {argv[1] if len(argv) > 1 else ''}\n")
     return 20
+
+
+# The other command families register themselves into COMMANDS when imported.
+from device_agent.virtual.sh import builtins, files, system, text  # noqa: E402, F401

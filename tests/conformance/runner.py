@@ -164,7 +164,7 @@ def run_one(b: Bench, test: str, timeout: float) -> Outcome:
 
 def _summary(output: str) -> str:
     lines = [ln for ln in output.strip().splitlines() if ln.strip()]
-    errors = [ln for ln in lines if re.match(r"^\w*(Error|Exception|skipped)\b|^AssertionError|Error:", ln)]
+    errors = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Skip\w*)\b", ln)]
     return (errors[-1] if errors else (lines[-1] if lines else ""))[:300]
 
 
