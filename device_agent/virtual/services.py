@@ -22,6 +22,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
+from device_agent.virtual import sync_codecs
 from device_agent.virtual.sh.stdin import Stdin
 
 if TYPE_CHECKING:
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Features advertised in the CNXN banner. Only what is implemented here is listed:
-# no compression (sendrecv_v2_brotli/lz4/zstd), no abb, no delayed_ack.
+# Features advertised in the CNXN banner by every profile (what the farm's code paths need).
 FEATURES: tuple[str, ...] = (
     "shell_v2",
     "cmd",
@@ -40,6 +40,24 @@ FEATURES: tuple[str, ...] = (
     "fixed_push_symlink_timestamp",
     "sendrecv_v2",
 )
+
+
+# Added by Android release, as adbd of that release advertises them (SDK level → features).
+_FEATURES_SINCE: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (29, ("abb", "apex", "remount_shell", "push_sync")),
+    (30, ("abb_exec", "sendrecv_v2_brotli")),
+    (31, ("sendrecv_v2_lz4", "sendrecv_v2_zstd", "sendrecv_v2_dry_run_send", "track_app")),
+)
+
+
+def features(device: VirtualDevice) -> tuple[str, ...]:
+    """The CNXN banner's features for this phone: Android 11 offers brotli, 12+ lz4 and zstd."""
+    try:
+        sdk = int(device.props().get("ro.build.version.sdk", "0"))
+    except ValueError:
+        sdk = 0
+    extra = [f for since, names in _FEATURES_SINCE if sdk >= since for f in names]
+    return FEATURES + tuple(extra)
 
 
 class StreamIO(Protocol):
@@ -351,24 +369,26 @@ async def _sync_request(device: VirtualDevice, stream: StreamIO, req_id: int, pa
         except ValueError:
             await stream.write(_fail_msg("bad mode"))
             raise _SyncEnd from None
-        await _send(device, stream, spec_path, mode, dry_run=False)
+        await _send(device, stream, spec_path, mode, dry_run=False, codec=0)
     elif req_id == ID_SEND_V2:
         setup_id, mode, flags = _SEND_V2.unpack(await stream.readexactly(_SEND_V2.size))
         if setup_id != ID_SEND_V2:
             await stream.write(_fail_msg("bad send_v2 setup packet"))
             raise _SyncEnd
         dry_run = bool(flags & SYNC_FLAG_DRY_RUN)
-        if flags & ~SYNC_FLAG_DRY_RUN:
+        codec = flags & ~SYNC_FLAG_DRY_RUN
+        if codec & ~sync_codecs.KNOWN or bin(codec).count("1") > 1:
             await stream.write(_fail_msg(f"unknown flags: {flags}"))
             raise _SyncEnd
-        await _send(device, stream, path, mode, dry_run=dry_run)
+        await _send(device, stream, path, mode, dry_run=dry_run, codec=codec)
     elif req_id in (ID_RECV_V1, ID_RECV_V2):
+        flags = 0
         if req_id == ID_RECV_V2:
             setup_id, flags = _RECV_V2.unpack(await stream.readexactly(_RECV_V2.size))
-            if setup_id != ID_RECV_V2 or flags:
+            if setup_id != ID_RECV_V2 or flags & ~sync_codecs.KNOWN or bin(flags).count("1") > 1:
                 await stream.write(_fail_msg(f"unknown flags: {flags}"))
                 raise _SyncEnd
-        await _recv(device, stream, path)
+        await _recv(device, stream, path, codec=flags)
     elif req_id == ID_QUIT:
         raise _SyncEnd
     else:
@@ -442,12 +462,40 @@ async def _discard_until_done(stream: StreamIO) -> None:
         await stream.readexactly(size)
 
 
-async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *, dry_run: bool) -> None:
+async def _send_symlink(device: VirtualDevice, stream: StreamIO, path: str, *, dry_run: bool, codec: int) -> None:
+    """A pushed symlink: its DATA is the link text; adbd makes the link as is. A link that
+    leads out of the sandbox is harmless: resolve() refuses to follow it."""
+    dec = sync_codecs.decoder(codec)
+    target = bytearray()
+    while True:
+        msg_id, size = _REQ.unpack(await stream.readexactly(_REQ.size))
+        if msg_id == ID_DONE:
+            break
+        if msg_id != ID_DATA or size > SYNC_DATA_MAX or len(target) > SYNC_PATH_MAX:
+            await stream.write(_fail_msg("invalid data message"))
+            raise _SyncEnd
+        target += dec.feed(await stream.readexactly(size))
+    if not dry_run:
+        try:
+            local = device.resolve(path, write=True)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if local.is_symlink() or local.exists():
+                local.unlink()
+            os.symlink(bytes(target).rstrip(b"\0").decode("utf-8", "surrogateescape"), local)
+        except OSError as exc:
+            await stream.write(_fail_msg("couldn't create symlink", exc))
+            raise _SyncEnd from None
+    await stream.write(_REQ.pack(ID_OKAY, 0))
+
+
+async def _send(
+    device: VirtualDevice, stream: StreamIO, path: str, mode: int, *, dry_run: bool, codec: int
+) -> None:
     """SEND/SND2: DATA chunks then DONE(mtime); answered by OKAY or FAIL (then the session ends)."""
     if stat_mod.S_ISLNK(mode):
-        await stream.write(_fail_msg("symlinks cannot be pushed to a virtual phone"))
-        await _discard_until_done(stream)
-        raise _SyncEnd
+        await _send_symlink(device, stream, path, dry_run=dry_run, codec=codec)
+        return
+    dec = sync_codecs.decoder(codec)
     # Like adbd: copy the user permission bits to group and other; never setuid/setgid/sticky.
     perm = mode & 0o777
     perm |= (perm >> 3) & 0o070
@@ -477,7 +525,11 @@ async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *
             if msg_id != ID_DATA or size > SYNC_DATA_MAX:
                 await stream.write(_fail_msg("invalid data message"))
                 raise _SyncEnd
-            data = await stream.readexactly(size)
+            try:
+                data = dec.feed(await stream.readexactly(size))
+            except Exception as exc:  # a corrupt compressed stream from the host
+                await stream.write(_fail_msg(f"decompress failed: {exc}"))
+                raise _SyncEnd from None
             if fh is not None:
                 try:
                     fh.write(data)
@@ -503,22 +555,44 @@ async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *
     await stream.write(_REQ.pack(ID_OKAY, 0))
 
 
-async def _recv(device: VirtualDevice, stream: StreamIO, path: str) -> None:
-    """RECV/RCV2: DATA chunks of at most 64 KiB then DONE, or FAIL and the session ends."""
+async def _recv(device: VirtualDevice, stream: StreamIO, path: str, *, codec: int = 0) -> None:
+    """RECV/RCV2: DATA chunks of at most 64 KiB (compressed if asked) then DONE, or FAIL and
+    the session ends. The shell user's read permission is checked on the file's mode."""
+    from device_agent.virtual.device import check_access
+
     try:
-        local = device.resolve(path)
+        phone = device.phone_path(path)
+        local = device.resolve(phone)
+        if not local.is_dir():
+            check_access(local, "r", shell_owned=device.writable(phone))
         fh = open(local, "rb")  # noqa: SIM115 - closed below, across awaits
     except OSError as exc:
-        await stream.write(_fail_msg("open failed", exc))
+        await stream.write(_fail_msg(f"open failed: {_strerror(exc)}"))
         raise _SyncEnd from None
+    enc = sync_codecs.encoder(codec)
+    pending = bytearray()
+
+    async def flush(final: bool) -> None:
+        while len(pending) >= SYNC_DATA_MAX or (final and pending):
+            chunk = bytes(pending[:SYNC_DATA_MAX])
+            del pending[:SYNC_DATA_MAX]
+            await stream.write(_REQ.pack(ID_DATA, len(chunk)) + chunk)
+
     with fh:
         while True:
             try:
                 chunk = fh.read(SYNC_DATA_MAX)
             except OSError as exc:
-                await stream.write(_fail_msg("read failed", exc))
+                await stream.write(_fail_msg(f"read failed: {_strerror(exc)}"))
                 raise _SyncEnd from None
             if not chunk:
                 break
-            await stream.write(_REQ.pack(ID_DATA, len(chunk)) + chunk)
+            pending += enc.feed(chunk)
+            await flush(False)
+    pending += enc.finish()
+    await flush(True)
     await stream.write(_REQ.pack(ID_DONE, 0))
+
+
+def _strerror(exc: OSError) -> str:
+    return "No such file or directory" if exc.errno == 2 else (exc.strerror or str(exc))

@@ -321,7 +321,7 @@ class AdbConnection:
 
     async def _send_cnxn(self) -> None:
         self.online = True
-        banner = p.device_banner(self.device.banner_props(), services.FEATURES)
+        banner = p.device_banner(self.device.banner_props(), services.features(self.device))
         await self.send(p.Packet(p.A_CNXN, p.A_VERSION, p.MAX_PAYLOAD, banner))
 
     async def _send_token(self) -> None:

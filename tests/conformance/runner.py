@@ -40,7 +40,7 @@ from tests.stack import AdbServer, free_port, wait_for
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "vendor"
 SHIM = HERE / "shim"
-PROFILE = "sdm845"
+PROFILE = "gs201"  # Android 14: the suite is written against the newest adbd
 
 
 @dataclass
