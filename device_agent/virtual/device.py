@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
 from device_agent.virtual.sh.logbuf import LogBuffer
 from device_agent.virtual.sh.procs import ProcessTable
@@ -224,6 +225,7 @@ class VirtualDevice:
         self.procs = ProcessTable()
         self.logs = LogBuffer()
         self.set_props: dict[str, str] = {}
+        self.net = PhoneNet()
         self._populate()
         self.logs.add("I", "ActivityManager", "System now ready", pid=880)
 

@@ -20,7 +20,7 @@ import os
 import stat as stat_mod
 import struct
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from device_agent.virtual import sync_codecs
 from device_agent.virtual.sh.stdin import Stdin
@@ -79,9 +79,41 @@ class StreamIO(Protocol):
 Service = Callable[[StreamIO], Awaitable[None]]
 
 
-def open_service(device: VirtualDevice, name: str) -> Service | None:
+class HostLink(Protocol):
+    """What `reverse:` needs from the transport: streams the phone opens towards the host."""
+
+    reverses: dict[str, tuple[str, Any]]
+
+    async def open_to_host(self, service: str, timeout: float = 10.0) -> Any: ...
+
+    async def close_stream(self, stream: Any) -> None: ...
+
+
+_SOCKET_KINDS = ("tcp:", "localabstract:", "localreserved:", "localfilesystem:", "local:")
+
+
+def open_service(device: VirtualDevice, name: str, link: HostLink | None = None) -> Service | None:
     """Map an OPEN's service string to a handler, or None (the transport answers CLSE)."""
     name = name.rstrip("\0")
+    if name.startswith(_SOCKET_KINDS):
+        # adb forward to a socket inside the phone: refused (CLSE) when nothing listens there
+        spec = "localabstract:" + name[len("local:") :] if name.startswith("local:") else name
+        if device.net.normalise(spec) not in device.net.listeners:
+            return None
+        return lambda s: socket_service(device, spec, s)
+    if name.startswith("reverse:") and link is not None:
+        return lambda s: reverse_service(device, link, name[len("reverse:") :], s)
+    if name == "framebuffer:":
+        return framebuffer_service
+    if name.startswith(("abb:", "abb_exec:")):
+        head, _, rest = name.partition(":")
+        argv = [a for a in rest.split("\0")]
+        if argv == [""]:
+            argv = []
+        command = " ".join(["cmd", *(_quote(a) for a in argv)])
+        if head == "abb":
+            return lambda s: shell_v2_service(device, command, s, pty=False, squash=True)
+        return lambda s: exec_service(device, command, s)
     if name.startswith("shell"):
         head, sep, command = name.partition(":")
         if not sep:
@@ -107,6 +139,115 @@ def open_service(device: VirtualDevice, name: str) -> Service | None:
     if name.startswith("reboot:") or name == "reboot":
         return _close_service
     return None
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+async def framebuffer_service(stream: StreamIO) -> None:
+    """`framebuffer:`: a header (v2) then the pixels, and the stream ends."""
+    from device_agent.virtual.sh.framebuffer import framebuffer_service_bytes
+
+    await stream.write(framebuffer_service_bytes())
+
+
+async def socket_service(device: VirtualDevice, spec: str, stream: StreamIO) -> None:
+    """A host connection forwarded to a socket inside the phone: bytes both ways until
+    either side ends (the host's close ends our writing; the phone side's end closes it)."""
+    from device_agent.virtual.phone_net import splice
+
+    end = device.net.connect(spec)
+    if end is None:
+        return
+    up = asyncio.create_task(splice(stream.read, end.write))
+    up.add_done_callback(lambda _t: end.close_write())
+    try:
+        await splice(end.read, stream.write)
+    finally:
+        up.cancel()
+        end.close()
+
+
+async def reverse_service(device: VirtualDevice, link: HostLink, command: str, stream: StreamIO) -> None:
+    """`reverse:forward:[norebind:]DEV;HOST`, `reverse:killforward:DEV`, `killforward-all`,
+    `list-forward`: the phone listens on DEV; each connection is carried to HOST on the host.
+    Replies as adbd's handle_forward_request: OKAY [+ length-prefixed text] or FAIL + reason."""
+
+    async def okay(text: str | None = None) -> None:
+        body = b"" if text is None else f"{len(text.encode()):04x}".encode() + text.encode()
+        await stream.write(b"OKAY" + body)
+
+
+    async def fail(reason: str) -> None:
+        data = reason.encode()
+        await stream.write(b"FAIL" + f"{len(data):04x}".encode() + data)
+
+    if command == "list-forward":  # no status first: the listing is the whole answer
+        text = "".join(f"(reverse) {dev} {host}\n" for dev, (host, _a) in link.reverses.items()).encode()
+        await stream.write(f"{len(text):04x}".encode() + text)
+        return
+    if command == "killforward-all":
+        for dev, (_host, acceptor) in list(link.reverses.items()):
+            device.net.unlisten(dev, acceptor)
+        link.reverses.clear()
+        await okay()
+        return
+    if command.startswith("killforward:"):
+        dev = command[len("killforward:") :]
+        entry = link.reverses.pop(dev, None)
+        if entry is None:
+            await fail(f"listener '{dev}' not found")
+            return
+        device.net.unlisten(dev, entry[1])
+        await okay()
+        return
+    if not command.startswith("forward:"):
+        await fail(f"unknown reverse command '{command}'")
+        return
+    rest = command[len("forward:") :]
+    norebind = rest.startswith("norebind:")
+    rest = rest.removeprefix("norebind:")
+    dev, sep, host = rest.partition(";")
+    if not sep or not dev.startswith(_SOCKET_KINDS) or not host.startswith(_SOCKET_KINDS):
+        await fail(f"bad forward: {rest}")
+        return
+    resolved = None
+    if dev == "tcp:0":
+        port = 20000
+        while device.net.normalise(f"tcp:{port}") in device.net.listeners:
+            port += 1
+        dev, resolved = f"tcp:{port}", port
+    if dev in link.reverses:
+        if norebind:
+            await fail("cannot rebind existing socket")
+            return
+        device.net.unlisten(dev, link.reverses.pop(dev)[1])
+    elif device.net.normalise(dev) in device.net.listeners:
+        await fail("cannot bind listener: Address already in use")
+        return
+
+    async def carry(end: Any, host_spec: str = host) -> None:
+        from device_agent.virtual.phone_net import splice
+
+        up = await link.open_to_host(host_spec)
+        if up is None:
+            end.close()
+            return
+        # Either side ending ends the connection: an ADB stream cannot be half-closed.
+        to_host = asyncio.create_task(splice(end.read, up.write))
+        from_host = asyncio.create_task(splice(up.read, end.write))
+        try:
+            await asyncio.wait({to_host, from_host}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (to_host, from_host):
+                t.cancel()
+            end.close()
+            await link.close_stream(up)
+
+    device.net.listen(dev, carry)
+    link.reverses[dev] = (host, carry)
+    await okay(None if resolved is None else str(resolved))
 
 
 async def _close_service(_stream: StreamIO) -> None:
@@ -225,7 +366,9 @@ async def exec_service(device: VirtualDevice, command: str, stream: StreamIO) ->
     await _run(device, command, stream.write, stream.write, False, Stdin(source=stream.read))
 
 
-async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
+async def shell_v2_service(
+    device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool, squash: bool = False
+) -> None:
     """`shell,v2,…:cmd`: shell protocol packets (id byte + LE32 length), exit code at the end."""
 
     async def stdout(data: bytes) -> None:
@@ -259,6 +402,8 @@ async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO
             code = await _interactive(device, stdin_q.get, stdout, stderr, pty=pty)
         else:
             code = await _run(device, command, stdout, stderr, pty, Stdin(source=stdin_q.get, tty=pty))
+        if squash and code:  # abb reports any failure as 1
+            code = 1
         await stream.write(shell_packet(SHELL_EXIT, bytes([code & 0xFF])))
     finally:
         reader.cancel()

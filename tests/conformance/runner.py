@@ -135,6 +135,9 @@ def run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if test in NOT_RUN:
         return Outcome(test, "not-run", 0.0, NOT_RUN[test])
     start = time.monotonic()
+    # stdin stays open for the whole test, as when the suite is run from a terminal: tools
+    # such as `adb raw` stop at end of input.
+    stdin_r, stdin_w = os.pipe()
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "unittest", "-v", f"test_device.{test}"],
@@ -144,13 +147,16 @@ def run_one(b: Bench, test: str, timeout: float) -> Outcome:
             text=True,
             errors="replace",
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin_r,
         )
         output = proc.stdout + proc.stderr
         status = _status(proc.returncode, output)
     except subprocess.TimeoutExpired as exc:
         output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
         status = "timeout"
+    finally:
+        os.close(stdin_r)
+        os.close(stdin_w)
     seconds = time.monotonic() - start
     try:
         online = any(d.serial == b.address and d.state == "device" for d in b.adb.client.list())

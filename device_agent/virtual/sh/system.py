@@ -282,3 +282,78 @@ async def _screencap(sh: Shell, argv: list[str], io: IO) -> int:
     else:
         await io.out(data)
     return 0
+
+
+@command("nc", "netcat")
+async def _nc(sh: Shell, argv: list[str], io: IO) -> int:
+    """toybox nc, inside the phone only: `nc -l [-p] PORT` serves one connection,
+    `nc HOST PORT` connects to a listener in the phone (an `adb reverse` port included).
+    stdin goes to the peer, what the peer sends goes to stdout, until the peer closes."""
+    import asyncio
+
+    from device_agent.virtual.phone_net import Endpoint
+
+    listen, port, host, wait = False, None, None, None
+    rest = []
+    it = iter(argv[1:])
+    for a in it:
+        if a in ("-l", "-L"):
+            listen = True
+        elif a == "-p":
+            port = next(it, None)
+        elif a in ("-w", "-W", "-q", "-s"):
+            value = next(it, "0")
+            if a == "-w":
+                wait = float(value) if value.replace(".", "", 1).isdecimal() else None
+        elif a.startswith("-") and len(a) > 1:
+            if "l" in a[1:]:
+                listen = True
+        else:
+            rest.append(a)
+    if listen:
+        port = port or (rest[-1] if rest else None)
+    else:
+        host, port = (rest + [None, None])[:2] if len(rest) >= 2 else (None, None)
+    if port is None or not str(port).isdecimal() or not 0 < int(port) < 65536:
+        raise CmdError('nc: Needs a port (see "nc --help")\n')
+    spec = f"tcp:{port}"
+    if listen:
+        accepted: asyncio.Future[Endpoint] = asyncio.get_running_loop().create_future()
+
+        def accept(end: Endpoint) -> None:
+            if accepted.done():
+                end.close()  # one connection, as nc -l serves
+            else:
+                accepted.set_result(end)
+
+        if not sh.device.net.listen(spec, accept):
+            raise CmdError("nc: bind: Address already in use\n")
+        try:
+            end = await accepted
+        finally:
+            sh.device.net.unlisten(spec, accept)
+    else:
+        if host not in ("localhost", "127.0.0.1", "::1", "0", "0.0.0.0"):
+            raise CmdError(f"nc: connect {host}:{port}: Network is unreachable\n")
+        maybe = sh.device.net.connect(spec)
+        if maybe is None:
+            raise CmdError(f"nc: connect {host}:{port}: Connection refused\n")
+        end = maybe
+
+    async def send_stdin() -> None:
+        while (chunk := await io.stdin.read()) is not None:
+            await end.write(chunk)
+
+    sender = asyncio.create_task(send_stdin())
+    try:
+        while True:
+            chunk = await (asyncio.wait_for(end.read(), wait) if wait else end.read())
+            if chunk is None:
+                break
+            await io.out(chunk)
+    except TimeoutError:
+        pass
+    finally:
+        sender.cancel()
+        end.close()
+    return 0
