@@ -27,7 +27,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from device_agent.virtual.sh import arith
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
+from device_agent.virtual.sh.syntax import (
+    AndOr,
+    Case,
+    Command,
+    For,
+    FuncDef,
+    Group,
+    If,
+    Node,
+    Pipeline,
+    Redir,
+    Seg,
+    ShellSyntaxError,
+    While,
+    Word,
+    parse,
+    tokenize,
+)
 from device_agent.virtual.sh.stdin import Stdin
 
 if TYPE_CHECKING:
@@ -36,284 +55,28 @@ if TYPE_CHECKING:
 SH = "/system/bin/sh"
 Writer = Callable[[bytes], Awaitable[None]]
 
-# ---- tokens and syntax tree -------------------------------------------------------------------
-
-
-@dataclass
-class Seg:
-    text: str
-    quoted: bool = False
-    kind: str = "lit"  # lit, var, cmd
-
-
-@dataclass
-class Word:
-    segs: list[Seg] = field(default_factory=list)
-
-
-@dataclass
-class Redir:
-    fd: int
-    op: str  # >, >>, <, >&
-    target: Word
-
-
-@dataclass
-class Command:
-    words: list[Word] = field(default_factory=list)
-    redirs: list[Redir] = field(default_factory=list)
-    assigns: list[tuple[str, Word]] = field(default_factory=list)
-
-
-@dataclass
-class Pipeline:
-    commands: list[Command]
-    negate: bool = False
-
-
-@dataclass
-class AndOr:
-    first: Pipeline
-    rest: list[tuple[str, Pipeline]] = field(default_factory=list)
-
-
-class ShellSyntaxError(Exception):
-    pass
-
-
-OPERATORS = ("&&", "||", ";;", ">>", ">&", "<&", ";", "&", "|", ">", "<", "\n", "(", ")")
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def tokenize(src: str) -> list[Word | str]:
-    """Words (with quoting kept per segment) and operator strings."""
-    out: list[Word | str] = []
-    i, n = 0, len(src)
-    word: Word | None = None
-
-    def lit(text: str, quoted: bool) -> None:
-        nonlocal word
-        if word is None:
-            word = Word()
-        if word.segs and word.segs[-1].kind == "lit" and word.segs[-1].quoted == quoted:
-            word.segs[-1].text += text
-        else:
-            word.segs.append(Seg(text, quoted))
-
-    def end_word() -> None:
-        nonlocal word
-        if word is not None:
-            out.append(word)
-            word = None
-
-    def dollar(j: int, quoted: bool) -> int:
-        """Parse a $-expansion at src[j] == '$'; returns the index after it."""
-        nonlocal word
-        if word is None:
-            word = Word()
-        if j + 1 >= n:
-            lit("$", quoted)
-            return j + 1
-        c = src[j + 1]
-        if c == "(":
-            depth, k = 1, j + 2
-            while k < n and depth:
-                if src[k] == "(":
-                    depth += 1
-                elif src[k] == ")":
-                    depth -= 1
-                elif src[k] in "'\"":
-                    q = src[k]
-                    k = src.find(q, k + 1)
-                    if k < 0:
-                        raise ShellSyntaxError("unterminated quote")
-                k += 1
-            if depth:
-                raise ShellSyntaxError("unexpected EOF while looking for matching ')'")
-            word.segs.append(Seg(src[j + 2 : k - 1], quoted, "cmd"))
-            return k
-        if c == "{":
-            k = src.find("}", j + 2)
-            if k < 0:
-                raise ShellSyntaxError("missing }")
-            word.segs.append(Seg(src[j + 2 : k], quoted, "var"))
-            return k + 1
-        if c in "?$#!@*0123456789-":
-            word.segs.append(Seg(c, quoted, "var"))
-            return j + 2
-        m = NAME_RE.match(src, j + 1)
-        if m:
-            word.segs.append(Seg(m.group(), quoted, "var"))
-            return m.end()
-        lit("$", quoted)
-        return j + 1
-
-    while i < n:
-        c = src[i]
-        if c == "\\":
-            if i + 1 < n and src[i + 1] == "\n":
-                i += 2
-                continue
-            lit(src[i + 1] if i + 1 < n else "\\", True)
-            i += 2
-        elif c == "'":
-            k = src.find("'", i + 1)
-            if k < 0:
-                raise ShellSyntaxError("unterminated '")
-            lit(src[i + 1 : k], True)
-            i = k + 1
-        elif c == '"':
-            i += 1
-            if word is None:
-                word = Word()
-            lit("", True)
-            while True:
-                if i >= n:
-                    raise ShellSyntaxError('unterminated "')
-                c2 = src[i]
-                if c2 == '"':
-                    i += 1
-                    break
-                if c2 == "\\" and i + 1 < n and src[i + 1] in '$`"\\\n':
-                    if src[i + 1] != "\n":
-                        lit(src[i + 1], True)
-                    i += 2
-                elif c2 == "$":
-                    i = dollar(i, True)
-                else:
-                    lit(c2, True)
-                    i += 1
-        elif c == "$":
-            i = dollar(i, False)
-        elif c == "`":
-            k = src.find("`", i + 1)
-            if k < 0:
-                raise ShellSyntaxError("unterminated `")
-            if word is None:
-                word = Word()
-            word.segs.append(Seg(src[i + 1 : k], False, "cmd"))
-            i = k + 1
-        elif c in " \t":
-            end_word()
-            i += 1
-        elif c == "#" and word is None:
-            while i < n and src[i] != "\n":
-                i += 1
-        else:
-            op = next((o for o in OPERATORS if src.startswith(o, i)), None)
-            if op is None:
-                lit(c, False)
-                i += 1
-                continue
-            # `2>file`, `2>&1`: an unquoted all-digit word right before a redirection is its fd
-            if op[0] in "<>" and word is not None and len(word.segs) == 1:
-                s = word.segs[0]
-                if s.kind == "lit" and not s.quoted and s.text.isdigit():
-                    word = None
-                    out.append(f"{s.text}{op}")
-                    i += len(op)
-                    continue
-            end_word()
-            out.append(op)
-            i += len(op)
-    end_word()
-    return out
-
-
-def parse(src: str) -> list[tuple[AndOr, bool]]:
-    """A list of and-or lists, each with whether it ends in `&` (background)."""
-    toks = tokenize(src)
-    pos = 0
-    result: list[tuple[AndOr, bool]] = []
-
-    def peek() -> Word | str | None:
-        return toks[pos] if pos < len(toks) else None
-
-    def parse_command() -> Command:
-        nonlocal pos
-        cmd = Command()
-        while True:
-            t = peek()
-            if isinstance(t, Word):
-                pos += 1
-                first = t.segs[0] if t.segs else None
-                if (
-                    not cmd.words
-                    and first is not None
-                    and first.kind == "lit"
-                    and not first.quoted
-                    and (m := re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", first.text))
-                ):
-                    rest = Word([Seg(first.text[m.end() :], False), *t.segs[1:]])
-                    cmd.assigns.append((m.group(1), rest))
-                else:
-                    cmd.words.append(t)
-            elif isinstance(t, str) and re.fullmatch(r"\d*(>>|>&|<&|>|<)", t):
-                pos += 1
-                m = re.fullmatch(r"(\d*)(.*)", t)
-                assert m is not None
-                op = m.group(2)
-                fd = int(m.group(1)) if m.group(1) else (0 if op.startswith("<") else 1)
-                target = peek()
-                if not isinstance(target, Word):
-                    raise ShellSyntaxError(f"{target or 'newline'} unexpected")
-                pos += 1
-                cmd.redirs.append(Redir(fd, op, target))
-            else:
-                break
-        if not cmd.words and not cmd.assigns and not cmd.redirs:
-            t = peek()
-            raise ShellSyntaxError(
-                f"'{t if t != chr(10) else 'newline'}' unexpected" if t else "unexpected EOF"
-            )
-        return cmd
-
-    def parse_pipeline() -> Pipeline:
-        nonlocal pos
-        negate = False
-        t = peek()
-        if isinstance(t, Word) and len(t.segs) == 1 and t.segs[0].text == "!" and not t.segs[0].quoted:
-            negate = True
-            pos += 1
-        cmds = [parse_command()]
-        while peek() == "|":
-            pos += 1
-            while peek() == "\n":
-                pos += 1
-            cmds.append(parse_command())
-        return Pipeline(cmds, negate)
-
-    while pos < len(toks):
-        t = peek()
-        if t in (";", "\n"):
-            if t == ";" and not result:
-                raise ShellSyntaxError("';' unexpected")
-            pos += 1
-            continue
-        andor = AndOr(parse_pipeline())
-        while peek() in ("&&", "||"):
-            op = str(toks[pos])
-            pos += 1
-            while peek() == "\n":
-                pos += 1
-            andor.rest.append((op, parse_pipeline()))
-        bg = False
-        t = peek()
-        if t == "&":
-            bg = True
-            pos += 1
-        elif t is not None and t not in (";", "\n"):
-            raise ShellSyntaxError(f"'{t}' unexpected")
-        result.append((andor, bg))
-    return result
-
-
 # ---- execution ----------------------------------------------------------------------------------
 
 
 class ExitShell(Exception):
     def __init__(self, code: int) -> None:
         self.code = code
+
+
+class LoopControl(Exception):
+    """`break N` / `continue N` unwinding to the enclosing loop."""
+
+    def __init__(self, kind: str, levels: int) -> None:
+        self.kind = kind
+        self.levels = levels
+
+
+class ReturnFromFunction(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+MAX_CALL_DEPTH = 100
 
 
 class CmdError(Exception):
@@ -366,6 +129,8 @@ class Shell:
         self.traps: dict[int, str] = {}
         self.functions: dict[str, Any] = {}
         self.positional: list[str] = []
+        self.jobs: list[asyncio.Future[int]] = []
+        self.last_bg = 0
         self.proc: Proc | None = None
         self.vars: dict[str, str] = {
             "PATH": "/product/bin:/apex/com.android.runtime/bin:/apex/com.android.art/bin:/system_ext/bin:"
@@ -410,12 +175,13 @@ class Shell:
             self.pid = self.proc.pid
 
     def finish(self) -> None:
+        for task in self.jobs:
+            task.cancel()
+        self.jobs.clear()
         if self.proc is not None:
             self.device.procs.exit(self.proc.pid)
             self.proc = None
 
-    async def call_function(self, name: str, argv: list[str], io: IO) -> int:
-        raise CmdError(f"{SH}: {name}: functions are not supported\n", 127)
 
     def _on_signal(self, sig: int) -> bool:
         """A trapped signal: run its action in place of the default (death)."""
@@ -485,9 +251,135 @@ class Shell:
             await io.eprint(f"{SH}: syntax error: {exc}\n")
             self.status = 1 if "unterminated" not in str(exc) else 2
             return self.status
-        for andor, _bg in tree:
-            self.status = await self.exec_andor(andor, io)
+        return await self.exec_list(tree, io)
+
+    async def exec_list(self, items: list[tuple[AndOr, bool]], io: IO) -> int:
+        for andor, bg in items:
+            if bg:
+                self.background(andor, io)
+                self.status = 0
+            else:
+                self.status = await self.exec_andor(andor, io)
         return self.status
+
+    def background(self, andor: AndOr, io: IO) -> None:
+        """`cmd &`: a child process of its own; `$!` is its pid. It ends with this shell at
+        the latest (the virtual phone has no init to adopt orphans)."""
+        task = asyncio.ensure_future(self.exec_andor(andor, IO(io.out, io.err, Stdin())))
+        proc = self.device.procs.spawn("sh", [SH], ppid=self.pid or ADBD_PID, task=task)
+        self.last_bg = proc.pid
+        self.jobs.append(task)
+        task.add_done_callback(lambda _t, pid=proc.pid: self.device.procs.exit(pid))
+
+    async def exec_node(self, node: Node, io: IO) -> int:
+        if isinstance(node, Command):
+            return await self.exec_command(node, io)
+        opened: list[Any] = []
+        try:
+            try:
+                io = await self.apply_redirs(node.redirs, io, opened)
+            except CmdError as e:
+                await io.eprint(e.message)
+                return e.code
+            return await self._exec_compound(node, io)
+        finally:
+            for fh in opened:
+                fh.close()
+
+    async def _exec_compound(self, node: Node, io: IO) -> int:  # noqa: C901 - one branch a kind
+        if isinstance(node, Group):
+            if not node.subshell:
+                return await self.exec_list(node.body, io)
+            saved = (dict(self.vars), self.cwd, dict(self.traps), list(self.positional))
+            try:
+                return await self.exec_list(node.body, io)
+            except ExitShell as e:
+                return e.code
+            finally:
+                self.vars, self.cwd, self.traps, self.positional = saved
+        if isinstance(node, If):
+            for cond, body in node.branches:
+                if await self.exec_list(cond, io) == 0:
+                    return await self.exec_list(body, io)
+            if node.orelse is not None:
+                return await self.exec_list(node.orelse, io)
+            return 0
+        if isinstance(node, While | For):
+            return await self._loop(node, io)
+        if isinstance(node, Case):
+            subject = " ".join(await self.expand(node.word, split=False))
+            for patterns, body in node.arms:
+                for pat in patterns:
+                    text = " ".join(await self.expand(pat, split=False))
+                    literal = all(seg.quoted for seg in pat.segs)
+                    if (subject == text) if literal else fnmatch.fnmatchcase(subject, text):
+                        return await self.exec_list(body, io)
+            return 0
+        if isinstance(node, FuncDef):
+            self.functions[node.name] = node.body
+            return 0
+        raise CmdError(f"{SH}: unsupported construct\n", 2)
+
+    async def _loop(self, node: While | For, io: IO) -> int:
+        status = 0
+        if isinstance(node, For):
+            if node.items is None:
+                values = list(self.positional)
+            else:
+                values = []
+                for w in node.items:
+                    values.extend(await self.expand(w))
+        rounds = 0
+        while True:
+            if isinstance(node, For):
+                if rounds >= len(values):
+                    break
+                self.vars[node.var] = values[rounds]
+            else:
+                ok = await self.exec_list(node.cond, io) == 0
+                if ok == node.until:
+                    break
+            rounds += 1
+            if rounds % 64 == 0:
+                await asyncio.sleep(0)  # an endless loop stays killable and the phone responsive
+            try:
+                status = await self.exec_list(node.body, io)
+            except LoopControl as lc:
+                if lc.levels > 1:
+                    lc.levels -= 1
+                    raise
+                if lc.kind == "break":
+                    break
+        self.status = status
+        return status
+
+    async def call_function(self, name: str, argv: list[str], io: IO) -> int:
+        if self._call_depth >= MAX_CALL_DEPTH:
+            raise CmdError(f"{SH}: {name}: too many nested function calls\n", 1)
+        saved = self.positional
+        self.positional = argv[1:]
+        self._call_depth += 1
+        try:
+            return await self.exec_node(self.functions[name], io)
+        except ReturnFromFunction as r:
+            return r.code
+        finally:
+            self._call_depth -= 1
+            self.positional = saved
+
+    _call_depth = 0
+
+    def arith(self, expr: str) -> int:
+        def get(name: str) -> str:
+            return self.var(name)
+
+        def put(name: str, value: str) -> None:
+            self.vars[name] = value
+
+        try:
+            return arith.evaluate(expr, get, put)
+        except arith.ArithError as exc:
+            raise CmdError(f"{SH}: {expr.strip()}: {exc}\n", 1) from None
 
     async def exec_andor(self, a: AndOr, io: IO) -> int:
         status = await self.exec_pipeline(a.first, io)
@@ -503,14 +395,14 @@ class Shell:
         for i, cmd in enumerate(p.commands):
             last = i == len(p.commands) - 1
             if last:
-                status = await self.exec_command(cmd, IO(io.out, io.err, stdin))
+                status = await self.exec_node(cmd, IO(io.out, io.err, stdin))
             else:
                 buf = bytearray()
 
                 async def collect(data: bytes, buf: bytearray = buf) -> None:
                     buf.extend(data)
 
-                await self.exec_command(cmd, IO(collect, io.err, stdin))
+                await self.exec_node(cmd, IO(collect, io.err, stdin))
                 stdin = Stdin(bytes(buf))
         if p.negate:
             status = 0 if status else 1
@@ -533,7 +425,9 @@ class Shell:
         if name.isdigit():
             i = int(name)
             return self.positional[i - 1] if i <= len(self.positional) else ""
-        if name in ("!", "-"):
+        if name == "!":
+            return str(self.last_bg) if self.last_bg else ""
+        if name == "-":
             return ""
         if ":-" in name:
             n, _, default = name.partition(":-")
@@ -549,6 +443,13 @@ class Shell:
                 continue
             if seg.kind == "var":
                 value = self.var(seg.text)
+            elif seg.kind == "arith":
+                expr = await self.expand_text(seg.text) if "$" in seg.text or "`" in seg.text else seg.text
+                value = str(self.arith(expr))
+            elif seg.kind == "heredoc":
+                value = seg.text if seg.quoted else await self.expand_text(seg.text, heredoc=True)
+                fields[-1].append((value, True))
+                continue
             else:
                 buf = bytearray()
 
@@ -592,6 +493,18 @@ class Shell:
             out.append("")
         return out
 
+    async def expand_text(self, text: str, *, heredoc: bool = False) -> str:
+        """$-expansions inside a here-document (or an arithmetic body): as in double quotes,
+        where a `"` is just a character."""
+        escaped = text.replace('"', '\\"') if heredoc else text
+        try:
+            words = tokenize('"' + escaped + '"')
+        except ShellSyntaxError:
+            return text
+        if len(words) != 1 or not isinstance(words[0], Word):
+            return text
+        return "".join(await self.expand(words[0], split=False))
+
     def glob(self, pattern: str) -> list[str]:
         absolute = pattern.startswith("/")
         parts = [p for p in pattern.split("/") if p]
@@ -626,9 +539,13 @@ class Shell:
 
     async def exec_command(self, cmd: Command, io: IO) -> int:
         argv: list[str] = []
-        for w in cmd.words:
-            argv.extend(await self.expand(w))
-        assigned = {name: " ".join(await self.expand(value, split=False)) for name, value in cmd.assigns}
+        try:
+            for w in cmd.words:
+                argv.extend(await self.expand(w))
+            assigned = {name: " ".join(await self.expand(value, split=False)) for name, value in cmd.assigns}
+        except CmdError as e:  # a bad $(( )): the command does not run
+            await io.eprint(e.message)
+            return e.code
         if not argv:
             self.vars.update(assigned)
         opened: list[Any] = []
@@ -666,6 +583,9 @@ class Shell:
                     out = w
                 elif r.fd == 2:
                     err = w
+                continue
+            if r.op in ("<<", "<<-"):
+                stdin = Stdin(target.encode("utf-8", "surrogateescape"))
                 continue
             if r.op == "<":
                 try:

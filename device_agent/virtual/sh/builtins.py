@@ -131,4 +131,49 @@ async def _type(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("wait")
 async def _wait(sh: Shell, argv: list[str], io: IO) -> int:
+    status = 0
+    for task in list(sh.jobs):
+        try:
+            status = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                status = 143
+            else:
+                raise
+        except Exception:
+            status = 1
+    return status
+
+
+@command("break", "continue")
+async def _break(sh: Shell, argv: list[str], io: IO) -> int:
+    from device_agent.virtual.shell import LoopControl
+
+    n = int(argv[1]) if len(argv) > 1 and argv[1].isdecimal() and int(argv[1]) > 0 else 1
+    raise LoopControl(argv[0], n)
+
+
+@command("return")
+async def _return(sh: Shell, argv: list[str], io: IO) -> int:
+    from device_agent.virtual.shell import ReturnFromFunction
+
+    code = int(argv[1]) & 0xFF if len(argv) > 1 and argv[1].lstrip("-").isdecimal() else sh.status
+    raise ReturnFromFunction(code)
+
+
+@command("local", "typeset")
+async def _local(sh: Shell, argv: list[str], io: IO) -> int:
+    for a in argv[1:]:
+        if a.startswith("-"):
+            continue
+        k, eq, v = a.partition("=")
+        sh.vars[k] = v if eq else sh.vars.get(k, "")
     return 0
+
+
+@command("let")
+async def _let(sh: Shell, argv: list[str], io: IO) -> int:
+    value = 0
+    for expr in argv[1:]:
+        value = sh.arith(expr)
+    return 0 if value else 1
