@@ -289,6 +289,8 @@ async def _run(
         return await device.shell(command, stdout, stderr, pty=pty, stdin=stdin)
     except asyncio.CancelledError:
         raise
+    except ConnectionError:  # the host went away while the command wrote: SIGPIPE
+        return 141
     except Exception as exc:  # the phone's own failure, reported like a crashed shell
         log.exception("%s: shell command failed inside the virtual device", device.serial)
         with contextlib.suppress(Exception):
@@ -357,12 +359,14 @@ async def legacy_shell_service(device: VirtualDevice, command: str, stream: Stre
         return
 
     # Without the shell protocol there is no "stdin closed": input ends when the stream does.
+    setattr(stream, "lingers", True)  # noqa: B010 - transport.AdbStream's flag; absent elsewhere
     await _run(device, command, stream.write, stream.write, pty, Stdin(source=stream.read, tty=pty))
 
 
 async def exec_service(device: VirtualDevice, command: str, stream: StreamIO) -> None:
     """`exec:cmd` (adb exec-in / exec-out): raw bytes both ways, no pty, no exit code; as
     adbd's raw subprocess, stdout and stderr share the one stream."""
+    setattr(stream, "lingers", True)  # noqa: B010 - transport.AdbStream's flag; absent elsewhere
     await _run(device, command, stream.write, stream.write, False, Stdin(source=stream.read))
 
 

@@ -197,6 +197,14 @@ class Shell:
 
     _pending_trap: str | None = None
 
+    async def signal_self(self, sig: int, io: IO) -> None:
+        """`kill $$`: run the trap for sig, or die of it (status 128 + sig)."""
+        action = self.traps.get(sig)
+        if action is None:
+            raise ExitShell(128 + sig)
+        if action:
+            await self.run_script(action, io)
+
     async def run(self, command: str) -> int:
         """`sh -c COMMAND`: run it, leave the process table, answer the exit status."""
         self.start([SH, "-c", command])
@@ -917,6 +925,15 @@ for _n, _a in (("sha256sum", "sha256"), ("md5sum", "md5"), ("sha1sum", "sha1"), 
     COMMANDS[_n] = _hash_command(_n, _a)
 
 
+def _link_suffix(sh: Shell, phone: str, st: os.stat_result) -> str:
+    if not stat_mod.S_ISLNK(st.st_mode):
+        return ""
+    try:
+        return " -> " + os.readlink(sh.device.root / phone.lstrip("/"))
+    except OSError:
+        return ""
+
+
 def _mode_string(mode: int) -> str:
     kind = "d" if stat_mod.S_ISDIR(mode) else "l" if stat_mod.S_ISLNK(mode) else "-"
     bits = "".join(ch if mode & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx"))
@@ -960,7 +977,7 @@ async def _ls(sh: Shell, argv: list[str], io: IO) -> int:
             size = st.st_size if not stat_mod.S_ISDIR(st.st_mode) else 4096
             lines.append(
                 f"{_mode_string(st.st_mode)} {st.st_nlink if stat_mod.S_ISDIR(st.st_mode) else 1} "
-                f"{owner} {owner} {size:>8} {ts} {name}\n"
+                f"{owner} {owner} {size:>8} {ts} {name}{_link_suffix(sh, phone, st)}\n"
             )
         await io.print("".join(lines))
 

@@ -88,6 +88,9 @@ class AdbStream:
         self.task: asyncio.Task[None] | None = None
         # A stream the phone opened (adb reverse): resolved by the host's OKAY or CLSE.
         self.opened: asyncio.Future[bool] | None = None
+        # A raw subprocess (exec:, shell without the protocol) outlives the host's CLSE: it
+        # reads what was already sent, then end of input, as a process whose socket closed.
+        self.lingers = False
         self._sender: asyncio.Task[None] = asyncio.create_task(self._send_loop())
 
     # -- called by the connection ---------------------------------------------------------------
@@ -99,8 +102,9 @@ class AdbStream:
     def on_okay(self) -> None:
         self._ready.set()
 
-    def shutdown(self) -> None:
-        """Stop everything about this stream (host CLSE, or connection gone)."""
+    def shutdown(self, *, cancel: bool = True) -> None:
+        """Stop everything about this stream (host CLSE, or connection gone); cancel=False
+        leaves the service running with what it has already received."""
         self.closed = True
         self._eof = True
         self._inbox_event.set()
@@ -111,7 +115,7 @@ class AdbStream:
         self._sender.cancel()
         if self.opened is not None and not self.opened.done():
             self.opened.set_result(False)
-        if self.task is not None and not self.task.done():
+        if cancel and self.task is not None and not self.task.done():
             self.task.cancel()
 
     # -- used by services -------------------------------------------------------------------------
@@ -316,7 +320,7 @@ class AdbConnection:
             if stream is not None and (stream.remote_id == packet.arg0 or pending):
                 stream.remote_closed = True
                 self.streams.pop(stream.local_id, None)
-                stream.shutdown()
+                stream.shutdown(cancel=not stream.lingers)
         # SYNC and STLS: never initiated by a host towards a device that did not ask; ignore.
 
     async def _on_cnxn(self, packet: p.Packet) -> None:

@@ -177,3 +177,13 @@ async def _let(sh: Shell, argv: list[str], io: IO) -> int:
     for expr in argv[1:]:
         value = sh.arith(expr)
     return 0 if value else 1
+
+
+@command("exec")
+async def _exec(sh: Shell, argv: list[str], io: IO) -> int:
+    """`exec CMD ARGS`: the command replaces the shell; its status is the shell's."""
+    from device_agent.virtual.shell import ExitShell
+
+    if len(argv) < 2:
+        return 0
+    raise ExitShell(await sh.dispatch(argv[1:], io))

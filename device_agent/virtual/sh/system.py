@@ -104,6 +104,9 @@ async def _kill(sh: Shell, argv: list[str], io: IO) -> int:
             await io.eprint(f"{SH}: kill: {a}: arguments must be jobs or process IDs\n")
             status = 1
             continue
+        if int(a) == sh.pid and sig:  # the shell signalling itself: handled in place
+            await sh.signal_self(sig, io)
+            continue
         err = _deliver(sh, int(a), sig, f"{SH}: kill")
         if err:
             await io.eprint(err)
