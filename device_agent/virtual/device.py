@@ -213,6 +213,7 @@ class VirtualDevice:
         self.clock = clock
         self.thermal = ThermalModel(profile, self.faults, clock)
         self._refreshed_at = -math.inf
+        self._was_throttled = False
         self.settings: dict[tuple[str, str], str] = {
             ("global", "stay_on_while_plugged_in"): "0",
             ("system", "screen_off_timeout"): "30000",
@@ -505,6 +506,13 @@ class VirtualDevice:
         if now - self._refreshed_at < 0.05:
             return
         self._refreshed_at = now
+        throttled = self.thermal.throttled()
+        if throttled != self._was_throttled and hasattr(self, "logs"):
+            self._was_throttled = throttled
+            if throttled:
+                self.logs.add("W", "thermal-engine", f"Mitigation: CPU max freq reduced, die at {self.thermal.die_c():.1f}C", pid=1403)
+            else:
+                self.logs.add("I", "thermal-engine", "Mitigation cleared: CPU max freq restored", pid=1403)
         for i, mc in enumerate(self.thermal.zone_temps_mc()):
             self._write(f"/sys/class/thermal/thermal_zone{i}/temp", f"{mc}\n")
         for cpu, f in enumerate(self.cur_freqs()):

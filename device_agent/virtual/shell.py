@@ -645,7 +645,18 @@ class Shell:
         task = asyncio.ensure_future(work)
         proc = self.device.procs.spawn(posixpath.basename(name), argv, ppid=self.pid or ADBD_PID, task=task)
         try:
-            return await task
+            code = await task
+            if code in (134, 135, 136, 139) and "/" in name:  # a native crash: libc says so
+                sig = code - 128
+                names = {6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 11: "SIGSEGV"}
+                self.device.logs.add(
+                    "F",
+                    "libc",
+                    f"Fatal signal {sig} ({names[sig]}) in tid {proc.pid} ({proc.name[:15]}), "
+                    f"pid {proc.pid} ({proc.name[:15]})",
+                    pid=proc.pid,
+                )
+            return code
         except asyncio.CancelledError:
             me = asyncio.current_task()
             if task.cancelled() and me is not None and not me.cancelling():

@@ -168,3 +168,14 @@ def test_phone_stubs_answer_like_a_phone(dev: VirtualDevice) -> None:
     assert "package:android\n" in sh(dev, "pm list packages")[1]
     assert int(sh(dev, "screencap -p | wc -c")[1]) > 100
     assert sh(dev, "am start -n a/.B")[0] == 1
+
+
+def test_the_benchmark_tool_is_a_process_and_logs_to_logcat(dev: VirtualDevice) -> None:
+    from device_agent.virtual.benchmark_tool import stub_binary
+
+    host = dev.resolve("/data/local/tmp/benchmark_model", write=True)
+    host.write_bytes(stub_binary())
+    host.chmod(0o755)
+    rc, out, err = sh(dev, "/data/local/tmp/benchmark_model --help >/dev/null 2>&1; logcat -d -s tflite")
+    assert rc == 0
+    assert out and all(" tflite  : " in line for line in out.splitlines())

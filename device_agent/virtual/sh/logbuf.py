@@ -57,6 +57,15 @@ class LogBuffer:
                     LogLine(next(self._seq), time.time(), pid, pid if tid is None else tid, priority, tag, text)
                 )
 
+    def add_tool_output(self, tag: str, text: str, *, pid: int = 0) -> None:
+        """A native tool's stderr lines ("INFO: ...", "ERROR: ...") with their priority."""
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            head = line.split(":", 1)[0].strip().upper()
+            prio = {"VERBOSE": "V", "DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "FATAL": "F"}.get(head)
+            self.add(prio or "I", tag, line, pid=pid)
+
     def lines(self) -> list[LogLine]:
         with self._lock:
             return list(self._lines)
