@@ -510,7 +510,12 @@ class VirtualDevice:
         if throttled != self._was_throttled and hasattr(self, "logs"):
             self._was_throttled = throttled
             if throttled:
-                self.logs.add("W", "thermal-engine", f"Mitigation: CPU max freq reduced, die at {self.thermal.die_c():.1f}C", pid=1403)
+                self.logs.add(
+                    "W",
+                    "thermal-engine",
+                    f"Mitigation: CPU max freq reduced, die at {self.thermal.die_c():.1f}C",
+                    pid=1403,
+                )
             else:
                 self.logs.add("I", "thermal-engine", "Mitigation cleared: CPU max freq restored", pid=1403)
         for i, mc in enumerate(self.thermal.zone_temps_mc()):

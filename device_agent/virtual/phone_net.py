@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 
-
 class Endpoint:
     """One end of a connected pair: read what the peer wrote, write to the peer."""
 
@@ -94,7 +93,9 @@ class PhoneNet:
         return mine
 
 
-async def splice(read: Callable[[], Awaitable[bytes | None]], write: Callable[[bytes], Awaitable[None]]) -> None:
+async def splice(
+    read: Callable[[], Awaitable[bytes | None]], write: Callable[[bytes], Awaitable[None]]
+) -> None:
     """Copy chunks until end of input."""
     while (chunk := await read()) is not None:
         await write(chunk)

@@ -178,7 +178,6 @@ async def reverse_service(device: VirtualDevice, link: HostLink, command: str, s
         body = b"" if text is None else f"{len(text.encode()):04x}".encode() + text.encode()
         await stream.write(b"OKAY" + body)
 
-
     async def fail(reason: str) -> None:
         data = reason.encode()
         await stream.write(b"FAIL" + f"{len(data):04x}".encode() + data)
@@ -611,7 +610,9 @@ async def _discard_until_done(stream: StreamIO) -> None:
         await stream.readexactly(size)
 
 
-async def _send_symlink(device: VirtualDevice, stream: StreamIO, path: str, *, dry_run: bool, codec: int) -> None:
+async def _send_symlink(
+    device: VirtualDevice, stream: StreamIO, path: str, *, dry_run: bool, codec: int
+) -> None:
     """A pushed symlink: its DATA is the link text; adbd makes the link as is. A link that
     leads out of the sandbox is harmless: resolve() refuses to follow it."""
     dec = sync_codecs.decoder(codec)

@@ -17,6 +17,7 @@ import asyncio
 import errno
 import fnmatch
 import hashlib
+import importlib
 import os
 import posixpath
 import re
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from device_agent.virtual.sh import arith
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
+from device_agent.virtual.sh.stdin import Stdin
 from device_agent.virtual.sh.syntax import (
     AndOr,
     Case,
@@ -40,14 +42,12 @@ from device_agent.virtual.sh.syntax import (
     Node,
     Pipeline,
     Redir,
-    Seg,
     ShellSyntaxError,
     While,
     Word,
     parse,
     tokenize,
 )
-from device_agent.virtual.sh.stdin import Stdin
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
@@ -182,7 +182,6 @@ class Shell:
             self.device.procs.exit(self.proc.pid)
             self.proc = None
 
-
     def _on_signal(self, sig: int) -> bool:
         """A trapped signal: run its action in place of the default (death)."""
         action = self.traps.get(sig)
@@ -222,9 +221,10 @@ class Shell:
                     code = e.code
             return code
         except asyncio.CancelledError:
-            code = await self._trap_on_cancel()
-            if code is None:
+            trapped = await self._trap_on_cancel()
+            if trapped is None:
                 raise
+            code = trapped
             return code
         finally:
             self.finish()
@@ -277,7 +277,12 @@ class Shell:
         proc = self.device.procs.spawn("sh", [SH], ppid=self.pid or ADBD_PID, task=task)
         self.last_bg = proc.pid
         self.jobs.append(task)
-        task.add_done_callback(lambda _t, pid=proc.pid: self.device.procs.exit(pid))
+        pid = proc.pid
+
+        def reap(_task: asyncio.Future[int]) -> None:
+            self.device.procs.exit(pid)
+
+        task.add_done_callback(reap)
 
     async def exec_node(self, node: Node, io: IO) -> int:
         if isinstance(node, Command):
@@ -294,7 +299,7 @@ class Shell:
             for fh in opened:
                 fh.close()
 
-    async def _exec_compound(self, node: Node, io: IO) -> int:  # noqa: C901 - one branch a kind
+    async def _exec_compound(self, node: Node, io: IO) -> int:
         if isinstance(node, Group):
             if not node.subshell:
                 return await self.exec_list(node.body, io)
@@ -722,8 +727,40 @@ Handler = Callable[[Shell, list[str], IO], Awaitable[int]]
 COMMANDS: dict[str, Handler] = {}
 # mksh's own builtins: run inside the shell's process, never as a child with a pid.
 BUILTINS = frozenset(
-    "true false : exit echo cd pwd export unset read trap test [ kill printf set shift return "
-    "local eval . source exec wait break continue type alias umask ulimit getopts let".split()
+    [
+        "true",
+        "false",
+        ":",
+        "exit",
+        "echo",
+        "cd",
+        "pwd",
+        "export",
+        "unset",
+        "read",
+        "trap",
+        "test",
+        "[",
+        "kill",
+        "printf",
+        "set",
+        "shift",
+        "return",
+        "local",
+        "eval",
+        ".",
+        "source",
+        "exec",
+        "wait",
+        "break",
+        "continue",
+        "type",
+        "alias",
+        "umask",
+        "ulimit",
+        "getopts",
+        "let",
+    ]
 )
 
 
@@ -1336,10 +1373,23 @@ async def _test(sh: Shell, argv: list[str], io: IO) -> int:
         result = args[0] != ""
     elif len(args) == 1 and args[0] == "-t":
         result = io.stdin.tty
-    elif len(args) == 2 and args[0] in ("-e", "-f", "-d", "-x", "-r", "-w", "-s", "-n", "-z", "-L", "-h", "-t"):
+    elif len(args) == 2 and args[0] in (
+        "-e",
+        "-f",
+        "-d",
+        "-x",
+        "-r",
+        "-w",
+        "-s",
+        "-n",
+        "-z",
+        "-L",
+        "-h",
+        "-t",
+    ):
         op, val = args
         if op == "-t":
-            result = val == "0" and io.stdin.tty or val in ("1", "2") and sh.pty
+            result = (val == "0" and io.stdin.tty) or (val in ("1", "2") and sh.pty)
         elif op == "-n":
             result = val != ""
         elif op == "-z":
@@ -1533,4 +1583,5 @@ async def _cmd(sh: Shell, argv: list[str], io: IO) -> int:
 
 
 # The other command families register themselves into COMMANDS when imported.
-from device_agent.virtual.sh import builtins, files, system, text  # noqa: E402, F401
+for _family in ("builtins", "files", "system", "text"):
+    importlib.import_module(f"device_agent.virtual.sh.{_family}")

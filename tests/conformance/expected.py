@@ -10,13 +10,16 @@ from __future__ import annotations
 
 _SYNC_SLASH = (
     "host adb 36.0.0 (the adbutils wheel's binary) answers `adb sync /data` with \"don't know how "
-    "to sync /data partition\" before talking to any phone; newer clients accept the slash"
+    'to sync /data partition" before talking to any phone; newer clients accept the slash'
 )
 
 EXPECTED_FAILURES: dict[str, str] = {
-    **{f"FileOperationsTest{c}.test_sync_slash_data": _SYNC_SLASH for c in ("Uncompressed", "Brotli", "LZ4", "Zstd")},
+    **{
+        f"FileOperationsTest{c}.test_sync_slash_data": _SYNC_SLASH
+        for c in ("Uncompressed", "Brotli", "LZ4", "Zstd")
+    },
     "DetachSingleServer.test_detach_then_attach": (
-        "adb detach/attach is for USB devices: the host adb says \"attach/detach not supported\" for "
+        'adb detach/attach is for USB devices: the host adb says "attach/detach not supported" for '
         "a phone connected over TCP (adb connect), which every phone here is"
     ),
     "OneDevice.test_one_device": (
@@ -24,10 +27,10 @@ EXPECTED_FAILURES: dict[str, str] = {
         "kills the default server and uses the fixed port 14424"
     ),
     "MdnsTracking.test_track_mdns_proto_binary": (
-        "host adb 36.0.0 has no `adb mdns track-services` (\"unknown mdns command\"): a host feature"
+        'host adb 36.0.0 has no `adb mdns track-services` ("unknown mdns command"): a host feature'
     ),
     "MdnsTracking.test_track_mdns_proto_text": (
-        "host adb 36.0.0 has no `adb mdns track-services` (\"unknown mdns command\"): a host feature"
+        'host adb 36.0.0 has no `adb mdns track-services` ("unknown mdns command"): a host feature'
     ),
     "DevicesListing.test_track_app_appinfo": (
         "needs adb_test_app1.apk/adb_test_app2.apk (built in the AOSP tree, not part of the suite's "
@@ -35,7 +38,7 @@ EXPECTED_FAILURES: dict[str, str] = {
     ),
     "Debugger.test_denied_debugger_on_frozen_app": (
         "needs the adb.test.app1 APK installed and a JDWP-debuggable app process (upstream: "
-        "\"TODO: Enable once we have a test runner that allows to debug tests\")"
+        '"TODO: Enable once we have a test runner that allows to debug tests")'
     ),
 }
 

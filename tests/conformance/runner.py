@@ -119,9 +119,17 @@ def list_tests(env: dict[str, str]) -> list[str]:
         "    print(t.id())\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=VENDOR, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=VENDOR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
-    return [line.removeprefix("test_device.") for line in out.stdout.split() if line.startswith("test_device.")]
+    return [
+        line.removeprefix("test_device.") for line in out.stdout.split() if line.startswith("test_device.")
+    ]
 
 
 def _status(rc: int, output: str) -> str:

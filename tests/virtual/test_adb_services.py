@@ -79,7 +79,9 @@ def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: PrivateAdb, p
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize(("profile", "offered"), [("sdm845", {"brotli"}), ("gs201", {"brotli", "lz4", "zstd"})])
+@pytest.mark.parametrize(
+    ("profile", "offered"), [("sdm845", {"brotli"}), ("gs201", {"brotli", "lz4", "zstd"})]
+)
 def test_compression_is_advertised_as_the_android_release_does(
     adb: PrivateAdb, make_phone: PhoneFactory, profile: str, offered: set[str]
 ) -> None:
@@ -153,7 +155,9 @@ def test_forward_reaches_a_server_inside_the_phone_and_reverse_reaches_the_host(
         assert f"tcp:7002 tcp:{host_port}" in adb_run(adb, "-s", a, "reverse", "--list").stdout.decode()
         result: dict[str, bytes] = {}
         t = threading.Thread(
-            target=lambda: result.update(out=adb_run(adb, "-s", a, "shell", "echo hi | nc -w 2 localhost 7002").stdout)
+            target=lambda: result.update(
+                out=adb_run(adb, "-s", a, "shell", "echo hi | nc -w 2 localhost 7002").stdout
+            )
         )
         t.start()
         conn, _ = listener.accept()

@@ -41,21 +41,21 @@ def dev(tmp_path: Path) -> VirtualDevice:
         ("i=0; until [ $i -ge 2 ]; do i=$((i+1)); done; echo $i", "2\n"),
         ("for i in 1 2 3 4; do [ $i = 2 ] && continue; [ $i = 4 ] && break; echo $i; done", "1\n3\n"),
         ("case foo.txt in *.png) echo png;; *.txt|*.md) echo text;; esac", "text\n"),
-        ("f() { echo \"$# $1\"; return 4; }; f a b; echo $?", "2 a\n4\n"),
+        ('f() { echo "$# $1"; return 4; }; f a b; echo $?', "2 a\n4\n"),
         ("function g { local x=1; echo $x; }; g", "1\n"),
         ("echo $((7 / 2)) $((2 ** 8)) $((10 % 3)) $((1 < 2 ? 5 : 6))", "3 256 1 5\n"),
         ("x=4; echo $((x * x)); let x+=1; echo $x", "16\n5\n"),
         ("(cd /data; pwd); pwd", "/data\n/\n"),
         ("{ echo a; echo b; } | wc -l", "2\n"),
-        ("cat <<EOF\nv=$((1+1)) \"q\"\nEOF", 'v=2 "q"\n'),
+        ('cat <<EOF\nv=$((1+1)) "q"\nEOF', 'v=2 "q"\n'),
         ("cat <<'EOF'\n$HOME\nEOF", "$HOME\n"),
-        ("read a b <<EOF\nx y z\nEOF\necho \"$a|$b\"", "x|y z\n"),
+        ('read a b <<EOF\nx y z\nEOF\necho "$a|$b"', "x|y z\n"),
         ("trap 'echo bye' EXIT; echo hi", "hi\nbye\n"),
         ("set -- p q r; shift; echo $1 $#", "q 2\n"),
     ],
 )
 def test_control_flow_and_expansions_behave_as_mksh(dev: VirtualDevice, script: str, expected: str) -> None:
-    rc, out, err = sh(dev, script)
+    _rc, out, err = sh(dev, script)
     assert (out, err) == (expected, "")
 
 
@@ -76,7 +76,7 @@ def test_stdin_reaches_commands_and_read(dev: VirtualDevice) -> None:
 
 
 def test_dollar_dollar_is_a_live_process_other_than_ps(dev: VirtualDevice) -> None:
-    rc, out, _ = sh(dev, "echo $$; ps -A")
+    _rc, out, _ = sh(dev, "echo $$; ps -A")
     pid, *table = out.splitlines()
     rows = {int(line.split()[1]): line.split()[-1] for line in table[1:]}
     assert rows[int(pid)] == "sh"
@@ -86,7 +86,7 @@ def test_dollar_dollar_is_a_live_process_other_than_ps(dev: VirtualDevice) -> No
 
 
 def test_kill_stops_a_background_command_and_pidof_finds_it(dev: VirtualDevice) -> None:
-    rc, out, err = sh(dev, "sleep 30 & p=$!; pidof sleep; kill $p; wait; echo $?; pidof sleep || echo none")
+    _rc, out, _err = sh(dev, "sleep 30 & p=$!; pidof sleep; kill $p; wait; echo $?; pidof sleep || echo none")
     lines = out.splitlines()
     assert lines[0].isdecimal() and lines[1] == "143" and lines[2] == "none"
 
@@ -97,11 +97,13 @@ def test_trap_runs_on_a_signal_sent_to_the_shell(dev: VirtualDevice) -> None:
 
 
 def test_device_files_and_proc(dev: VirtualDevice) -> None:
-    rc, out, _ = sh(dev, "dd if=/dev/zero bs=1k count=3 2>/dev/null | wc -c")
+    _rc, out, _ = sh(dev, "dd if=/dev/zero bs=1k count=3 2>/dev/null | wc -c")
     assert out.strip() == "3072"
-    rc, out, _ = sh(dev, "dd if=/dev/urandom of=/data/local/tmp/r bs=1000 count=2 status=none; wc -c < /data/local/tmp/r")
+    _rc, out, _ = sh(
+        dev, "dd if=/dev/urandom of=/data/local/tmp/r bs=1000 count=2 status=none; wc -c < /data/local/tmp/r"
+    )
     assert out.strip() == "2000"
-    rc, out, _ = sh(dev, "head -1 /proc/stat; cat /proc/$$/comm; cat /proc/1/cmdline")
+    _rc, out, _ = sh(dev, "head -1 /proc/stat; cat /proc/$$/comm; cat /proc/1/cmdline")
     first, comm, init = out.splitlines()
     assert first.startswith("cpu ") and comm == "sh" and init.startswith("init")
     assert sh(dev, "echo x > /dev/null; cat /dev/null") == (0, "", "")
@@ -119,7 +121,11 @@ def test_logcat_prints_clears_and_filters(dev: VirtualDevice) -> None:
 
 
 def test_setprop_allows_debug_and_persist_only(dev: VirtualDevice) -> None:
-    assert sh(dev, "setprop debug.x 7; setprop persist.y 8; getprop debug.x; getprop persist.y") == (0, "7\n8\n", "")
+    assert sh(dev, "setprop debug.x 7; setprop persist.y 8; getprop debug.x; getprop persist.y") == (
+        0,
+        "7\n8\n",
+        "",
+    )
     rc, _, err = sh(dev, "setprop ro.product.model hacked")
     assert rc == 1 and "Failed to set property" in err
     assert sh(dev, "getprop ro.product.model")[1] != "hacked\n"
@@ -176,6 +182,6 @@ def test_the_benchmark_tool_is_a_process_and_logs_to_logcat(dev: VirtualDevice) 
     host = dev.resolve("/data/local/tmp/benchmark_model", write=True)
     host.write_bytes(stub_binary())
     host.chmod(0o755)
-    rc, out, err = sh(dev, "/data/local/tmp/benchmark_model --help >/dev/null 2>&1; logcat -d -s tflite")
+    rc, out, _err = sh(dev, "/data/local/tmp/benchmark_model --help >/dev/null 2>&1; logcat -d -s tflite")
     assert rc == 0
     assert out and all(" tflite  : " in line for line in out.splitlines())

@@ -112,7 +112,13 @@ def evaluate(expr: str, get: Callable[[str], str], set_: Callable[[str, str], No
             set_(name, str(v))
             return v
         if t[0].isdigit():
-            return int(t, 0) if t.lower().startswith("0x") else int(t, 8) if len(t) > 1 and t[0] == "0" else int(t)
+            return (
+                int(t, 0)
+                if t.lower().startswith("0x")
+                else int(t, 8)
+                if len(t) > 1 and t[0] == "0"
+                else int(t)
+            )
         if re.fullmatch(r"[A-Za-z_]\w*", t):
             nxt = peek()
             if nxt == "=" or (nxt is not None and nxt.endswith("=") and nxt not in ("==", "!=", "<=", ">=")):
@@ -131,9 +137,9 @@ def evaluate(expr: str, get: Callable[[str], str], set_: Callable[[str, str], No
 
     def binary(min_prec: int, depth: int) -> int:
         left = unary(depth)
-        while (op := peek()) in _BINARY and _BINARY[op][0] >= min_prec:  # type: ignore[operator]
+        while (op := peek()) in _BINARY and _BINARY[op][0] >= min_prec:
             take()
-            prec, fn = _BINARY[op]  # type: ignore[index]
+            prec, fn = _BINARY[op]
             right = binary(prec + 1 if op != "**" else prec, depth + 1)
             left = _wrap(fn(left, right))
         return left

@@ -59,18 +59,18 @@ async def _trap(sh: Shell, argv: list[str], io: IO) -> int:
     args = argv[1:]
     if not args:
         names = {v: k for k, v in SIGNALS.items()}
-        for sig, action in sorted(sh.traps.items()):
-            name = "EXIT" if sig == 0 else names.get(sig, str(sig))
+        for num, action in sorted(sh.traps.items()):
+            name = "EXIT" if num == 0 else names.get(num, str(num))
             quoted = action.replace("'", "'\\''")
             await io.print(f"trap -- '{quoted}' {name}\n")
         return 0
-    if len(args) == 1 or signal_number(args[0]) is not None and args[0].isdecimal():
+    if len(args) == 1 or (signal_number(args[0]) is not None and args[0].isdecimal()):
         action, sigs = "-", args
     else:
         action, sigs = args[0], args[1:]
     status = 0
     for spec in sigs:
-        sig = 0 if spec.upper() in ("EXIT", "0") else signal_number(spec)
+        sig: int | None = 0 if spec.upper() in ("EXIT", "0") else signal_number(spec)
         if sig is None:
             await io.eprint(f"{SH}: trap: bad signal '{spec}'\n")
             status = 1

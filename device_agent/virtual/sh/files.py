@@ -34,7 +34,20 @@ async def _dd(sh: Shell, argv: list[str], io: IO) -> int:
     opts: dict[str, str] = {}
     for a in argv[1:]:
         k, eq, v = a.partition("=")
-        if not eq or k not in ("if", "of", "bs", "ibs", "obs", "count", "skip", "seek", "status", "conv", "iflag", "oflag"):
+        if not eq or k not in (
+            "if",
+            "of",
+            "bs",
+            "ibs",
+            "obs",
+            "count",
+            "skip",
+            "seek",
+            "status",
+            "conv",
+            "iflag",
+            "oflag",
+        ):
             raise CmdError(f"dd: unknown argument '{a}'\n")
         opts[k] = v
     bs = _size(opts.get("bs") or opts.get("ibs") or "512", "bs")
@@ -315,7 +328,7 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
             continue
         rows: list[tuple[int, str]] = []
 
-        def walk(h: Path, phone: str) -> int:
+        def walk(h: Path, phone: str, rows: list[tuple[int, str]] = rows) -> int:
             st = os.lstat(h)
             kb = (st.st_size + 4095) // 4096 * 4
             if stat_mod.S_ISDIR(st.st_mode):
@@ -341,7 +354,7 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("chown", "chgrp")
 async def _chown(sh: Shell, argv: list[str], io: IO) -> int:
-    flags, rest = split_flags(argv, "RhHLPfv")
+    _flags, rest = split_flags(argv, "RhHLPfv")
     if len(rest) < 2:
         raise CmdError(f'{argv[0]}: Needs 2 arguments (see "{argv[0]} --help")\n')
     owner, paths = rest[0], rest[1:]

@@ -37,4 +37,9 @@ def png() -> bytes:
     px = _pixels()
     rows = b"".join(b"\0" + px[y * WIDTH * 4 : (y + 1) * WIDTH * 4] for y in range(HEIGHT))
     ihdr = struct.pack(">IIBBBBB", WIDTH, HEIGHT, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -54,7 +54,9 @@ class LogBuffer:
         with self._lock:
             for text in message.splitlines() or [""]:
                 self._lines.append(
-                    LogLine(next(self._seq), time.time(), pid, pid if tid is None else tid, priority, tag, text)
+                    LogLine(
+                        next(self._seq), time.time(), pid, pid if tid is None else tid, priority, tag, text
+                    )
                 )
 
     def add_tool_output(self, tag: str, text: str, *, pid: int = 0) -> None:
@@ -63,7 +65,14 @@ class LogBuffer:
             if not line.strip():
                 continue
             head = line.split(":", 1)[0].strip().upper()
-            prio = {"VERBOSE": "V", "DEBUG": "D", "INFO": "I", "WARNING": "W", "ERROR": "E", "FATAL": "F"}.get(head)
+            prio = {
+                "VERBOSE": "V",
+                "DEBUG": "D",
+                "INFO": "I",
+                "WARNING": "W",
+                "ERROR": "E",
+                "FATAL": "F",
+            }.get(head)
             self.add(prio or "I", tag, line, pid=pid)
 
     def lines(self) -> list[LogLine]:

@@ -106,7 +106,7 @@ class ProcessTable:
     def get(self, pid: int) -> Proc | None:
         return self.procs.get(pid)
 
-    def list(self) -> list[Proc]:
+    def all(self) -> list[Proc]:
         return sorted(self.procs.values(), key=lambda p: p.pid)
 
     def children(self, pid: int) -> list[Proc]:

@@ -101,7 +101,27 @@ class FuncDef:
 
 Node = Command | If | For | While | Case | Group | FuncDef
 
-RESERVED = frozenset("if then elif else fi for in do done while until case esac { } function !".split())
+RESERVED = frozenset(
+    [
+        "if",
+        "then",
+        "elif",
+        "else",
+        "fi",
+        "for",
+        "in",
+        "do",
+        "done",
+        "while",
+        "until",
+        "case",
+        "esac",
+        "{",
+        "}",
+        "function",
+        "!",
+    ]
+)
 
 
 class ShellSyntaxError(Exception):
@@ -113,7 +133,7 @@ NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def tokenize(src: str) -> list[Word | str]:
-    """Words (with quoting kept per segment) and operator strings."""  # noqa: C901
+    """Words (with quoting kept per segment) and operator strings."""
     out: list[Word | str] = []
     i, n = 0, len(src)
     word: Word | None = None
@@ -300,7 +320,7 @@ def _heredoc(src: str, i: int, strip_tabs: bool, out: list[Word | str]) -> tuple
             k = e + 1
         body = "".join(x + "\n" for x in lines)
     out.append(Word([Seg(body, quoted, "heredoc")]))
-    src = src[: line_end] + src[rest_start:]
+    src = src[:line_end] + src[rest_start:]
     return j, src, len(src)
 
 
@@ -366,7 +386,12 @@ class _Parser:
             if t == "&":
                 bg = True
                 self.pos += 1
-            elif t is not None and t not in (";", "\n") and _kw(t) not in stop and not (isinstance(t, str) and t in stop):
+            elif (
+                t is not None
+                and t not in (";", "\n")
+                and _kw(t) not in stop
+                and not (isinstance(t, str) and t in stop)
+            ):
                 shown = _plain(t) or t
                 raise ShellSyntaxError(f"'{shown}' unexpected")
             result.append((andor, bg))

@@ -22,7 +22,9 @@ PS_HEADER = "USER           PID  PPID      VSZ    RSS WCHAN            ADDR S NA
 
 @command("ps")
 async def _ps(sh: Shell, argv: list[str], io: IO) -> int:
-    every, pids, names = False, set(), set()
+    every = False
+    pids: set[int] = set()
+    names: set[str] = set()
     args = iter(argv[1:])
     for a in args:
         if a in ("-A", "-e", "-ef", "-Af"):
@@ -37,7 +39,7 @@ async def _ps(sh: Shell, argv: list[str], io: IO) -> int:
             every = every or "A" in a or "e" in a
         else:
             names.add(a)
-    procs = sh.device.procs.list()
+    procs = sh.device.procs.all()
     if pids:
         procs = [p for p in procs if p.pid in pids]
     elif names:
@@ -54,9 +56,11 @@ async def _ps(sh: Shell, argv: list[str], io: IO) -> int:
 
 def _targets(sh: Shell, names: list[str], exact: bool = True) -> list[Proc]:
     out = []
-    for p in sh.device.procs.list():
+    for p in sh.device.procs.all():
         full = " ".join(p.args)
-        if any((p.name == n or full.split(" ")[0].rsplit("/", 1)[-1] == n) if exact else n in full for n in names):
+        if any(
+            (p.name == n or full.split(" ")[0].rsplit("/", 1)[-1] == n) if exact else n in full for n in names
+        ):
             out.append(p)
     return out
 
@@ -97,7 +101,9 @@ async def _kill(sh: Shell, argv: list[str], io: IO) -> int:
             raise CmdError(f"{SH}: kill: {args[0][1:]}: invalid signal specification\n")
         sig, args = n, args[1:]
     if not args:
-        raise CmdError(f"{SH}: kill: usage: kill [-s signame | -signum | -signame] {{job | pid | pgrp}} ...\n", 2)
+        raise CmdError(
+            f"{SH}: kill: usage: kill [-s signame | -signum | -signame] {{job | pid | pgrp}} ...\n", 2
+        )
     status = 0
     for a in args:
         if not a.lstrip("-").isdecimal():
@@ -145,7 +151,7 @@ async def _pkill(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("top")
 async def _top(sh: Shell, argv: list[str], io: IO) -> int:
-    procs = sh.device.procs.list()
+    procs = sh.device.procs.all()
     cores = sh.device.profile.cores
     busy = sh.device.thermal.busy()
     head = (
@@ -185,7 +191,7 @@ async def _logcat(sh: Shell, argv: list[str], io: IO) -> int:
     silent_default = False
     it = iter(argv[1:])
     for a in it:
-        if a == "-d" or a == "-b" and next(it, None) is not None:
+        if a == "-d" or (a == "-b" and next(it, None) is not None):
             continue
         if a == "-c":
             clear = True
@@ -210,7 +216,7 @@ async def _logcat(sh: Shell, argv: list[str], io: IO) -> int:
     default = "S" if silent_default else "V"
     for spec in specs:
         tag, _, prio = spec.partition(":")
-        prio = (prio or ("V" if silent_default else "V"))[:1].upper()
+        prio = (prio or "V")[:1].upper()
         if tag == "*":
             default = prio
         else:
@@ -316,7 +322,7 @@ async def _nc(sh: Shell, argv: list[str], io: IO) -> int:
     if listen:
         port = port or (rest[-1] if rest else None)
     else:
-        host, port = (rest + [None, None])[:2] if len(rest) >= 2 else (None, None)
+        host, port = ([*rest, None, None])[:2] if len(rest) >= 2 else (None, None)
     if port is None or not str(port).isdecimal() or not 0 < int(port) < 65536:
         raise CmdError('nc: Needs a port (see "nc --help")\n')
     spec = f"tcp:{port}"

@@ -31,7 +31,17 @@ def _unescape(text: str, *, octal_prefix: bool = False) -> tuple[str, bool]:
             i += 1
             continue
         nxt = text[i + 1]
-        simple = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "e": "\x1b"}
+        simple = {
+            "n": "\n",
+            "t": "\t",
+            "r": "\r",
+            "\\": "\\",
+            "a": "\a",
+            "b": "\b",
+            "f": "\f",
+            "v": "\v",
+            "e": "\x1b",
+        }
         if nxt in simple:
             out.append(simple[nxt])
             i += 2
@@ -226,13 +236,13 @@ async def _uniq(sh: Shell, argv: list[str], io: IO) -> int:
     lines = _lines(await _input(sh, "uniq", files[:1], io))
     groups: list[tuple[str, int]] = []
     for ln in lines:
-        if groups and (groups[-1][0] == ln or "i" in flags and groups[-1][0].lower() == ln.lower()):
+        if groups and (groups[-1][0] == ln or ("i" in flags and groups[-1][0].lower() == ln.lower())):
             groups[-1] = (groups[-1][0], groups[-1][1] + 1)
         else:
             groups.append((ln, 1))
     out = []
     for ln, n in groups:
-        if "d" in flags and n < 2 or "u" in flags and n > 1:
+        if ("d" in flags and n < 2) or ("u" in flags and n > 1):
             continue
         out.append(f"{n:7} {ln}\n" if "c" in flags else ln + "\n")
     await io.print("".join(out))
@@ -449,7 +459,14 @@ def _split_sed(expr: str) -> list[str]:
 def _bre(pattern: str) -> str:
     """Basic regular expression → Python: \\( \\) \\{ \\} \\+ \\? are the operators."""
     out = pattern
-    for a, b in (("\\(", "\0a"), ("\\)", "\0b"), ("\\{", "\0c"), ("\\}", "\0d"), ("\\+", "\0e"), ("\\?", "\0f")):
+    for a, b in (
+        ("\\(", "\0a"),
+        ("\\)", "\0b"),
+        ("\\{", "\0c"),
+        ("\\}", "\0d"),
+        ("\\+", "\0e"),
+        ("\\?", "\0f"),
+    ):
         out = out.replace(a, b)
     out = re.sub(r"(?<!\\)([(){}+?|])", r"\\\1", out)
     for a, b in (("(", "\0a"), (")", "\0b"), ("{", "\0c"), ("}", "\0d"), ("+", "\0e"), ("?", "\0f")):
@@ -473,13 +490,17 @@ async def _sed(sh: Shell, argv: list[str], io: IO) -> int:
         elif a in ("-E", "-r"):
             extended = True
         elif a.startswith("-") and len(a) > 1 and set(a[1:]) <= set("nirE"):
-            quiet, inplace, extended = quiet or "n" in a, inplace or "i" in a, extended or bool(set(a) & set("rE"))
+            quiet, inplace, extended = (
+                quiet or "n" in a,
+                inplace or "i" in a,
+                extended or bool(set(a) & set("rE")),
+            )
         elif not exprs and not files:
             exprs.append(a)
         else:
             files.append(a)
     script = _sed_script(exprs)
-    compiled = []
+    compiled: list[tuple[object, str, tuple[re.Pattern[str] | None, str, int, bool]]] = []
     for addr, op, (pat, rep, fl) in script:
         if op == "s":
             rx = re.compile(pat if extended else _bre(pat), re.I if "I" in fl or "i" in fl else 0)
@@ -497,11 +518,13 @@ async def _sed(sh: Shell, argv: list[str], io: IO) -> int:
             deleted = False
             for addr, op, (rx, repl, count, pflag) in compiled:
                 if addr is not None and not (
-                    addr == n or addr == "$" and last or isinstance(addr, re.Pattern) and addr.search(line)
+                    addr == n
+                    or (addr == "$" and last)
+                    or (isinstance(addr, re.Pattern) and addr.search(line))
                 ):
                     continue
-                if op == "s":
-                    new, k = rx.subn(repl, line, count=count)  # type: ignore[union-attr]
+                if op == "s" and rx is not None:
+                    new, k = rx.subn(repl, line, count=count)
                     line = new
                     if k and pflag:
                         out.append(line)
@@ -548,7 +571,9 @@ async def _awk(sh: Shell, argv: list[str], io: IO) -> int:
         raise CmdError("awk: no program\n")
     sep = None if sep in (None, " ") else sep.replace("\\t", "\t")
     rules = []
-    for m in re.finditer(r"\s*(BEGIN|END|/(?:\\.|[^/])*/|NR\s*==\s*\d+|\$\d+\s*==\s*\"[^\"]*\")?\s*\{([^}]*)\}", prog):
+    for m in re.finditer(
+        r"\s*(BEGIN|END|/(?:\\.|[^/])*/|NR\s*==\s*\d+|\$\d+\s*==\s*\"[^\"]*\")?\s*\{([^}]*)\}", prog
+    ):
         rules.append((m.group(1) or "", m.group(2).strip()))
     if not rules and re.fullmatch(r"\s*/(?:\\.|[^/])*/\s*", prog):
         rules = [(prog.strip(), "print")]
@@ -588,7 +613,7 @@ async def _awk(sh: Shell, argv: list[str], io: IO) -> int:
             r = render(action, [], "", 0)
             if r is not None:
                 out.append(r)
-    for nr, line in enumerate(lines, 1):  # noqa: B007 - NR is read by END below
+    for nr, line in enumerate(lines, 1):
         fields = line.split(sep) if sep else line.split()
         for cond, action in rules:
             if cond in ("BEGIN", "END"):
@@ -600,7 +625,9 @@ async def _awk(sh: Shell, argv: list[str], io: IO) -> int:
             if cond.startswith("$"):
                 idx, val = cond[1:].split("==", 1)
                 i = int(idx.strip())
-                if (fields[i - 1] if 0 < i <= len(fields) else line if i == 0 else "") != val.strip().strip('"'):
+                if (fields[i - 1] if 0 < i <= len(fields) else line if i == 0 else "") != val.strip().strip(
+                    '"'
+                ):
                     continue
             r = render(action, fields, line, nr)
             if r is not None:
