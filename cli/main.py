@@ -14,6 +14,15 @@ from rich.table import Table
 
 from contracts.settings import get_settings
 
+
+def _register_binary_commands(root: typer.Typer) -> None:
+    from cli.binary import app as binary_app
+    from cli.doctor import doctor
+
+    root.add_typer(binary_app, name="binary")
+    root.command()(doctor)
+
+
 app = typer.Typer(
     help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
 )
@@ -21,6 +30,7 @@ device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=T
 token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
 app.add_typer(device_app, name="device")
 app.add_typer(token_app, name="token")
+_register_binary_commands(app)
 console = Console()
 
 
@@ -118,6 +128,9 @@ def phone(
     adb_port: int | None = typer.Option(
         None, help="Also `adb connect` each phone to the adb server on this port"
     ),
+    as_real: bool = typer.Option(
+        False, "--as-real", help="Look like real phones: no ro.phonefarm.* props, runs registered binaries"
+    ),
 ) -> None:
     """Run virtual phones that speak real ADB (for demos and tests)."""
     from device_agent.virtual.fleet import main_phone
@@ -134,6 +147,7 @@ def phone(
         auth_key=auth_key,
         timing_mode=timing,
         adb_port=adb_port,
+        as_real=as_real,
     )
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import adbutils
 import httpx
@@ -60,6 +61,17 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
 
+def _stand_in_binaries(fleet: Any) -> None:
+    """Virtual phones run registered binaries like real ones: give each ABI a stand-in if none."""
+    from server.binaries.service import ensure_stand_ins
+    from server.db import session_scope
+
+    abis = [a for p in fleet.phones for a in p.device.props()["ro.product.cpu.abilist"].split(",") if a]
+    with session_scope() as db:
+        for b in ensure_stand_ins(db, abis):
+            log.info("registered a virtual stand-in benchmark_model for %s (%s)", b.abi, b.sha256[:12])
+
+
 def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     from server.migrate import upgrade
 
@@ -82,6 +94,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
             phone = fleet.add(name)
             adb_connect(phone.address, settings.adb_port)
         log.info("started %d virtual phones: %s", len(wanted), ", ".join(wanted))
+        _stand_in_binaries(fleet)
 
     env = dict(os.environ, FARM_TOKEN=token, FARM_API_URL=f"http://127.0.0.1:{port}")
     env["FARM_DATA_DIR"] = str(Path(settings.data_dir).resolve())

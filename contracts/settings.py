@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, description="Attempts per run before it is failed")
     run_timeout_s: float = Field(600.0, description="Wall-clock limit of one benchmark_model invocation")
     benchmark_binary: Path | None = Field(
-        None, description="benchmark_model build pushed to real phones (arm64); virtual phones need none"
+        None,
+        description="Shortcut: a benchmark_model file registered (ABI from its ELF header) at start-up",
     )
     heartbeat_s: float = Field(5.0, description="Agent heartbeat period")
     offline_after_s: float = Field(20.0, description="A host silent this long has its phones marked offline")
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def model_store(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def binary_store(self) -> Path:
+        return self.data_dir / "binaries"
 
     @property
     def is_embedded(self) -> bool:

@@ -1,10 +1,11 @@
 """Imports every ORM module so `Base.metadata` is complete (Alembic and tests need it)."""
 
 from server.auth.models import ApiToken
+from server.binaries.models import BenchmarkBinary
 from server.db import Base
 from server.devices.models import Device, FarmHost
 from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.results.models import Result
 
-__all__ = ["ApiToken", "Base", "Device", "FarmHost", "Job", "Model", "Result", "Run"]
+__all__ = ["ApiToken", "Base", "BenchmarkBinary", "Device", "FarmHost", "Job", "Model", "Result", "Run"]

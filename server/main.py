@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
 from server.api import errors
+from server.binaries.views import router as binaries_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
@@ -91,11 +93,24 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def register_configured_binary() -> None:
+    """FARM_BENCHMARK_BINARY registers its file at start-up; a bad file is logged, not fatal."""
+    from server.binaries.service import register_configured
+    from server.db import session_scope
+
+    try:
+        with session_scope() as db:
+            register_configured(db)
+    except Exception as exc:
+        logging.getLogger("phonefarm.binaries").error("FARM_BENCHMARK_BINARY not registered: %s", exc)
+
+
 def create_app(reconcile: bool = True) -> FastAPI:
     reconciler = Reconciler() if reconcile else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        register_configured_binary()
         if reconciler:
             reconciler.start()
         yield
@@ -111,7 +126,15 @@ def create_app(reconcile: bool = True) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
-    for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
+    for router in (
+        models_router,
+        jobs_router,
+        devices_router,
+        results_router,
+        compare_router,
+        binaries_router,
+        health,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from contracts.logs import log_context
 from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
-from contracts.vocabulary import RunState
+from contracts.vocabulary import FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import CommandTimeout, DeviceLost, run
@@ -30,6 +30,7 @@ from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
 from server.jobs.models import Run
+from worker import benchmark_binary
 from worker.celery_app import dispatch
 
 log = logging.getLogger("phonefarm.worker")
@@ -162,16 +163,26 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     if spec.get("screen_off"):
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
     model_remote = install.model_path(claim.model_sha256)
-    data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
-    binary_remote = install.binary_path(version)
+    chosen = benchmark_binary.choose(device, claim.model_sha256)  # by the phone's abilist: real or virtual
+    binary_remote = install.binary_path(chosen.info.sha256[:12])
     install.ensure(
         device,
         [
             install.Upload(Path(claim.model_path), model_remote),
-            install.Upload(data, binary_remote, executable=True),
+            install.Upload(chosen.local, binary_remote, executable=True),
         ],
     )
-    command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
+    supported = benchmark_binary.supported_flags(device, chosen.info, binary_remote)
+    if (flag := benchmark.missing_delegate_flag(claim.delegate, supported)) is not None:
+        raise benchmark_binary.HostMisconfigured(
+            f"benchmark binary {chosen.info.sha256[:12]} (version {chosen.info.tool_version or '?'}) has no "
+            f"--{flag}: it cannot run the {claim.delegate} delegate; fetch a newer build "
+            f"('farm binary fetch --abi {chosen.info.abi}')"
+        )
+    skipped = benchmark.unapplied(claim.delegate, claim.threads, spec, supported)
+    command = benchmark.build_command(
+        binary_remote, model_remote, claim.delegate, claim.threads, spec, supported
+    )
     n_trials = int(spec.get("trials", 1))
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
     outputs: list[str] = []
@@ -199,8 +210,16 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     after = snapshot.take(device)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
     summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
+    benchmark_binary.note_version(chosen.info, parsed[-1].tool_version)
     env = {
         "command": command,
+        "binary": {
+            "sha256": chosen.info.sha256,
+            "abi": chosen.info.abi,
+            "flex": chosen.info.flex,
+            "tool_version": chosen.info.tool_version or parsed[-1].tool_version,
+        },
+        "unapplied_settings": skipped,
         "format": parsed[-1].format,
         "delegate_coverage": parsed[-1].delegate_coverage,
         "cpu_fallback": parsed[-1].cpu_fallback,
@@ -248,6 +267,20 @@ def _execute_claimed(claim: Claim) -> str:
             return RunState.failed
     except Cancelled:
         return RunState.cancelled
+    except benchmark_binary.HostMisconfigured as exc:
+        log.error("run=%s %s: %s", claim.run_id, FailureCause.host_misconfigured, exc)
+        with session_scope() as db:
+            lifecycle.fail(
+                db,
+                claim,
+                f"{FailureCause.host_misconfigured}: {exc}",
+                raw,
+                command,
+                device_lost=False,
+                cause=FailureCause.host_misconfigured,
+            )
+        settled = True
+        return RunState.failed
     except (DeviceLost, CommandTimeout, ConnectionError) as exc:
         lost = isinstance(exc, DeviceLost | ConnectionError)
         reason = str(exc) if lost else f"benchmark timed out: {exc}"

@@ -1,8 +1,8 @@
 """The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
 
 Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
-what it prints. A virtual phone cannot run an arm64 binary, so the farm pushes a small stub
-file instead (`stub_binary()`); executing a file that starts with `STUB_MAGIC` runs this
+what it prints. A virtual phone cannot run ARM code: executing the ELF registered for its
+ABI (see as_real.py), or the legacy stub file (`stub_binary()`, refused `as_real`), runs this
 module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
 times real inferences and prints what the real tool prints, line for line, so the same
 parser and the same failure handling are exercised.
@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from device_agent.virtual import tool_versions
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
@@ -484,8 +486,10 @@ def _parse_value(kind: str, raw: str) -> Any:
     return raw
 
 
-def usage(argv0: str) -> str:
-    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS]
+def usage(argv0: str, version: str = TOOL_VERSION) -> str:
+    from device_agent.virtual.tool_versions import knows
+
+    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS if knows(version, n)]
     width = max(len(r[0]) for r in rows)
     lines = [f"usage: {argv0} <flags>", "Flags:"]
     lines += [f"\t{name:<{width}}\t{kind}\toptional\t{text}" for name, kind, text in rows]
@@ -621,11 +625,17 @@ class BenchmarkRun:
     def _run(self) -> int:
         dev = self.device
         self.info("STARTING!")
-        values, given, errors, unconsumed = parse_flags(self.argv[1:])
+        version = tool_versions.version_of(dev)
+        older = tool_versions.unknown_args(version, self.argv[1:])  # flags this (pinned) build lacks
+        values, given, errors, unconsumed = parse_flags([a for a in self.argv[1:] if a not in older])
+        unconsumed += older
         if errors or values["help"]:
             for e in errors:
                 self.error(e)
-            self.error(usage(self.argv[0]))
+            self.error(usage(self.argv[0], version))
+            return self.fail()
+        if unconsumed and tool_versions.stops_on_unknown_flags(version):
+            self.error("Unconsumed cmdline flags: " + " ".join(unconsumed))
             return self.fail()
         if unconsumed:
             self.warn("Unconsumed cmdline flags: " + " ".join(unconsumed))
@@ -649,7 +659,7 @@ class BenchmarkRun:
             else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
         )
         self.info(
-            f"[phonefarm-virtual] benchmark_model version: {TOOL_VERSION}+phonefarm.virtual on virtual phone "
+            f"[phonefarm-virtual] benchmark_model version: {version}+phonefarm.virtual on virtual phone "
             f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
             "executed by LiteRT on the host CPU"
             + (f"; injected slowdown x{g(self.slow)}" if self.slow != 1.0 else "")

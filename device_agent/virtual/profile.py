@@ -94,6 +94,7 @@ class Profile:
     kernel: str = "4.9.0"
     storage_kb: int = 57_000_000
     extra: dict[str, Any] = field(default_factory=dict)
+    tool_version: str | None = None  # pins an older emulated benchmark_model (see tool_versions.py)
 
     @property
     def cores(self) -> int:
@@ -160,6 +161,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
             "battery",
             "delegates",
             "extra",
+            "tool_version",
         },
         where,
     )
@@ -259,4 +261,14 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         kernel=str(data.get("kernel", "4.9.0")),
         storage_kb=int(data.get("storage_kb", 57_000_000)),
         extra=dict(data.get("extra", {})),
+        tool_version=_tool_version(data, where),
     )
+
+
+def _tool_version(data: dict[str, Any], where: str) -> str | None:
+    from device_agent.virtual.tool_versions import VERSIONS
+
+    version = data.get("tool_version")
+    if version is not None and version not in VERSIONS:
+        raise ProfileError(f"{where}: tool_version must be one of {sorted(VERSIONS)}, not {version!r}")
+    return None if version is None else str(version)

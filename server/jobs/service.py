@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
+from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import runnable
@@ -82,6 +83,7 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
 def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Dispatch) -> Job:
     model = find_model(db, principal, req.model)
     devices = select_devices(db, req.devices)
+    check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
     spec = req.model_dump(mode="json", exclude={"model", "public"})
     job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
     db.add(job)
