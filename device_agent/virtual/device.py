@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
+from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.logbuf import LogBuffer
 from device_agent.virtual.sh.procs import ProcessTable
 
@@ -564,21 +565,6 @@ class VirtualDevice:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-
-def check_access(host: Path, want: str, *, shell_owned: bool = False) -> None:
-    """File modes as the phone's `shell` user (uid 2000, not the file's owner) meets them.
-
-    The sandbox belongs to whoever runs the farm (often root, who may read anything), so
-    the mode bits are checked here: the "other" bits decide, as for a real non-root shell."""
-    try:
-        mode = host.stat().st_mode
-    except OSError:
-        return  # let the caller's own open report it
-    bit = {"r": 0o004, "w": 0o002, "x": 0o001}[want]
-    # Files in the shell user's own areas are owned by it: the owner bits apply there.
-    if not mode & (bit << 6 if shell_owned else bit):
-        raise PermissionError(errno.EACCES, "Permission denied", str(host))
 
 
 def _freq_steps(lo: int, hi: int) -> list[int]:

@@ -641,7 +641,8 @@ async def _send_symlink(
 async def _send(
     device: VirtualDevice, stream: StreamIO, path: str, mode: int, *, dry_run: bool, codec: int
 ) -> None:
-    """SEND/SND2: DATA chunks then DONE(mtime); answered by OKAY or FAIL (then the session ends)."""
+    """SEND/SND2: DATA chunks then DONE(mtime); answered by OKAY or FAIL (then the session ends).
+    As adbd, an existing regular file or symlink is unlinked first, whatever its mode."""
     if stat_mod.S_ISLNK(mode):
         await _send_symlink(device, stream, path, dry_run=dry_run, codec=codec)
         return
@@ -708,7 +709,7 @@ async def _send(
 async def _recv(device: VirtualDevice, stream: StreamIO, path: str, *, codec: int = 0) -> None:
     """RECV/RCV2: DATA chunks of at most 64 KiB (compressed if asked) then DONE, or FAIL and
     the session ends. The shell user's read permission is checked on the file's mode."""
-    from device_agent.virtual.device import check_access
+    from device_agent.virtual.sh.access import check_access
 
     try:
         phone = device.phone_path(path)

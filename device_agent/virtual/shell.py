@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from device_agent.virtual.sh import arith
+from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
 from device_agent.virtual.sh.stdin import Stdin
 from device_agent.virtual.sh.syntax import (
@@ -614,6 +615,8 @@ class Shell:
                     host = self.device.resolve(target, cwd=self.cwd, write=True)
                     if host.is_dir():
                         raise IsADirectoryError(errno.EISDIR, "Is a directory")
+                    if host.exists():  # the shell user's write bit, whoever runs the farm
+                        check_access(host, "w", shell_owned=True)
                     fh = open(host, "ab" if r.op == ">>" else "wb")  # noqa: SIM115 - closed by exec_command
                 except OSError as exc:
                     raise CmdError(f"{SH}: can't create {target}: {_strerror(exc)}\n") from None

@@ -185,3 +185,11 @@ def test_the_benchmark_tool_is_a_process_and_logs_to_logcat(dev: VirtualDevice) 
     rc, out, _err = sh(dev, "/data/local/tmp/benchmark_model --help >/dev/null 2>&1; logcat -d -s tflite")
     assert rc == 0
     assert out and all(" tflite  : " in line for line in out.splitlines())
+
+
+def test_a_read_only_file_cannot_be_overwritten_by_the_shell_user(dev: VirtualDevice) -> None:
+    rc, _, err = sh(
+        dev, "echo a > /data/local/tmp/ro; chmod 444 /data/local/tmp/ro; echo b > /data/local/tmp/ro"
+    )
+    assert rc != 0 and "Permission denied" in err
+    assert sh(dev, "cat /data/local/tmp/ro") == (0, "a\n", "")
