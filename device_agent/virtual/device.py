@@ -537,6 +537,9 @@ class VirtualDevice:
         self._write(
             "/proc/uptime", f"{time.time() - self.boot_time:.2f} {4 * (time.time() - self.boot_time):.2f}\n"
         )
+        # Counted from the end: on a slow disk a refresh can take longer than the interval, and
+        # counting from the start made every read of a long command refresh again.
+        self._refreshed_at = self.thermal.clock()
 
     def meminfo(self) -> str:
         total = self.profile.mem_total_kb
