@@ -40,7 +40,7 @@ def bootstrap_token() -> str:
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text(token + "\n")
-    print(f"\nAdmin API token (shown once, saved to {saved}):\n  {token}\n", flush=True)
+    log.info("admin API token created and saved to %s", saved)  # the token itself stays out of logs
     return token
 
 
@@ -111,6 +111,8 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             env=env,
         ),
@@ -124,10 +126,13 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
 
         agent = Agent()
         threading.Thread(target=agent.run, daemon=True, name="agent").start()
-        print(
-            f"PhoneFarm is up: dashboard http://127.0.0.1:{port}/  API http://127.0.0.1:{port}/docs",
-            flush=True,
-        )
+        from cli.ready import online_phones, ready_block, record
+
+        url = f"http://127.0.0.1:{port}"
+        token_file = settings.data_dir / "admin.token"  # where bootstrap_token keeps it
+        config = record(url, settings.data_dir, token_file)
+        phones = online_phones(url, token, len(fleet.phones) if fleet is not None else 1)
+        print(ready_block(url, token_file, phones, config), flush=True)
         while all(c.poll() is None for c in children):
             time.sleep(1)
         log.error("a farm process exited; stopping")

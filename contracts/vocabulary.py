@@ -10,10 +10,18 @@ from enum import StrEnum
 
 
 class Delegate(StrEnum):
+    """Accepted in any case ("GPU" is gpu): people type delegates as the TFLite docs spell them."""
+
     cpu = "cpu"
     gpu = "gpu"
     nnapi = "nnapi"
     xnnpack = "xnnpack"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Delegate | None:
+        if isinstance(value, str):
+            return next((m for m in cls if m.value == value.strip().casefold()), None)
+        return None
 
 
 class DeviceState(StrEnum):

@@ -15,12 +15,15 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
-from server.api import errors
+from server.api import docs, errors
 from server.binaries.views import router as binaries_router
+from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
+from server.inferences.views import numerics_router
+from server.inferences.views import router as inferences_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
 from server.models.views import router as models_router
@@ -122,8 +125,11 @@ def create_app(reconcile: bool = True) -> FastAPI:
         version="0.1.0",
         description="Benchmark TFLite models on a farm of Android phones.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by server/api/docs.py: no CDN, works offline
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
     for router in (
@@ -136,9 +142,12 @@ def create_app(reconcile: bool = True) -> FastAPI:
         health,
     ):
         api.include_router(router)
+    api.include_router(inferences_router)
+    api.include_router(numerics_router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)
+    app.include_router(placement_router)
     app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 

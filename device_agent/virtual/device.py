@@ -78,6 +78,9 @@ class Faults:
     # load); `trial_slowdowns` for the next invocations, one value each (a jittery phone).
     slowdown: float = 1.0
     trial_slowdowns: list[float] = field(default_factory=list)
+    # Numerics: standard deviation of deterministic noise added to GPU outputs (a delegate that
+    # changes the answer), on top of the fp16 rounding every virtual GPU run has.
+    gpu_output_noise: float = 0.0
 
 
 @dataclass
