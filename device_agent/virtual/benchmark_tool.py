@@ -1207,8 +1207,12 @@ async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/")
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
     cancel = threading.Event()
 
+    pid = getattr(device.procs.by_task(asyncio.current_task()), "pid", 0) if hasattr(device, "procs") else 0
+
     def emit(text: str) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
+        if hasattr(device, "logs"):  # TFLite logs to logcat (tag tflite) as well as stderr
+            device.logs.add_tool_output("tflite", text, pid=pid)
 
     def job() -> int:
         try:
