@@ -13,7 +13,7 @@ $(VENV)/.dev: $(VENV)/.base
 	$(VENV)/bin/pip install -q -e '.[dev,zoo]'
 	touch $@
 
-.PHONY: up test test-fast lint typecheck pytest
+.PHONY: up test test-fast lint typecheck pytest conformance
 up: $(VENV)/.base
 	$(VENV)/bin/farm up
 
@@ -35,3 +35,8 @@ pytest: $(VENV)/.dev
 	$(PY) -m pytest -q -ra --durations=15 -n auto --dist loadfile
 
 test: lint typecheck pytest
+
+# Android's own adb device tests (AOSP test_device.py) against one virtual phone, every test
+# in its own process; fails on any failure not listed in tests/conformance/expected.py.
+conformance: $(VENV)/.dev
+	$(PY) -m tests.conformance.runner

@@ -284,8 +284,15 @@ def compare(
         None, help="Exit 1 when b is slower beyond noise by more than this (e.g. 5%)"
     ),
     output: str = typer.Option("table", "--format", help="table | markdown (for a PR comment) | json"),
+    allow_missing: bool = typer.Option(
+        False, help="With --fail-on-regression: do not exit 2 when pairs are missing or runs failed"
+    ),
 ) -> None:
-    """Compare two benchmarks phone by phone, at 95% confidence."""
+    """Compare two benchmarks phone by phone, at 95% confidence.
+
+    With --fail-on-regression: exit 1 on a regression, exit 2 when the comparison is
+    incomplete (a pair missing, a run of either job not succeeded) unless --allow-missing.
+    """
     tolerance = parse_percent(fail_on_regression) if fail_on_regression is not None else None
     if output not in ("table", "markdown", "json"):
         raise typer.BadParameter(f"{output!r}: choose table, markdown or json", param_hint="--format")
@@ -308,6 +315,7 @@ def compare(
                     "b": b,
                     "pairs": result.pairs.to_dict("records"),
                     "missing": result.missing,
+                    "unfinished": result.unfinished,
                     "numerics_mismatch": mismatches,
                 },
                 indent=2,
@@ -319,13 +327,21 @@ def compare(
             console.print(f"[red]numerics_mismatch:[/red] {m}")
     if tolerance is not None:
         bad = result.regressions(tolerance)
+        incomplete = not result.complete and not allow_missing
         if output == "table":
             if len(bad):
                 console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
+            elif incomplete:
+                console.print(
+                    f"[red]incomplete comparison: {len(result.not_compared())} item(s) not compared "
+                    "(listed above); rerun them or pass --allow-missing[/red]"
+                )
             else:
-                console.print(f"no regression beyond {fail_on_regression}")
+                console.print(f"no regression beyond {fail_on_regression} in {len(result.pairs)} pair(s)")
         if len(bad):
             raise typer.Exit(1)
+        if incomplete:  # a gate that passes on nothing compared lets every broken candidate through
+            raise typer.Exit(2)
 
 
 VERDICT_WORDS = {"indistinguishable": "same"}  # within noise; the API and JSON keep the full word
@@ -353,7 +369,7 @@ def print_comparison(result: Any, a: int, b: int) -> None:
             f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
     console.print(table)
-    for m in result.missing:
+    for m in result.not_compared():
         console.print(f"[yellow]not compared:[/yellow] {m}")
 
 

@@ -32,7 +32,9 @@ def api(
 
     if not no_migrate:
         migrate()
-    uvicorn.run("server.main:app", host=host, port=port, log_level="info")
+    from server.serving import OPTIONS  # connection cap, keep-alive and header limits
+
+    uvicorn.run("server.main:app", host=host, port=port, log_level="info", **OPTIONS)
 
 
 def worker(

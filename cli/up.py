@@ -99,6 +99,8 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     env = dict(os.environ, FARM_TOKEN=token, FARM_API_URL=f"http://127.0.0.1:{port}")
     env["FARM_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     py = sys.executable
+    from server.serving import uvicorn_args
+
     children = [
         subprocess.Popen(
             [
@@ -113,6 +115,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                *uvicorn_args(),
             ],
             env=env,
         ),

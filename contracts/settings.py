@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="DEBUG also shows third-party libraries' chatter")
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
+    metrics_token: str = Field(
+        "", description="Bearer token Prometheus sends to /metrics (admin API tokens work too)"
+    )
+    max_queued_runs_per_user: int = Field(
+        2000, description="Queued or running runs one user may have at once (more: 429)"
+    )
+    max_runs_per_job: int = Field(512, description="Runs (phones x delegates x threads) one job may create")
+    run_budget_s: float = Field(
+        3600.0, description="Least time one run (all its trials) may need; a longer spec is refused"
+    )
 
     @classmethod
     def settings_customise_sources(

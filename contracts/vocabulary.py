@@ -96,3 +96,7 @@ class FailureCause(StrEnum):
     phone = "phone"  # the benchmark failed on the phone (crash, bad output, tool error)
     device_lost = "device_lost"  # the phone went away mid-run: retried, maybe on a twin
     host_misconfigured = "host_misconfigured"  # the farm lacks something (no binary for the ABI)
+    # recorded per failed run in runs.blame (contracts/failures.py decides):
+    model = "model"  # the model cannot load/allocate, or failed the same way on a second phone
+    spec = "spec"  # the job asked for what cannot fit (the timeout) or what this phone lacks
+    repeat = "repeat"  # the same job already counted one failure against this phone

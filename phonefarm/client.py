@@ -53,6 +53,18 @@ class Comparison:
     b: int
     pairs: pd.DataFrame
     missing: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # runs of either job that did not succeed
+
+    @property
+    def complete(self) -> bool:
+        """Every phone and setting of both jobs measured by both: what a regression gate needs."""
+        return not self.pairs.empty and not self.missing and not self.unfinished
+
+    def not_compared(self) -> list[str]:
+        out = [*self.missing, *self.unfinished]
+        if self.pairs.empty:
+            out.append("no phone and setting was measured by both jobs")
+        return out
 
     def regressions(self, tolerance: float) -> pd.DataFrame:
         """Pairs where b is slower beyond noise and by more than `tolerance` (0.05 = 5%)."""
@@ -91,7 +103,7 @@ class Comparison:
                 verdict,
             ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-        lines += [f"\n_Not compared:_ {m}" for m in self.missing]
+        lines += [f"\n_Not compared:_ {m}" for m in self.not_compared()]
         return "\n".join(lines) + "\n"
 
 
@@ -289,7 +301,11 @@ class Farm:
         ib = b.id if isinstance(b, Job) else int(b)
         data = self.get("/compare", params={"a": ia, "b": ib})
         return Comparison(
-            a=ia, b=ib, pairs=_pairs_frame(data.get("pairs", [])), missing=list(data.get("missing", []))
+            a=ia,
+            b=ib,
+            pairs=_pairs_frame(data.get("pairs", [])),
+            missing=list(data.get("missing", [])),
+            unfinished=list(data.get("unfinished", [])),
         )
 
 

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Header, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
 from server import queue
 from server.api import docs, errors
+from server.api.guard import RequestGuard
 from server.binaries.views import router as binaries_router
 from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
@@ -58,8 +59,29 @@ def _check_broker() -> str | None:
     return None
 
 
-@health.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+def _may_scrape(authorization: str | None) -> bool:
+    """FARM_METRICS_TOKEN or an admin token: metrics count private work."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return False
+    token = authorization[7:].strip()
+    wanted = get_settings().metrics_token
+    if wanted and hmac.compare_digest(token.encode(), wanted.encode()):
+        return True
+    from contracts.vocabulary import Role
+    from server.auth.service import authenticate
+    from server.db import session_scope
+
+    with session_scope() as db:
+        principal = authenticate(db, token)
+    return principal is not None and principal.role == Role.admin
+
+
+@health.get("/metrics", summary="Prometheus metrics (token)", response_class=Response, responses={401: {}})
+def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    if not _may_scrape(authorization):
+        return errors.problem_response(
+            401, "Unauthorized", "Send 'Authorization: Bearer <FARM_METRICS_TOKEN or an admin token>'."
+        )
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -69,30 +91,6 @@ def readyz() -> Any:
     if problems:
         return errors.problem_response(503, "Not ready", "; ".join(problems))
     return JSONResponse({"status": "ready"})
-
-
-JSON_LIMIT = 1 << 20
-
-
-class BodyLimit:
-    """Refuse oversized requests before reading them: 1 MiB for JSON, the model limit for uploads."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            length = headers.get(b"content-length", b"")
-            multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-            limit = ((get_settings().max_upload_mb << 20) + (1 << 20)) if multipart else JSON_LIMIT
-            if length.isdigit() and int(length) > limit:
-                resp = errors.problem_response(
-                    413, "Request too large", f"The request body is larger than {limit >> 20} MiB."
-                )
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def register_configured_binary() -> None:
@@ -131,7 +129,7 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
     )
     errors.install(app)
     docs.install(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestGuard)
     api = APIRouter(prefix="/api/v1")
     for router in (
         models_router,

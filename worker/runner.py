@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from adbutils import AdbClient, AdbDevice
-from sqlalchemy import select
 
 from contracts.logs import log_context
 from contracts.settings import get_settings
@@ -29,7 +28,6 @@ from device_agent.phone.shell import CommandTimeout, DeviceLost, run
 from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
-from server.jobs.models import Run
 from worker import benchmark_binary, inference_run
 from worker.celery_app import dispatch
 from worker.numerics_trial import maybe_numerics
@@ -335,12 +333,7 @@ def execute(run_id: int) -> Outcome:
     device_id = payload.device_id
     while state in (RunState.succeeded, RunState.failed, RunState.cancelled, "discarded"):
         with session_scope() as db:
-            next_id = db.scalar(
-                select(Run.id)
-                .where(Run.device_id == device_id, Run.state == RunState.queued)
-                .order_by(Run.id)
-                .limit(1)
-            )
+            next_id = lifecycle.next_run(db, device_id)  # fair across users, then oldest
             if next_id is None:
                 break
             outcome, nxt = lifecycle.claim(db, next_id, WORKER_NAME)

@@ -647,6 +647,10 @@ class BenchmarkRun:
                 self.error("The model is not a valid Flatbuffer buffer")
             self.error(f"Failed to mmap model {graph}")
             return self.fail()
+        if (too_big := _arena_refusal(data, dev.profile.mem_total_kb)) is not None:
+            self.error(too_big)  # what a phone's AllocateTensors says when malloc fails
+            self.error("Failed to allocate tensors!")
+            return self.fail()
         threads = p["num_threads"] if p["num_threads"] > 0 else None
         try:
             plain = Interpreter(
@@ -1092,14 +1096,36 @@ def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarra
     return np.zeros(shape, dtype=dtype)
 
 
+def _arena_refusal(data: bytes, mem_total_kb: int) -> str | None:
+    """A model whose tensors need more than half the phone's RAM fails to allocate, as on a
+    phone (malloc fails), instead of growing the host process that runs the virtual phone."""
+    from contracts.tflite import TFLiteError, inspect_tflite
+
+    try:
+        need = inspect_tflite(data).activation_bytes
+    except TFLiteError:
+        return None  # the interpreter reports it the way the runtime does
+    budget = mem_total_kb * 1024 // 2
+    if need <= budget:
+        return None
+    return (
+        f"Failed to allocate memory for the tensor arena: the model's tensors need {need >> 20} MB, "
+        f"more than this phone can give one process ({budget >> 20} MB)"
+    )
+
+
 async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/") -> int:
     """Run the tool in a worker thread, streaming its lines; cancellable at any point."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
     cancel = threading.Event()
 
+    pid = getattr(device.procs.by_task(asyncio.current_task()), "pid", 0) if hasattr(device, "procs") else 0
+
     def emit(text: str) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
+        if hasattr(device, "logs"):  # TFLite logs to logcat (tag tflite) as well as stderr
+            device.logs.add_tool_output("tflite", text, pid=pid)
 
     def job() -> int:
         try:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from contracts.vocabulary import ACTIVE_JOB_STATES
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
 from server.dashboard import placement
 from server.dashboard.views import templates
@@ -84,6 +85,6 @@ def inference_page(request: Request, db: DB, principal: Viewer, inference_id: Id
             "nav": "jobs",
             "inf": view,
             "phones": list(phones.values()),
-            "refresh": 2 if view.state in ("queued", "running") else None,
+            "refresh": 2 if view.state in ACTIVE_JOB_STATES else None,
         },
     )

@@ -183,7 +183,8 @@ class RunRow:
     state: str
     attempts: int
     error: str | None
-    raw_output: str | None
+    output_bytes: int | None  # the whole output is served on its own endpoint
+    output_tail: str | None  # its last OUTPUT_TAIL characters (the timings), shown inline
     result: dict[str, Any] | None
 
     @property
@@ -209,6 +210,17 @@ class JobDetail:
         ]
 
 
+OUTPUT_TAIL = 8192  # characters of each run's output shown on the job page
+
+
+def _output_tails(db: Session, job_id: int) -> dict[int, str]:
+    """The end of each run's output, cut in the database: a job page never loads whole outputs."""
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    tail = func.substr(Run.raw_output, -OUTPUT_TAIL) if sqlite else func.right(Run.raw_output, OUTPUT_TAIL)
+    rows = db.execute(select(Run.id, tail).where(Run.job_id == job_id, Run.raw_output.is_not(None)))
+    return {int(run_id): str(text) for run_id, text in rows}
+
+
 def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
     job = jobs_service.get_job(db, principal, job_id)  # 404 unless visible
     model = db.get(Model, job.model_id)
@@ -219,6 +231,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
         {d.id: d for d in db.scalars(select(Device).where(Device.id.in_(device_ids)))} if device_ids else {}
     )
     counts = Counter(r.state for r in job.runs)
+    tails = _output_tails(db, job.id)
     row = JobRow(
         job.id,
         job.model_id,
@@ -247,7 +260,8 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 state=run.state,
                 attempts=run.attempts,
                 error=run.error,
-                raw_output=run.raw_output,
+                output_bytes=run.output_bytes,
+                output_tail=tails.get(run.id),
                 result=_result_dict(res) if res else None,
             )
         )

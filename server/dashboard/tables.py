@@ -250,4 +250,6 @@ def to_markdown(df: pd.DataFrame, corner: str = "", digits: int = 2) -> str:
 
 
 def to_csv(df: pd.DataFrame, index_label: str = "model") -> str:
-    return str(df.to_csv(index_label=index_label, float_format="%.3f"))
+    from server.api import csv_cells  # names from users and phones must not run as formulas
+
+    return str(csv_cells.frame(df).to_csv(index_label=index_label, float_format="%.3f"))

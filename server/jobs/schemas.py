@@ -115,7 +115,7 @@ class BenchmarkIn(BenchmarkSpec):
         return v
 
     devices: DeviceSelector
-    public: bool = True
+    public: bool | None = Field(None, description="Default: the model's own visibility")
 
 
 class ResultOut(BaseModel):
@@ -169,12 +169,27 @@ class RunOut(BaseModel):
     state: str
     attempts: int
     error: str | None
+    failure_kind: str | None = Field(
+        None, description="What failed (model_invalid, allocation, crash, timeout, ...)"
+    )
+    blame: str | None = Field(
+        None,
+        description="Whose failure: phone (counts towards quarantine), model, spec, host_misconfigured, repeat",
+    )
+    output_bytes: int | None = Field(
+        None, description="Size of the whole tool output; head and tail are kept"
+    )
     command: str | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     result: ResultOut | None = None
-    raw_output: str | None = Field(None, description="Full tool output (only with ?raw=true)")
+    # not read from the row (the column is deferred: a job view must not load every output)
+    raw_output: str | None = Field(
+        None,
+        validation_alias="raw_output_if_asked",
+        description="Tool output, head and tail (only with ?raw=true; see .../runs/{id}/output)",
+    )
 
 
 class Progress(BaseModel):

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
+from contracts.failures import min_trial_seconds
+from contracts.settings import get_settings
 from contracts.vocabulary import (
     ACTIVE_RUN_STATES,
     TERMINAL_JOB_STATES,
@@ -105,13 +107,70 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
     return ready
 
 
+def check_fits(spec: dict[str, object]) -> None:
+    """Refuse a spec that cannot finish within the run timeout (422 naming both numbers)."""
+    settings = get_settings()
+    least = min_trial_seconds(spec)
+    if least >= settings.run_timeout_s:
+        raise ProblemError(
+            422,
+            "Benchmark cannot finish in time",
+            f"Each benchmark_model invocation of this spec needs at least {least:g} s (warmup_min_secs + "
+            f"min_secs, or run_delay x runs), but the farm stops it after FARM_RUN_TIMEOUT_S="
+            f"{settings.run_timeout_s:g} s: lower min_secs/run_delay/num_runs.",
+        )
+    trials = spec.get("trials", 1)
+    cooldown = spec.get("cooldown_s", 0.0)
+    n = int(trials) if isinstance(trials, int) else 1
+    rest = float(cooldown) if isinstance(cooldown, int | float) else 0.0
+    budget = n * least + (n - 1) * rest
+    if budget > settings.run_budget_s:
+        raise ProblemError(
+            422,
+            "Benchmark too long",
+            f"Each run of this spec needs at least {budget:g} s ({n} trials of {least:g} s plus "
+            f"cooldowns), more than the per-run budget FARM_RUN_BUDGET_S={settings.run_budget_s:g} s.",
+        )
+
+
+def check_quota(db: Session, principal: Principal, new_runs: int) -> None:
+    """Per-user limits: runs per job and queued runs in all, answered with 429."""
+    settings = get_settings()
+    if new_runs > settings.max_runs_per_job:
+        raise ProblemError(
+            429,
+            "Too many runs",
+            f"This benchmark would create {new_runs} runs (phones x delegates x threads); one job may "
+            f"create at most {settings.max_runs_per_job} (FARM_MAX_RUNS_PER_JOB): choose fewer phones or settings.",
+        )
+    pending = db.scalar(
+        select(func.count())
+        .select_from(Run)
+        .join(Job, Job.id == Run.job_id)
+        .where(Job.submitter == principal.name, Run.state.in_(ACTIVE_RUN_STATES))
+    )
+    if (pending or 0) + new_runs > settings.max_queued_runs_per_user:
+        raise ProblemError(
+            429,
+            "Too many queued runs",
+            f"You have {pending} runs queued or running and this benchmark adds {new_runs}; the limit per "
+            f"user is {settings.max_queued_runs_per_user} (FARM_MAX_QUEUED_RUNS_PER_USER). Wait for some "
+            "to finish or cancel a benchmark.",
+        )
+
+
 def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     """Add the job and its runs; the runs are sent to their hosts when the caller commits."""
+    spec = req.model_dump(mode="json", exclude={"model", "public"})
+    check_fits(spec)
     model = find_model(db, principal, str(req.model))
     devices = select_devices(db, req.devices)
     check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
-    spec = req.model_dump(mode="json", exclude={"model", "public"})
-    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
+    check_quota(db, principal, len(devices) * len(req.delegates) * len(req.threads))
+    # a job inherits its model's privacy (a public job shows its model's name and hash)
+    # unless the submitter says otherwise
+    public = req.public if req.public is not None else model.public
+    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=public)
     db.add(job)
     db.flush()
     runs = [
@@ -159,6 +218,15 @@ def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 
         .offset(offset)
     )
     return list(db.scalars(query))
+
+
+def run_output(db: Session, principal: Principal, job_id: int, run_id: int) -> str:
+    """The stored (bounded) output of one run of a job the caller may see."""
+    job = get_job(db, principal, job_id)
+    output = db.scalar(select(Run.raw_output).where(Run.id == run_id, Run.job_id == job.id))
+    if output is None and not any(r.id == run_id for r in job.runs):
+        raise NotFound("run", run_id)
+    return output or ""
 
 
 def progress_from_counts(counts: Mapping[str, int]) -> Progress:
