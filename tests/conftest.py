@@ -20,6 +20,8 @@ import pytest
 
 os.environ["FARM_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="farm-config-")) / "config.toml")
 
+pytest_plugins = ["tests.database"]  # migrated_database, db_connection, db for every directory
+
 SLOW_TIERS = ("integration", "browser", "zoo")
 
 

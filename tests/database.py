@@ -80,3 +80,25 @@ def db(db_connection: Connection) -> Iterator[Session]:
     """A session for service tests, in the test's rolled-back transaction."""
     with Session(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture
+def own_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh migrated database of the test's own, for tests whose requests run at the same time
+    (one rolled-back connection cannot serve concurrent transactions); dropped afterwards."""
+    from server.db import reset_caches
+    from server.migrate import upgrade
+
+    name = f"farm_api_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    monkeypatch.setenv("FARM_DATABASE_URL", url)
+    reset_caches()
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        reset_caches()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

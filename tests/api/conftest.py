@@ -11,11 +11,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
-
-from tests.database import db, db_connection, migrated_database
-
-__all__ = ["db", "db_connection", "migrated_database"]
 
 
 @pytest.fixture
@@ -26,8 +21,16 @@ def sent() -> list[tuple[int, str]]:
 
 @pytest.fixture
 def api(
-    db_connection: Connection, sent: list[tuple[int, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    sent: list[tuple[int, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[TestClient]:
+    """The app on the rolled-back test connection, or on its own database for tests marked own_database."""
+    if request.node.get_closest_marker("own_database"):
+        request.getfixturevalue("own_database")
+    else:
+        request.getfixturevalue("db_connection")
     monkeypatch.setenv("FARM_BROKER_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.setenv("FARM_BROKER_PREFIX", f"farm_api_{id(sent)}:")
     monkeypatch.setenv("FARM_DATA_DIR", str(tmp_path / "data"))

@@ -9,7 +9,7 @@ import flatbuffers
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from tests.api.conftest import api  # noqa: F401  (fixture)
+from tests.api.conftest import api, sent  # noqa: F401  (fixtures)
 from tests.integration.conftest import adb_server, fleet  # noqa: F401  (fixtures)
 from tests.stack import FarmStack
 from tests.tflite_builder import build_tiny_model

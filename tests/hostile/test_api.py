@@ -122,6 +122,7 @@ def test_the_same_bytes_from_another_user_make_their_own_model_and_leak_nothing(
     assert again.status_code == 200 and again.json()["id"] == body["id"]
 
 
+@pytest.mark.own_database  # concurrent requests need concurrent transactions
 def test_concurrent_uploads_of_the_same_bytes_never_answer_500(api: TestClient) -> None:
     h = make_token("submitter", "eager")
     with ThreadPoolExecutor(6) as pool:

@@ -7,10 +7,6 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from tests.database import db, db_connection, migrated_database
-
-__all__ = ["db", "db_connection", "migrated_database"]
-
 
 @pytest.fixture
 def sent() -> Iterator[list[tuple[int, str]]]:
