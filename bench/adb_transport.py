@@ -12,78 +12,32 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import importlib.util
 import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-import adbutils
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from device_agent.virtual.fleet import PhoneFleet, VirtualPhone  # noqa: E402
+from tests.stack import AdbServer  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Adb:
-    def __init__(self, home: Path) -> None:
-        self.port = free_port()
-        self.env = dict(os.environ, HOME=str(home), ANDROID_USER_HOME=str(home / ".android"))
-        self.env.pop("ADB_VENDOR_KEYS", None)
-        self.bin = adbutils.adb_path()
-        self.client = adbutils.AdbClient(host="127.0.0.1", port=self.port, socket_timeout=60)
-
-    def cmd(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.bin, "-P", str(self.port), *args], env=self.env, capture_output=True, text=True, timeout=300
-        )
-
-    def connect(self, address: str) -> None:
-        self.client.connect(address, timeout=10)
-        deadline = time.monotonic() + 10
-        while not any(d.serial == address and d.state == "device" for d in self.client.list()):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{address} never came up as `device`")
-            time.sleep(0.05)
-
-
-def make_phone(fleet: PhoneFleet, profile: str) -> VirtualPhone:
-    if all(importlib.util.find_spec(f"device_agent.virtual.{m}") for m in ("device", "shell")):
-        return fleet.add(profile)
-    # Fall back on the tests' stand-in for the phone's contents.
-    from tests.virtual.conftest import StubDevice
-
-    root = fleet.root / f"stub{len(fleet.phones)}"
-    root.mkdir(parents=True)
-    device: Any = StubDevice(root, f"stub{len(fleet.phones)}")
-    phone = VirtualPhone(device, 0, loop=fleet.loop).start()
-    fleet.phones.append(phone)
-    return phone
-
-
-def push_mb_s(adb: Adb, address: str, src: Path, size: int) -> float:
+def push_mb_s(adb: AdbServer, address: str, src: Path, size: int) -> float:
     t0 = time.perf_counter()
-    res = adb.cmd("-s", address, "push", str(src), "/data/local/tmp/bench.bin")
+    res = adb.cmd("-s", address, "push", str(src), "/data/local/tmp/bench.bin", timeout=300)
     elapsed = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"push failed: {res.stderr}")
     return size / elapsed / 1e6
 
 
-def shell_latencies(adb: Adb, address: str, n: int) -> list[float]:
+def shell_latencies(adb: AdbServer, address: str, n: int) -> list[float]:
     dev = adb.client.device(address)
     dev.shell2("echo warm", v2=True)
     out = []
@@ -94,7 +48,7 @@ def shell_latencies(adb: Adb, address: str, n: int) -> list[float]:
     return out
 
 
-def raw_latencies(adb: Adb, address: str, n: int) -> list[float]:
+def raw_latencies(adb: AdbServer, address: str, n: int) -> list[float]:
     """The same `echo x` over adb's smart-socket protocol directly (no adbutils overhead):
     host:transport:SERIAL, shell,v2:echo x, read until the shell protocol's exit packet."""
 
@@ -126,7 +80,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(phones: list[VirtualPhone], adb: Adb, src: Path, size: int, shells: int) -> None:
+def run(phones: list[VirtualPhone], adb: AdbServer, src: Path, size: int, shells: int) -> None:
     n = len(phones)
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         t0 = time.perf_counter()
@@ -157,22 +111,21 @@ def main() -> None:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="adb-bench-"))
-    adb = Adb(work / "home")
-    (work / "home").mkdir()
+    adb = AdbServer(work / "home")
     size = args.mb * 1024 * 1024
     src = work / "payload.bin"
     src.write_bytes(os.urandom(size))
-    adb.cmd("start-server")
+    adb.start()
     try:
         with PhoneFleet(work / "phones") as fleet:
-            phones = [make_phone(fleet, args.profile) for _ in range(8)]
+            phones = [fleet.add(args.profile) for _ in range(8)]
             for phone in phones:
                 adb.connect(phone.address)
             print(f"adb {adb.cmd('version').stdout.splitlines()[0]}; python {sys.version.split()[0]}")
             run(phones[:1], adb, src, size, args.shells)
             run(phones, adb, src, size, args.shells)
     finally:
-        adb.cmd("kill-server")
+        adb.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,18 +1,31 @@
-"""The `farm` command: thin wrappers over the same services the REST API uses."""
+"""The `farm` command: registers the command modules and turns failures into messages.
+
+Commands live in rooms of one kind each: cli/serving.py (processes), cli/client.py (the
+REST API, through the notebook client `phonefarm.Farm`), cli/admin.py (the database
+directly). A new command module adds one `register(app)` line below. Errors of every
+command become one or two lines (cli/errors.py); `farm --debug ...` shows tracebacks.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
-from pathlib import Path
-from typing import Any
-
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from contracts.settings import get_settings
+from cli import admin, client, serving
+from cli.errors import FarmGroup
+
+app = typer.Typer(
+    cls=FarmGroup,
+    help="PhoneFarm: benchmark TFLite models on a farm of Android phones.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors"),
+) -> None:
+    """PhoneFarm: benchmark TFLite models on a farm of Android phones."""
 
 
 def _register_binary_commands(root: typer.Typer) -> None:
@@ -23,448 +36,17 @@ def _register_binary_commands(root: typer.Typer) -> None:
     root.command()(doctor)
 
 
-app = typer.Typer(
-    help="PhoneFarm: benchmark TFLite models on a farm of Android phones.", no_args_is_help=True
-)
-device_app = typer.Typer(help="Operate on one phone (admin).", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
-app.add_typer(device_app, name="device")
-app.add_typer(token_app, name="token")
+def _register_infer(root: typer.Typer) -> None:
+    from cli.infer import infer
+
+    root.command(name="infer")(infer)
+
+
+serving.register(app)
+client.register(app)
+admin.register(app)
 _register_binary_commands(app)
-console = Console()
-
-
-def _setup_logging(level: str = "INFO") -> None:
-    from contracts.logs import setup
-
-    setup(level)
-
-
-def _api() -> Any:
-    from device_agent.api_client import FarmApi
-
-    return FarmApi()
-
-
-def _fail(msg: str, code: int = 1) -> None:
-    console.print(f"[red]error:[/red] {msg}")
-    raise typer.Exit(code)
-
-
-@app.command()
-def migrate() -> None:
-    """Create or upgrade the database schema (Alembic)."""
-    from server.migrate import upgrade
-
-    upgrade()
-    console.print(f"database at head: {get_settings().sqlalchemy_url}")
-
-
-@app.command()
-def api(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
-    port: int = typer.Option(8000),
-    no_migrate: bool = typer.Option(False, help="Skip applying migrations at start"),
-) -> None:
-    """Run the REST API and dashboard."""
-    import uvicorn
-
-    if not no_migrate:
-        migrate()
-    uvicorn.run("server.main:app", host=host, port=port, log_level="info")
-
-
-@app.command()
-def worker(
-    concurrency: int = typer.Option(8, help="Runs executed at once on this host (one per phone at most)"),
-    queue: str | None = typer.Option(None, help="Queue to consume (default: host.<FARM_HOST_NAME>)"),
-) -> None:
-    """Run a Celery worker for this farm host's phones."""
-    from contracts.vocabulary import host_queue
-    from worker.celery_app import celery_app
-
-    q = queue or host_queue(get_settings().host_name)
-    _setup_logging()
-    celery_app.worker_main(
-        [
-            "worker",
-            "-Q",
-            q,
-            "-P",
-            "threads",
-            "-c",
-            str(concurrency),
-            "-l",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{q}@%h",
-        ]
-    )
-
-
-@app.command()
-def agent() -> None:
-    """Follow this host's adb server and keep the farm's list of phones true."""
-    from device_agent.agent import Agent
-
-    _setup_logging()
-    Agent().run()
-
-
-@app.command()
-def phone(
-    profile: str | None = typer.Option(
-        None, help="Profile id, e.g. sdm845 (see device_agent/virtual/profiles)"
-    ),
-    port: int = typer.Option(5555, help="TCP port (first of consecutive ports with --all)"),
-    all_profiles: bool = typer.Option(False, "--all", help="One phone per profile on consecutive ports"),
-    auth_key: Path | None = typer.Option(None, help="Require AUTH; allow this adbkey.pub"),
-    timing: str = typer.Option(
-        "host", help="host: real host timings; profile: scaled by the phone's profile"
-    ),
-    adb_port: int | None = typer.Option(
-        None, help="Also `adb connect` each phone to the adb server on this port"
-    ),
-    as_real: bool = typer.Option(
-        False, "--as-real", help="Look like real phones: no ro.phonefarm.* props, runs registered binaries"
-    ),
-) -> None:
-    """Run virtual phones that speak real ADB (for demos and tests)."""
-    from device_agent.virtual.fleet import main_phone
-
-    _setup_logging()
-    if not profile and not all_profiles:
-        _fail("give --profile NAME or --all")
-    if timing not in ("host", "profile"):
-        _fail("--timing is host or profile")
-    main_phone(
-        profile=profile,
-        port=port,
-        all_profiles=all_profiles,
-        auth_key=auth_key,
-        timing_mode=timing,
-        adb_port=adb_port,
-        as_real=as_real,
-    )
-
-
-@app.command()
-def attach(address: str = typer.Argument(..., help="HOST:PORT of a phone with adb over TCP")) -> None:
-    """Attach a network phone (adb connect); the agent registers it."""
-    from device_agent.agent import attach as do_attach
-
-    console.print(do_attach(address))
-
-
-def _device_table(devices: list[dict[str, Any]]) -> Table:
-    table = Table("id", "serial", "host", "state", "model", "SoC", "Android", "RAM", "GPU", "tags", "virtual")
-    for d in devices:
-        soc = d["soc_name"] or d["soc_codename"] or "?"
-        if not d["soc_known"]:
-            soc += " (unknown)"
-        table.add_row(
-            str(d["id"]),
-            d["serial"],
-            d["host"],
-            d["state"],
-            d["model"] or "",
-            soc,
-            f"{d['android_release'] or '?'} (SDK {d['sdk'] or '?'})",
-            f"{d['ram_mb'] or '?'} MB",
-            d["gpu"] or "",
-            ",".join(d["tags"]),
-            "yes" if d["is_virtual"] else "",
-        )
-    return table
-
-
-@app.command()
-def devices(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List the farm's phones."""
-    rows = _api().get("/devices")
-    if as_json:
-        console.print_json(json.dumps(rows))
-    else:
-        console.print(_device_table(rows))
-
-
-@device_app.command("disable")
-def device_disable(device_id: int) -> None:
-    _api().post(f"/devices/{device_id}/disable")
-    console.print(f"device {device_id} disabled")
-
-
-@device_app.command("enable")
-def device_enable(device_id: int) -> None:
-    _api().post(f"/devices/{device_id}/enable")
-    console.print(f"device {device_id} enabled")
-
-
-@device_app.command("tag")
-def device_tag(device_id: int, tags: list[str]) -> None:
-    d = _api().post(f"/devices/{device_id}/tags", json={"tags": tags})
-    console.print(f"device {device_id} tags: {', '.join(d['tags'])}")
-
-
-@device_app.command("untag")
-def device_untag(device_id: int, tags: list[str]) -> None:
-    for tag in tags:
-        d = _api().delete(f"/devices/{device_id}/tags/{tag}")
-    console.print(f"device {device_id} tags: {', '.join(d['tags'])}")
-
-
-@token_app.command("create")
-def token_create(
-    role: str = typer.Option(..., help="viewer | submitter | admin | agent"),
-    name: str = typer.Option("cli", help="Who or what uses it"),
-    host: str | None = typer.Option(
-        None, help="Agent tokens: the farm host it speaks for (its phones and runs only)"
-    ),
-) -> None:
-    """Create a token directly in the database (run on the server host)."""
-    from contracts.vocabulary import Role
-    from server.auth.service import create_token
-    from server.db import session_scope
-
-    try:
-        r = Role(role)
-    except ValueError:
-        _fail(f"unknown role {role!r}: choose viewer, submitter, admin or agent")
-        return
-    if host is not None and r != Role.agent:
-        _fail("--host binds agent tokens only: use it with --role agent")
-        return
-    if r == Role.agent and host is None:
-        _fail("an agent token speaks for one farm host: add --host NAME (the host's FARM_HOST_NAME)")
-        return
-    if host is not None:
-        from server.devices.service import HOST_RE
-
-        if not HOST_RE.match(host):
-            _fail(f"host name {host!r} may hold only letters, digits, '_', '.', '-'")
-            return
-    with session_scope() as db:
-        token = create_token(db, name if host is None or name != "cli" else f"agent {host}", r, host)
-    console.print(token)
-
-
-@token_app.command("list")
-def token_list() -> None:
-    """Tokens by name and role (the secrets themselves are not stored)."""
-    from server.auth.service import list_tokens
-    from server.db import session_scope
-
-    table = Table("id", "name", "role", "host", "prefix", "revoked", "created")
-    with session_scope() as db:
-        for t in list_tokens(db):
-            table.add_row(
-                str(t.id),
-                t.name,
-                t.role,
-                t.host or "",
-                t.prefix + "…",
-                "yes" if t.revoked else "",
-                str(t.created_at),
-            )
-    console.print(table)
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
-    """Revoke a token at once: every request with it gets 401 from now on."""
-    from server.auth.service import revoke
-    from server.db import session_scope
-
-    with session_scope() as db:
-        if not revoke(db, token_id):
-            _fail(f"no token with id {token_id}")
-    console.print(f"token {token_id} revoked")
-
-
-def _results_table(job: dict[str, Any], devices: dict[int, dict[str, Any]]) -> Table:
-    table = Table(
-        "phone",
-        "SoC",
-        "delegate",
-        "threads",
-        "state",
-        "avg ms",
-        "min ms",
-        "max ms",
-        "std ms",
-        "init ms",
-        "error",
-        title=f"benchmark {job['id']}: {job['state']}",
-    )
-    for r in job["runs"]:
-        d = devices.get(r["device_id"], {})
-        res = r.get("result") or {}
-
-        def ms(key: str, res: dict[str, Any] = res) -> str:
-            v = res.get(key)
-            return f"{v / 1000:.2f}" if v is not None else ""
-
-        table.add_row(
-            f"{d.get('model', '?')} ({d.get('serial', r['device_id'])})",
-            d.get("soc_name") or "",
-            r["delegate"],
-            str(r["threads"]),
-            r["state"],
-            ms("avg_us"),
-            ms("min_us"),
-            ms("max_us"),
-            ms("std_us"),
-            ms("init_us"),
-            (r.get("error") or "")[:60],
-        )
-    return table
-
-
-@app.command()
-def submit(
-    model: Path = typer.Argument(..., help=".tflite file to upload (or --model-ref for one the farm has)"),
-    soc: list[str] = typer.Option([], "--soc", help="SoC marketing name or codename (repeatable)"),
-    device: list[int] = typer.Option([], "--device", help="Device id (repeatable)"),
-    tag: list[str] = typer.Option([], "--tag", help="Device tag (repeatable)"),
-    all_devices: bool = typer.Option(False, "--all", help="Every runnable phone"),
-    delegate: str = typer.Option("cpu", help="Comma-separated: cpu,gpu,nnapi,xnnpack"),
-    threads: str = typer.Option("4", help="Comma-separated thread counts"),
-    runs: int = typer.Option(50, help="Measured inferences (minimum)"),
-    warmup: int = typer.Option(1, help="Warm-up inferences"),
-    wait: bool = typer.Option(False, help="Show live progress, then the results"),
-    timeout: float = typer.Option(3600, help="Give up waiting after this many seconds"),
-) -> None:
-    """Upload a model and benchmark it on the chosen phones."""
-    from device_agent.api_client import ApiError
-
-    api_ = _api()
-    if not model.is_file():
-        _fail(f"{model} is not a file")
-    try:
-        with model.open("rb") as fh:
-            m = api_.post("/models", files={"file": (model.name, fh, "application/octet-stream")})
-        body = {
-            "model": str(m["id"]),
-            "devices": {"all": all_devices, "socs": soc, "ids": device, "tags": tag},
-            "delegates": [d.strip() for d in delegate.split(",") if d.strip()],
-            "threads": [int(t) for t in threads.split(",") if t.strip()],
-            "num_runs": runs,
-            "warmup_runs": warmup,
-        }
-        job = api_.post("/benchmarks", json=body)
-    except ApiError as exc:
-        _fail(exc.detail)
-        return
-    console.print(
-        f"benchmark [bold]{job['id']}[/bold]: {job['progress']['total']} runs queued "
-        f"(model {m['name']}, sha256 {m['sha256'][:12]})"
-    )
-    if not wait:
-        return
-    job = _watch(api_, job["id"], timeout)
-    devs = {d["id"]: d for d in api_.get("/devices")}
-    console.print(_results_table(job, devs))
-    if job["state"] not in ("succeeded",):
-        raise typer.Exit(1)
-
-
-def _watch(api_: Any, job_id: int, timeout: float) -> dict[str, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    deadline = time.monotonic() + timeout
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("queued", total=None)
-        while True:
-            job = api_.get(f"/benchmarks/{job_id}")
-            p = job["progress"]
-            bar.update(
-                task,
-                total=p["total"],
-                completed=p["done"],
-                description=f"{job['state']}: {p['running']} running, {p['succeeded']} ok, {p['failed']} failed",
-            )
-            if job["state"] in ("succeeded", "failed", "partial", "cancelled"):
-                return dict(job)
-            if time.monotonic() > deadline:
-                _fail(f"benchmark {job_id} still {job['state']} after {timeout:.0f} s")
-            time.sleep(0.5)
-
-
-def _percent(text: str) -> float:
-    text = text.strip()
-    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
-
-
-@app.command()
-def compare(
-    a: int = typer.Argument(..., help="Baseline benchmark id"),
-    b: int = typer.Argument(..., help="Candidate benchmark id"),
-    fail_on_regression: str | None = typer.Option(
-        None, help="Exit 1 when b is slower beyond noise by more than this (e.g. 5%)"
-    ),
-) -> None:
-    """Compare two benchmarks phone by phone, at 95% confidence."""
-    from server.results.compare import CompareOut, regressions
-
-    result = CompareOut.model_validate(_api().get("/compare", params={"a": a, "b": b}))
-    table = Table(
-        "phone",
-        "SoC",
-        "delegate",
-        "threads",
-        "a ms",
-        "b ms",
-        "b/a",
-        "95% interval",
-        "verdict",
-        title=f"benchmark {b} against {a}",
-    )
-    for p in result.pairs:
-        style = {"slower": "red", "faster": "green"}.get(p.verdict, "")
-        table.add_row(
-            p.device or str(p.device_id),
-            p.soc or "",
-            p.delegate,
-            str(p.threads),
-            f"{p.a_median_us / 1000:.3f}",
-            f"{p.b_median_us / 1000:.3f}",
-            f"{p.ratio:.3f}",
-            f"{p.ratio_low:.3f}–{p.ratio_high:.3f}",
-            f"[{style}]{p.verdict}[/{style}]" + (" (unstable)" if p.unstable else "") if style else p.verdict,
-        )
-    console.print(table)
-    for m in result.missing:
-        console.print(f"[yellow]not compared:[/yellow] {m}")
-    if fail_on_regression is not None:
-        bad = regressions(result, _percent(fail_on_regression))
-        if bad:
-            console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
-            raise typer.Exit(1)
-        console.print(f"no regression beyond {fail_on_regression}")
-
-
-@app.command()
-def up(
-    port: int = typer.Option(8000, help="API and dashboard port"),
-    virtual: int | None = typer.Option(
-        None, help="Start N virtual phones (default: all profiles when no real phone is attached)"
-    ),
-    concurrency: int = typer.Option(8, help="Worker threads"),
-) -> None:
-    """Everything on one machine: migrations, API, a worker, an agent, and virtual phones if needed."""
-    from cli.up import run_all
-
-    _setup_logging()
-    run_all(port=port, virtual=virtual, concurrency=concurrency)
+_register_infer(app)
 
 
 def _mount_models() -> None:
@@ -483,4 +65,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+    main()

@@ -59,7 +59,7 @@ def bootstrap_token() -> str:
             return saved.read_text().strip()
         token = create_token(db, "admin (farm up)", Role.admin)
     _saved_token(saved, token)
-    print(f"\nAdmin API token (shown once, saved to {saved}):\n  {token}\n", flush=True)
+    log.info("admin API token created and saved to %s", saved)  # the token itself stays out of logs
     return token
 
 
@@ -220,8 +220,11 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
         worker_env = {k: v for k, v in env.items() if k != "FARM_DATABASE_URL"} | {"FARM_TOKEN": agent_token}
         worker_env["FARM_BROKER_URL"] = settings.celery_broker_url
         py = sys.executable
+        from server.serving import uvicorn_args
+
         uvicorn = [py, "-m", "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        children.append(subprocess.Popen([*uvicorn, "--no-access-log"], env=env, start_new_session=True))
+        uvicorn += ["--no-access-log", "--log-level", "warning", *uvicorn_args()]
+        children.append(subprocess.Popen(uvicorn, env=env, start_new_session=True))
         worker_cmd = [py, "-m", "cli.main", "worker", "--concurrency", str(concurrency)]
         children.append(subprocess.Popen(worker_cmd, env=worker_env, start_new_session=True))
         wait_http(f"{api_url}/healthz")
@@ -231,7 +234,12 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
 
         agent = Agent()
         threading.Thread(target=agent.run, daemon=True, name="agent").start()
-        print(f"PhoneFarm is up: dashboard {api_url}/  API {api_url}/docs", flush=True)
+        from cli.ready import online_phones, ready_block, record
+
+        token_file = settings.data_dir / "admin.token"  # where bootstrap_token keeps it
+        config = record(api_url, settings.data_dir, token_file)
+        phones = online_phones(api_url, token, len(fleet.phones) if fleet is not None else 1)
+        print(ready_block(api_url, token_file, phones, config), flush=True)
         while all(c.poll() is None for c in children):
             time.sleep(1)
         log.error("a farm process exited; stopping")

@@ -31,6 +31,16 @@ class BenchmarkSpec(RequestModel):
     run_delay: float = Field(-1.0, ge=-1, le=10, description="Seconds between inferences (-1: none)")
     gpu_precision_loss_allowed: bool = True
     enable_op_profiling: bool = False
+    op_profile: bool | None = Field(
+        None,
+        description="Run one op-profiling trial after the measured ones (placement, CPU fallbacks, "
+        "top ops); unset means on for gpu and nnapi",
+    )
+    numerics: bool = Field(
+        False,
+        description="Feed a fixed deterministic input once per run and compare each non-CPU delegate's "
+        "outputs with the CPU's on the same phone (GET /benchmarks/{id}/numerics)",
+    )
     report_peak_memory_footprint: bool = True
     # measurement protocol: repeated trials behind a thermal and battery gate
     trials: int = Field(3, ge=1, le=20, description="Benchmark invocations per run, each after the gates")

@@ -14,12 +14,24 @@ does the same checks for the tables it reads (every table's vtable, every vector
 string lies inside the file) plus TFLite's cross references (tensor → buffer, operator →
 opcode and tensors, subgraph inputs/outputs → tensors, external buffer offset/size). The
 generated module still provides the enums (op and dtype names) and the file identifier.
+
+Why it is bounded: flatbuffers let many tables and vectors point at the same bytes, so the
+work of reading a file is not bounded by its size. A 400 KB tensor with 100k dims of
+2^31-1 held the GIL in `math.prod` for 26 s; 10k operators sharing one 10k-entry input
+vector cost 4.4 s; 100k subgraph inputs made a 40 MB model row. So: rank, dims, counts and
+every product are capped, shared vectors are checked once, the total work is a small
+multiple of the file size, and what is kept is a summary (inputs and outputs only, names
+cut). `inspect_file` runs all of it in a child process with CPU-time and memory limits, so
+even a case missed here cannot stall the API.
 """
 
 from __future__ import annotations
 
-import math
+import json
+import os
 import struct
+import subprocess
+import sys
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -29,6 +41,18 @@ from ai_edge_litert import schema_py_generated as schema
 SUPPORTED_SCHEMA_VERSION = 3  # TFLITE_SCHEMA_VERSION; the runtime refuses anything else
 MAX_TABLES = 1_000_000  # flatbuffers::Verifier's default max_tables
 IDENTIFIER = b"TFL3"
+MAX_RANK = 16  # TFLite kernels handle up to 6 (a few 8); nothing real comes near 16
+MAX_IO = 1024  # inputs or outputs of the main subgraph
+MAX_OPCODES = 10_000  # distinct operator codes (about 200 builtins exist)
+MAX_SUBGRAPHS = 10_000
+MAX_NAME = 256  # characters kept of a tensor name, custom op code or signature key
+MAX_DESCRIPTION = 1024
+MAX_SIGNATURES = 64
+ELEMENT_CAP = 1 << 62  # products saturate here: no bignum arithmetic on crafted dims
+WORK_PER_BYTE = 8  # elements read per byte of file, on top of a fixed allowance
+WORK_ALLOWANCE = 1 << 20
+CHILD_CPU_S = 20  # CPU seconds the inspecting child may use
+CHILD_MEM_BASE = 512 << 20  # its address space: this plus a few times the file size
 
 # field ids (vtable slots) from tensorflow/compiler/mlir/lite/schema/schema.fbs
 _MODEL_VERSION, _MODEL_OPCODES, _MODEL_SUBGRAPHS, _MODEL_DESCRIPTION, _MODEL_BUFFERS = 0, 1, 2, 3, 4
@@ -91,6 +115,9 @@ class TFLiteInfo:
     parameter_bytes: int  # bytes of all buffers (weights and other constants)
     min_runtime_version: str | None = None
     signatures: list[str] = field(default_factory=list)
+    # bytes of every tensor without constant data (activations, inputs, outputs), saturating:
+    # an upper bound of the arena AllocateTensors needs, known before anything is allocated
+    activation_bytes: int = 0
 
     @property
     def needs_flex(self) -> bool:
@@ -100,6 +127,38 @@ class TFLiteInfo:
         out = asdict(self)
         out["needs_flex"] = self.needs_flex
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TFLiteInfo:
+        d = {k: v for k, v in d.items() if k != "needs_flex"}
+        d["inputs"] = [TensorInfo(**t) for t in d["inputs"]]
+        d["outputs"] = [TensorInfo(**t) for t in d["outputs"]]
+        d["operator_details"] = [OperatorInfo(**o) for o in d["operator_details"]]
+        return cls(**d)
+
+
+# TensorType → bytes per element (FLOAT32 0, FLOAT16 1, INT32 2, UINT8 3, INT64 4, STRING 5,
+# BOOL 6, INT16 7, COMPLEX64 8, INT8 9, FLOAT64 10, COMPLEX128 11, UINT64 12, RESOURCE 13,
+# VARIANT 14, UINT32 15, UINT16 16, INT4 17, BFLOAT16 18); unknown types count 4
+_DTYPE_BYTES = {
+    0: 4,
+    1: 2,
+    2: 4,
+    3: 1,
+    4: 8,
+    5: 1,
+    6: 1,
+    7: 2,
+    8: 8,
+    9: 1,
+    10: 8,
+    11: 16,
+    12: 8,
+    15: 4,
+    16: 2,
+    17: 1,
+    18: 2,
+}
 
 
 @lru_cache
@@ -114,6 +173,17 @@ class _Reader:
         self.buf = data
         self.n = len(data)
         self.tables = 0
+        self.work = 0
+        self.budget = WORK_ALLOWANCE + WORK_PER_BYTE * self.n
+        self.checked: set[tuple[int, int]] = set()  # index vectors already checked (start, bound)
+
+    def spend(self, elements: int, what: str) -> None:
+        self.work += elements
+        if self.work > self.budget:
+            raise TFLiteError(
+                f"the file refers to the same data far more often than a converter writes ({what}): "
+                f"more than {self.budget} elements read from a {self.n}-byte file"
+            )
 
     def need(self, pos: int, size: int, what: str) -> None:
         if pos < 0 or size < 0 or pos + size > self.n:
@@ -128,6 +198,7 @@ class _Reader:
 
     def table(self, pos: int, what: str) -> _Table:
         self.tables += 1
+        self.spend(1, what)
         if self.tables > MAX_TABLES:
             raise TFLiteError(f"the file is corrupt: more than {MAX_TABLES} tables")
         soff = self.unpack("<i", pos, what)
@@ -169,23 +240,48 @@ class _Table:
         self.r.need(start + 4, length * elem, what)
         return start + 4, length
 
-    def scalars(self, slot: int, fmt: str, name: str) -> list[Any] | None:
+    def scalars(self, slot: int, fmt: str, name: str, limit: int | None = None) -> list[Any] | None:
         v = self._vector(slot, struct.calcsize(fmt), name)
         if v is None:
             return None
         start, length = v
+        if limit is not None and length > limit:
+            raise TFLiteError(f"{self.what}.{name} has {length} entries; at most {limit} are supported")
+        self.r.spend(length, f"{self.what}.{name}")
         return list(struct.unpack_from(f"<{length}{fmt.lstrip('<')}", self.r.buf, start))
+
+    def check_indices(self, slot: int, name: str, n: int, where: str) -> None:
+        """Every int32 in the vector is a tensor index below n (or -1); a vector shared by many
+        operators is checked once."""
+        v = self._vector(slot, 4, name)
+        if v is None or (v[0], n) in self.r.checked:
+            return
+        start, length = v
+        self.r.spend(length, f"{self.what}.{name}")
+        for idx in struct.unpack_from(f"<{length}i", self.r.buf, start):
+            if idx < -1 or idx >= n:  # -1 marks an omitted optional input
+                raise TFLiteError(
+                    f"the file is corrupt: {self.what}'s {name} of {where} refers to tensor {idx}, "
+                    f"but there are {n}"
+                )
+        self.r.checked.add((v[0], n))
+
+    def length(self, slot: int, name: str) -> int:
+        v = self._vector(slot, 4, name)
+        return v[1] if v else 0
 
     def byte_span(self, slot: int, name: str) -> tuple[int, int] | None:
         return self._vector(slot, 1, name)
 
-    def string(self, slot: int, name: str) -> str | None:
+    def string(self, slot: int, name: str, limit: int = MAX_NAME) -> str | None:
+        """The string, cut to `limit` characters (what is kept about a model stays small)."""
         v = self._vector(slot, 1, name)
         if v is None:
             return None
         start, length = v
         self.r.need(start + length, 1, f"{self.what}.{name} terminator")
-        return self.r.buf[start : start + length].decode("utf-8", errors="replace")
+        text = self.r.buf[start : start + min(length, 4 * limit)].decode("utf-8", errors="replace")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def tables(self, slot: int, name: str) -> list[_Table]:
         v = self._vector(slot, 4, name)
@@ -214,6 +310,14 @@ def _not_tflite_hint(data: bytes) -> str:
 
 def _dims(values: list[int] | None) -> list[int]:
     return [int(v) for v in values] if values else []
+
+
+def elements(shape: list[int]) -> int:
+    """Number of elements, saturating at ELEMENT_CAP (dims are int32, the rank is capped)."""
+    n = 1
+    for d in shape:
+        n = min(n * max(d, 0), ELEMENT_CAP)
+    return n
 
 
 def inspect_tflite(data: bytes) -> TFLiteInfo:
@@ -247,7 +351,11 @@ def _inspect(data: bytes) -> TFLiteInfo:
             f"schema version {version} is not supported; TFLite runtimes load version "
             f"{SUPPORTED_SCHEMA_VERSION} only (reconvert the model with a current converter)"
         )
-    description = model.string(_MODEL_DESCRIPTION, "description")
+    description = model.string(_MODEL_DESCRIPTION, "description", MAX_DESCRIPTION)
+    if model.length(_MODEL_OPCODES, "operator_codes") > MAX_OPCODES:
+        raise TFLiteError(f"the model has more than {MAX_OPCODES} operator codes; no real model does")
+    if model.length(_MODEL_SUBGRAPHS, "subgraphs") > MAX_SUBGRAPHS:
+        raise TFLiteError(f"the model has more than {MAX_SUBGRAPHS} subgraphs; no real model does")
 
     # buffers: inline data, or (models over 2 GB) an offset/size into the file after the flatbuffer
     buffer_sizes: list[int] = []
@@ -288,15 +396,18 @@ def _inspect(data: bytes) -> TFLiteInfo:
     uses = [0] * len(codes)
     inputs: list[TensorInfo] = []
     outputs: list[TensorInfo] = []
-    tensor_count = op_count = parameter_count = 0
+    tensor_count = op_count = parameter_count = activation_bytes = 0
     dtype_names = _enum_names(schema.TensorType)
     for s, sg in enumerate(subgraphs):
         where = f"subgraph {s}"
         tensors = sg.tables(_SG_TENSORS, f"{where} tensors")
         tensor_count += len(tensors)
-        infos: list[TensorInfo] = []
+        shapes: list[list[int]] = []
         for t_i, t in enumerate(tensors):
-            shape = _dims(t.scalars(_T_SHAPE, "<i", "shape"))
+            shape = _dims(t.scalars(_T_SHAPE, "<i", "shape", MAX_RANK))
+            if any(d < -1 for d in shape):
+                raise TFLiteError(f"the file is corrupt: tensor {t_i} of {where} has a negative dimension")
+            shapes.append(shape)
             buffer = int(t.scalar(_T_BUFFER, "<I", 0, "buffer"))
             if buffer >= max(len(buffer_sizes), 1):
                 raise TFLiteError(
@@ -304,19 +415,19 @@ def _inspect(data: bytes) -> TFLiteInfo:
                     f"but there are only {len(buffer_sizes)}"
                 )
             if buffer and buffer_sizes[buffer]:
-                parameter_count += math.prod(shape) if shape else 1
-            infos.append(_tensor_info(t, shape, dtype_names))
+                parameter_count = min(parameter_count + elements(shape), ELEMENT_CAP)
+            else:
+                dtype = int(t.scalar(_T_TYPE, "<b", 0, "type"))
+                size = elements(shape) * _DTYPE_BYTES.get(dtype, 4)
+                activation_bytes = min(activation_bytes + size, ELEMENT_CAP)
 
-        def check(indices: list[int], what: str, n: int = len(tensors), where: str = where) -> list[int]:
-            for idx in indices:
-                if idx < -1 or idx >= n:  # -1 marks an omitted optional input
-                    raise TFLiteError(
-                        f"the file is corrupt: {what} of {where} refers to tensor {idx}, but there are {n}"
-                    )
-            return indices
-
-        sg_in = check(sg.scalars(_SG_INPUTS, "<i", "inputs") or [], "an input")
-        sg_out = check(sg.scalars(_SG_OUTPUTS, "<i", "outputs") or [], "an output")
+        n = len(tensors)
+        sg_io: list[list[int]] = []
+        for slot, what in ((_SG_INPUTS, "inputs"), (_SG_OUTPUTS, "outputs")):
+            if sg.length(slot, what) > MAX_IO:
+                raise TFLiteError(f"{where} has more than {MAX_IO} {what}; no real model does")
+            sg.check_indices(slot, what, n, where)
+            sg_io.append(sg.scalars(slot, "<i", what) or [])
         ops = sg.tables(_SG_OPERATORS, f"{where} operators")
         op_count += len(ops)
         for o_i, op in enumerate(ops):
@@ -327,11 +438,11 @@ def _inspect(data: bytes) -> TFLiteInfo:
                     f"but there are only {len(codes)}"
                 )
             uses[idx] += 1
-            check(op.scalars(_OP_INPUTS, "<i", "inputs") or [], f"operator {o_i}'s input")
-            check(op.scalars(_OP_OUTPUTS, "<i", "outputs") or [], f"operator {o_i}'s output")
-        if s == 0:
-            inputs = [infos[i] for i in sg_in if i >= 0]
-            outputs = [infos[i] for i in sg_out if i >= 0]
+            op.check_indices(_OP_INPUTS, "inputs", n, where)
+            op.check_indices(_OP_OUTPUTS, "outputs", n, where)
+        if s == 0:  # what is kept: the main subgraph's inputs and outputs, nothing per tensor beyond
+            inputs = [_tensor_info(tensors[i], shapes[i], dtype_names) for i in sg_io[0] if i >= 0]
+            outputs = [_tensor_info(tensors[i], shapes[i], dtype_names) for i in sg_io[1] if i >= 0]
 
     min_runtime = None
     for md in model.tables(_MODEL_METADATA, "metadata"):
@@ -339,11 +450,11 @@ def _inspect(data: bytes) -> TFLiteInfo:
             bi = int(md.scalar(_MD_BUFFER, "<I", 0, "buffer"))
             span = inline[bi] if bi < len(inline) else None
             if span:
-                text = data[span[0] : span[0] + span[1]].split(b"\0", 1)[0]
+                text = data[span[0] : span[0] + min(span[1], 64)].split(b"\0", 1)[0]
                 min_runtime = text.decode("ascii", errors="replace") or None
     signatures = [
         sig.string(_SIG_KEY, "signature_key") or ""
-        for sig in model.tables(_MODEL_SIGNATURES, "signature_defs")
+        for sig in model.tables(_MODEL_SIGNATURES, "signature_defs")[:MAX_SIGNATURES]
     ]
 
     details: list[OperatorInfo] = []
@@ -372,21 +483,23 @@ def _inspect(data: bytes) -> TFLiteInfo:
         parameter_bytes=sum(buffer_sizes),
         min_runtime_version=min_runtime,
         signatures=signatures,
+        activation_bytes=activation_bytes,
     )
 
 
 def _tensor_info(t: _Table, shape: list[int], dtype_names: dict[int, str]) -> TensorInfo:
     dtype = int(t.scalar(_T_TYPE, "<b", 0, "type"))
-    sig = t.scalars(_T_SHAPE_SIGNATURE, "<i", "shape_signature")
+    sig = t.scalars(_T_SHAPE_SIGNATURE, "<i", "shape_signature", MAX_RANK)
     scale = zero_point = None
     qp = t._field(_T_QUANT)
     if qp is not None:
         q = t.r.table(t.r.deref(qp, "quantization"), "quantization")
-        scales = q.scalars(_Q_SCALE, "<f", "scale") or []
-        zps = q.scalars(_Q_ZERO_POINT, "<q", "zero_point") or []
-        if len(scales) == 1:
-            scale = float(scales[0])
-            zero_point = int(zps[0]) if len(zps) == 1 else 0
+        if q.length(_Q_SCALE, "scale") == 1:  # per-channel vectors are not kept (nor read)
+            scale = float((q.scalars(_Q_SCALE, "<f", "scale") or [0.0])[0])
+            zps = (
+                q.scalars(_Q_ZERO_POINT, "<q", "zero_point", 1) if q.length(_Q_ZERO_POINT, "zp") == 1 else []
+            )
+            zero_point = int(zps[0]) if zps else 0
     return TensorInfo(
         name=t.string(_T_NAME, "name") or "",
         shape=shape,
@@ -395,3 +508,62 @@ def _tensor_info(t: _Table, shape: list[int], dtype_names: dict[int, str]) -> Te
         scale=scale,
         zero_point=zero_point,
     )
+
+
+def inspect_file(path: str | os.PathLike[str], timeout_s: float = 60.0) -> TFLiteInfo:
+    """`inspect_tflite` of a file, in a child process limited in CPU time and memory.
+
+    Why a child: the API must stay responsive whatever is uploaded. The child holds its own
+    GIL, and the kernel stops it at CHILD_CPU_S CPU seconds or when it outgrows its address
+    space; either way the upload is refused with a message, and the API never waited on it
+    with its own interpreter.
+    """
+    size = os.path.getsize(path)
+    mem = CHILD_MEM_BASE + 3 * size
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "contracts.tflite", os.fspath(path), str(CHILD_CPU_S), str(mem)],
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+            env={**os.environ, "PYTHONPATH": _ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")},
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TFLiteError(
+            f"reading the file took longer than {timeout_s:g} s; it is not a usable model"
+        ) from exc
+    if proc.returncode != 0:
+        if proc.returncode < 0 or b"MemoryError" in proc.stderr:
+            raise TFLiteError(
+                "reading the file exceeded the inspector's CPU or memory limit "
+                f"({CHILD_CPU_S} s, {mem >> 20} MiB); it is not a usable model"
+            )
+        tail = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"TFLite inspector failed: {tail[0][:300]}")
+    answer = json.loads(proc.stdout)
+    if "error" in answer:
+        raise TFLiteError(answer["error"])
+    return TFLiteInfo.from_dict(answer["info"])
+
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _child_main(argv: list[str]) -> int:
+    import resource
+
+    path, cpu_s, mem = argv[0], int(argv[1]), int(argv[2])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        out: dict[str, Any] = {"info": inspect_tflite(data).as_dict()}
+    except TFLiteError as exc:
+        out = {"error": str(exc)}
+    sys.stdout.write(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child_main(sys.argv[1:]))

@@ -10,10 +10,18 @@ from enum import StrEnum
 
 
 class Delegate(StrEnum):
+    """Accepted in any case ("GPU" is gpu): people type delegates as the TFLite docs spell them."""
+
     cpu = "cpu"
     gpu = "gpu"
     nnapi = "nnapi"
     xnnpack = "xnnpack"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Delegate | None:
+        if isinstance(value, str):
+            return next((m for m in cls if m.value == value.strip().casefold()), None)
+        return None
 
 
 class DeviceState(StrEnum):
@@ -45,6 +53,22 @@ class RunState(StrEnum):
 
 
 TERMINAL_RUN_STATES = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
+ACTIVE_RUN_STATES = frozenset({RunState.queued, RunState.running})
+TERMINAL_JOB_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.partial, JobState.cancelled})
+ACTIVE_JOB_STATES = frozenset({JobState.queued, JobState.running})
+AVAILABLE_DEVICE_STATES = frozenset({DeviceState.online, DeviceState.busy})
+"""Phones that are there and working (the dashboard counts both as online)."""
+
+
+def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
+    """How every page and the CLI name a phone's chip.
+
+    The marketing name; a chip the SoC table does not know is flagged 'unknown (name)', and
+    a phone that reported no chip at all is 'unknown SoC' (never 'unknown (None)').
+    """
+    if not soc_name or soc_name == "unknown":
+        return "unknown SoC"
+    return soc_name if soc_known else f"unknown ({soc_name})"
 
 
 class Role(StrEnum):
@@ -88,3 +112,7 @@ class FailureCause(StrEnum):
     phone = "phone"  # the benchmark failed on the phone (crash, bad output, tool error)
     device_lost = "device_lost"  # the phone went away mid-run: retried, maybe on a twin
     host_misconfigured = "host_misconfigured"  # the farm lacks something (no binary for the ABI)
+    # recorded per failed run in runs.blame (contracts/failures.py decides):
+    model = "model"  # the model cannot load/allocate, or failed the same way on a second phone
+    spec = "spec"  # the job asked for what cannot fit (the timeout) or what this phone lacks
+    repeat = "repeat"  # the same job already counted one failure against this phone

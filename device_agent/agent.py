@@ -71,7 +71,10 @@ class Agent:
         with self.lock:
             if present:
                 self.known[serial] = status
-                self.report(serial, status)
+                try:
+                    self.report(serial, status)
+                except Exception:  # one phone the server refuses must not stop the others' reports
+                    log.exception("could not report phone %s; the other phones go on", serial)
             else:
                 self.known.pop(serial, None)
                 self.heartbeat()

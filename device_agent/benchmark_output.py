@@ -15,13 +15,31 @@ back to CPU) or a flag the binary did not consume (the setting was ignored). Num
 such a run would be stored under the wrong configuration.
 
 Only the numbers the tool printed are returned; statistics across trials live elsewhere.
+
+Why it is linear: phone output is hostile input. A 60 KB line ``count=1 aaaa…`` once froze
+every worker thread for ~40 s in a backtracking ``findall``. The text is cut to a head and a
+tail (MAX_TEXT), every line to MAX_LINE, key=value and "a: b, c: d" lists are split rather
+than matched, and the regexes left are anchored or have a bounded gap, with no adjacent
+unbounded quantifiers over the same characters.
+
+How it is organised: `parse` runs small passes over a `_Scan` (the facts found in the
+lines): `_scan` reads every line once through the `_LINE_PASSES` handlers, then
+`_failure`, `_timings`, `_delegates` and `_parse_tables` each work on what was found. A new
+section of output (an op-profile summary, a delegate summary) is one more handler or pass.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from contracts.output import bound
+
+MAX_TEXT = 256 * 1024  # kept from each end of the output before parsing (as the farm stores it)
+MAX_LINE = 4096  # characters of one line that are looked at
+MAX_MESSAGE_LINE = 512  # characters of a line searched for an error message
 
 # ---- result types ----------------------------------------------------------------------
 
@@ -133,7 +151,7 @@ class BenchmarkFailure:
 
 _PREFIXES = [
     # logcat -v threadtime: "11-25 01:02:03.456  1234  1234 I tflite  : msg"
-    re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*:\s?"),
+    re.compile(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF] [^:]*:\s?"),
     # logcat -v brief: "I/tflite  ( 1234): msg"
     re.compile(r"^[VDIWEF]/[^(:]+\(\s*\d+\):\s?"),
     # glog (TF 1.x): "2018-09-10 12:36:15.624324: I tensorflow/.../benchmark_model.cc:469] msg"
@@ -163,20 +181,15 @@ def _clean(line: str) -> str:
 # ---- patterns --------------------------------------------------------------------------
 
 _NUM = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|-?nan|-?inf)"
-_STAT_PAIR = re.compile(rf"(\w+)=({_NUM})")
+_NUM_PREFIX = re.compile(_NUM)
 _STAT_LINE = re.compile(r"^(?:count=\d+|curr=\S+ count=\d+)")
 _RUNNING = re.compile(r"^Running benchmark for")
-_TFLITE2 = re.compile(r"^Inference timings in us:\s*(.*)$")
-_TF1 = re.compile(r"^Average inference timings in us:\s*(.*)$")
-_PAIR = re.compile(rf"([A-Za-z][A-Za-z ()]*?):\s*({_NUM})")
 _MEM_DELTA = re.compile(
     rf"^(?:Memory footprint delta from the start of the tool|Peak memory footprint) \(MB\):\s*"
     rf"init=({_NUM})\s+overall=({_NUM})"
 )
 _MEM_PEAK = re.compile(rf"^Overall peak memory footprint \(MB\) via periodic monitoring:\s*({_NUM})")
 _MODEL_SIZE = re.compile(rf"^The input model file size \(MB\):\s*({_NUM})")
-_PARAM = re.compile(r"^(?P<k>[A-Za-z#][^:\[\]]*?)\s*:\s*\[(?P<v>[^\]]*)\]\s*$")
-_LITERT_KV = re.compile(r"^(?P<k>[A-Z][A-Za-z ()0-9]*?):\s{1,}(?P<v>\S.*)$")
 _VERSION = re.compile(
     r"(?:TensorFlow Lite|TF ?Lite|LiteRT|benchmark_model)(?: runtime| tool)? [Vv]ersion:?\s*\[?v?"
     r"(?P<v>\d+\.\d+[\w.+-]*)"
@@ -215,7 +228,7 @@ _FAILURES: list[tuple[str, re.Pattern[str]]] = [
         "binary",
         re.compile(
             r"CANNOT LINK EXECUTABLE|not executable: (?:32|64)-bit|Exec format error|"
-            r"benchmark_model\S*: (?:not found|Permission denied|inaccessible|can't execute)"
+            r"benchmark_model\S{0,100}: (?:not found|Permission denied|inaccessible|can't execute)"
         ),
     ),
     (
@@ -246,7 +259,7 @@ _FAILURES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"Could not open '|Failed to mmap model|Model file not found|"
             r"Failed to get the input model file size|"
-            r"(?:\.tflite|model)\S*: No such file or directory|Permission denied"
+            r"(?:\.tflite|model)\S{0,200}: No such file or directory|Permission denied"
         ),
     ),
     (
@@ -264,9 +277,9 @@ _FAILURES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:unsupported|not supported)|(?:GPU|NNAPI|Hexagon) delegate is not supported|"
             r"Failed to create (?:the )?\w+ delegate|Disallowed CPU fallback|"
             r"TfLiteGpuDelegate (?:Init|Prepare|Invoke)|Failed to initialize WebGPU|"
-            r"Failed to get or create delegate|delegate .*not initialized|"
+            r"Failed to get or create delegate|delegate .{0,200}not initialized|"
             r"NNAPI delegate (?:failed|requested but not available)|"
-            r"Could not create \w+ delegate|Fully accelerated:\s+False.*required"
+            r"Could not create \w+ delegate|Fully accelerated:\s{1,20}False.{0,200}required"
         ),
     ),
     ("allocation", re.compile(r"Failed to allocate tensors|AllocateTensors\(\) failed")),
@@ -291,15 +304,68 @@ def _finite(v: float | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
 
 
+def _number_prefix(text: str) -> float | None:
+    """The number a value starts with ("12.5", "3e4us", "nan"), or None. Anchored: linear."""
+    m = _NUM_PREFIX.match(text)
+    return float(m[0]) if m else None
+
+
+def _key_values(line: str) -> dict[str, float]:
+    """``count=50 first=1 avg=2.5 (all same)`` → numbers by key, by splitting (no findall)."""
+    pairs: dict[str, float] = {}
+    for token in line.split():
+        key, sep, value = token.partition("=")
+        if sep and key.isidentifier() and (v := _number_prefix(value)) is not None:
+            pairs.setdefault(key, v)
+    return pairs
+
+
+def _colon_pairs(body: str) -> dict[str, float]:
+    """``Init: 1, First inference: 2, Warmup (avg): 3`` → numbers by lower-case name."""
+    pairs: dict[str, float] = {}
+    for part in body.split(","):
+        name, sep, value = part.partition(":")
+        name = name.strip()
+        if not sep or not name or not name[0].isalpha():
+            continue
+        if not all(c.isalpha() or c in " ()" for c in name):
+            continue
+        if (v := _number_prefix(value.strip())) is not None:
+            pairs[name.lower()] = v
+    return pairs
+
+
+def _bracket_param(line: str) -> tuple[str, str] | None:
+    """``Num threads: [4]`` → ("Num threads", "4"): the tool's echo of its parameters."""
+    key, sep, rest = line.partition(":")
+    key, rest = key.strip(), rest.strip()
+    if not sep or not key or not (key[0].isalpha() or key[0] == "#") or "[" in key or "]" in key:
+        return None
+    if not (rest.startswith("[") and rest.endswith("]")) or "]" in rest[1:-1]:
+        return None
+    return key, rest[1:-1].strip()
+
+
+def _litert_kv(line: str) -> tuple[str, str] | None:
+    """``Inference (avg):   1.23 ms (50 runs)`` → ("Inference (avg)", "1.23 ms (50 runs)")."""
+    key, sep, rest = line.partition(":")
+    if not sep or not key or not key[0].isupper() or not rest[:1].isspace() or not rest.strip():
+        return None
+    if not all(c.isalnum() or c in " ()" for c in key):
+        return None
+    return key.strip(), rest.strip()
+
+
 def _stats(line: str) -> RunStats:
-    pairs = {k: _num(v) for k, v in _STAT_PAIR.findall(line)}
+    pairs = _key_values(line)
     known = {"count", "first", "curr", "min", "max", "avg", "std", "p5", "median", "p95"}
     all_same = "(all same)" in line or (
         "curr" in pairs and "avg" not in pairs and "min" not in pairs and pairs.get("count", 0) >= 1
     )
     curr = pairs.get("curr")
-    s = RunStats(
-        count=int(pairs.get("count", 0)),
+    count = pairs.get("count", 0)
+    return RunStats(
+        count=int(count) if math.isfinite(count) and 0 <= count < 1 << 62 else 0,
         first_us=pairs.get("first", curr if all_same else None),
         curr_us=curr,
         min_us=pairs.get("min", curr if all_same else None),
@@ -310,9 +376,8 @@ def _stats(line: str) -> RunStats:
         median_us=pairs.get("median"),
         p95_us=pairs.get("p95"),
         all_same=all_same,
-        extra={k: v for k, v in pairs.items() if k not in known},
+        extra={k: v for k, v in list(pairs.items())[:32] if k not in known},
     )
-    return s
 
 
 def _delegate_key(name: str) -> str:
@@ -328,25 +393,32 @@ def _truthy(v: str | None) -> bool:
 
 
 def _table_rows(header: str, lines: list[str]) -> list[dict[str, str]]:
+    """Rows of a profiling table: a node type (may hold spaces), k numbers, maybe a name.
+
+    Split on whitespace and look for the first run of k numeric tokens: O(tokens x k), where
+    a regex with k optional groups backtracked polynomially on a line that did not fit.
+    """
     cols = [c.strip().lower() for c in re.findall(r"\[([^\]]+)\]", header)]
     if not cols or cols[0] != "node type":
         return []
     has_name = cols[-1] == "name"
     numeric = cols[1 : len(cols) - (1 if has_name else 0)]
-    rx = re.compile(
-        r"^\s*(?P<c0>\S.*?)"
-        + "".join(rf"\s+(?P<c{i + 1}>{_NUM})%?" for i in range(len(numeric)))
-        + (r"(?:\s+(?P<name>.*?))?\s*$" if has_name else r"\s*$")
-    )
+    k = len(numeric)
     rows = []
     for line in lines:
-        m = rx.match(line)
-        if not m:
+        tokens = line.split()
+        values = [t[:-1] if t.endswith("%") else t for t in tokens]
+        ok = [_NUM_PREFIX.fullmatch(v) is not None for v in values]
+        start = next(
+            (i for i in range(1, len(tokens) - k + 1) if all(ok[i : i + k])),
+            None,
+        )
+        if start is None or (not has_name and start + k != len(tokens)):
             continue
-        row = {"node type": m["c0"].strip()}
-        row.update({col: m[f"c{i + 1}"] for i, col in enumerate(numeric)})
+        row = {"node type": " ".join(tokens[:start])}
+        row.update({col: values[start + i] for i, col in enumerate(numeric)})
         if has_name:
-            row["name"] = (m["name"] or "").strip()
+            row["name"] = " ".join(tokens[start + k :])
         rows.append(row)
     return rows
 
@@ -411,126 +483,181 @@ def _parse_tables(lines: list[str]) -> tuple[list[OpTypeRow], list[OpNodeRow]]:
     return by_type.get("regular", []), nodes.get("regular", [])
 
 
-# ---- main entry --------------------------------------------------------------------------
+# ---- main entry: passes over a _Scan -------------------------------------------------------
 
 
-def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
-    """Parse one run's combined stdout/stderr. Never raises on odd input."""
-    lines = [_clean(raw) for raw in (text or "").splitlines()]
-    stripped = [ln.strip() for ln in lines]
+@dataclass
+class _Scan:
+    """What one pass over the cleaned lines found; later passes read and complete it."""
 
-    blocks: list[RunStats] = []
-    summary: dict[str, float] = {}
+    lines: list[str]  # cleaned, capped, in order (the tables pass needs their layout)
+    stripped: list[str]
+    blocks: list[RunStats] = field(default_factory=list)
+    summary: dict[str, float] = field(default_factory=dict)
     fmt: str | None = None
-    litert: dict[str, str] = {}
-    in_litert = False
-    params: dict[str, str] = {}
-    mem_init = mem_overall = peak = model_size = None
+    litert: dict[str, str] = field(default_factory=dict)
+    in_litert: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+    mem_init: float | None = None
+    mem_overall: float | None = None
+    peak: float | None = None
+    model_size: float | None = None
     version: str | None = None
-    created: list[str] = []
+    created: list[str] = field(default_factory=list)
     applied: str | None = None
     coverage: str | None = None
     kernels: int | None = None
-    fallback = False
-    warnings: list[str] = []
+    fallback: bool = False
+    warnings: list[str] = field(default_factory=list)
 
-    for ln in stripped:
-        if not ln:
-            continue
-        if _STAT_LINE.match(ln):
-            blocks.append(_stats(ln))
-            continue
-        if m := _TFLITE2.match(ln):
-            summary = {k.strip().lower(): _num(v) for k, v in _PAIR.findall(m[1])}
-            fmt = "tflite2"
-            continue
-        if m := _TF1.match(ln):
-            body = m[1]
-            pairs = {k.strip().lower(): _num(v) for k, v in _PAIR.findall(body)}
-            lead = re.match(rf"^({_NUM})\s*,", body)  # very early builds: "<avg> , Warmup: <w>,"
-            if lead:
-                pairs.setdefault("inference", _num(lead[1]))
-            summary = pairs
-            fmt = "tf1"
-            continue
-        if "BENCHMARK RESULTS" in ln:
-            in_litert, fmt, litert = True, "litert", {}
-            continue
-        if in_litert and litert and re.fullmatch(r"=+", ln):
-            in_litert = False
-            continue
-        if in_litert and (m := _LITERT_KV.match(ln)):
-            litert[m["k"].strip().lower()] = m["v"].strip()
-            continue
-        if m := _MEM_DELTA.match(ln):
-            mem_init, mem_overall = _num(m[1]), _num(m[2])
-            continue
-        if m := _MEM_PEAK.match(ln):
-            peak = _num(m[1])
-            continue
-        if m := _MODEL_SIZE.match(ln):
-            model_size = _num(m[1])
-            continue
-        if version is None and (m := _VERSION.search(ln)):
-            version = m["v"]
-        if m := _PARAM.match(ln):
-            params[m["k"].strip()] = m["v"].strip()
-            continue
-        if (
-            not in_litert
-            and (m := _LITERT_KV.match(ln))
-            and m["k"] in ("Num threads", "Accelerators", "Model")
-        ):
-            params[m["k"]] = m["v"].strip()  # LiteRT's Python tool echoes its settings this way
-        if m := _CREATED.match(ln):
-            created.append("xnnpack" if m["x"] else _delegate_key(m["d"]))
-        elif m := _APPLIED.match(ln):
-            applied = _delegate_key(m["d"])
-            how = m["how"]
-            coverage = {"completely": "full", "partially": "partial"}.get(how or "", coverage or "full")
-            if m["n"]:
-                kernels = int(m["n"])
-        elif m := _NOT_EXECUTED.match(ln):
-            applied, coverage, fallback = _delegate_key(m["d"]), "none", True
-        elif m := _REPLACING.match(ln):
-            # "for the whole graph" only says partitions were counted graph-wide; coverage comes
-            # from "N out of M" (newer builds) or from the "Explicitly applied" line
-            d = _DELEGATE_NAMES.get(m["name"].lower(), m["name"])
-            if applied is None or applied == d:
-                applied, kernels = d, int(m["p"])
-                if m["m"] is not None:
-                    coverage = "full" if int(m["m"]) == int(m["n"]) else "partial"
-                    fallback = fallback or coverage == "partial"
-        elif m := _GPU_SPLIT.match(ln):
-            if int(m["c"]) > 0:
-                coverage, fallback = "partial", True
-        elif _NO_GPU_NODE.search(ln):
-            coverage, fallback = "none", True
-        if ln.startswith("Unconsumed cmdline flags:") or _DELEGATE_NOT_CREATED.search(ln):
-            warnings.append(ln)
+    @property
+    def has_timings(self) -> bool:
+        return bool(self.summary or self.litert)
 
-    failure = _failure(stripped, bool(summary or litert))
-    if failure is not None:
-        return failure
-    if fmt is None or not (summary or litert):
-        return _no_timings(stripped, blocks)
 
-    # params echo: threads, graph, requested delegate
-    threads = _int(
-        params.get("#threads used for CPU inference")
-        or params.get("Num threads")
-        or params.get("num_threads")
-    )
-    requested = _requested(params)
-    model_path = params.get("Graph") or params.get("Model")
+@dataclass
+class _Timings:
+    avg: float
+    init: float | None = None
+    first: float | None = None
+    warm_avg: float | None = None
+    count: int | None = None
+    mn: float | None = None
+    mx: float | None = None
+    std: float | None = None
+    med: float | None = None
+    p5: float | None = None
+    p95: float | None = None
+    warmup: RunStats | None = None
+    measured: RunStats | None = None
 
-    warmup = blocks[0] if len(blocks) >= 2 else None
-    measured = blocks[-1] if blocks else None
 
-    if fmt == "litert":
-        res = _litert_values(litert)
+def _prepare(text: str) -> list[str]:
+    """Head and tail of the text, each line capped, prefixes removed."""
+    kept, _ = bound(text or "", MAX_TEXT)
+    return [_clean(raw[:MAX_LINE]) for raw in (kept or "").splitlines()]
+
+
+# each line handler returns True when the line is consumed (no later handler looks at it)
+
+
+def _on_stat_line(sc: _Scan, ln: str) -> bool:
+    if _STAT_LINE.match(ln):
+        sc.blocks.append(_stats(ln))
+        return True
+    return False
+
+
+def _on_summary(sc: _Scan, ln: str) -> bool:
+    if ln.startswith("Inference timings in us:"):
+        sc.summary, sc.fmt = _colon_pairs(ln.partition(":")[2]), "tflite2"
+        return True
+    if ln.startswith("Average inference timings in us:"):
+        body = ln.partition(":")[2]
+        pairs = _colon_pairs(body)
+        lead = body.partition(",")[0].strip() if "," in body else ""
+        if lead and _NUM_PREFIX.fullmatch(lead):  # very early builds: "<avg> , Warmup: <w>,"
+            pairs.setdefault("inference", float(lead))
+        sc.summary, sc.fmt = pairs, "tf1"
+        return True
+    return False
+
+
+def _on_litert_block(sc: _Scan, ln: str) -> bool:
+    if "BENCHMARK RESULTS" in ln:
+        sc.in_litert, sc.fmt, sc.litert = True, "litert", {}
+        return True
+    if sc.in_litert and sc.litert and ln.strip("=") == "":
+        sc.in_litert = False
+        return True
+    if sc.in_litert and (kv := _litert_kv(ln)):
+        sc.litert[kv[0].lower()] = kv[1]
+        return True
+    return False
+
+
+def _on_memory(sc: _Scan, ln: str) -> bool:
+    if m := _MEM_DELTA.match(ln):
+        sc.mem_init, sc.mem_overall = _num(m[1]), _num(m[2])
+    elif m := _MEM_PEAK.match(ln):
+        sc.peak = _num(m[1])
+    elif m := _MODEL_SIZE.match(ln):
+        sc.model_size = _num(m[1])
+    else:
+        return False
+    return True
+
+
+def _on_params(sc: _Scan, ln: str) -> bool:
+    if sc.version is None and (m := _VERSION.search(ln)):
+        sc.version = m["v"]
+    if kv := _bracket_param(ln):
+        if len(sc.params) < 256:
+            sc.params[kv[0]] = kv[1]
+        return True
+    if not sc.in_litert and (kv := _litert_kv(ln)) and kv[0] in ("Num threads", "Accelerators", "Model"):
+        sc.params[kv[0]] = kv[1]  # LiteRT's Python tool echoes its settings this way
+    return False
+
+
+def _on_delegate(sc: _Scan, ln: str) -> bool:
+    if m := _CREATED.match(ln):
+        sc.created.append("xnnpack" if m["x"] else _delegate_key(m["d"]))
+    elif m := _APPLIED.match(ln):
+        sc.applied = _delegate_key(m["d"])
+        how = m["how"]
+        sc.coverage = {"completely": "full", "partially": "partial"}.get(how or "", sc.coverage or "full")
+        if m["n"]:
+            sc.kernels = int(m["n"])
+    elif m := _NOT_EXECUTED.match(ln):
+        sc.applied, sc.coverage, sc.fallback = _delegate_key(m["d"]), "none", True
+    elif m := _REPLACING.match(ln):
+        # "for the whole graph" only says partitions were counted graph-wide; coverage comes
+        # from "N out of M" (newer builds) or from the "Explicitly applied" line
+        d = _DELEGATE_NAMES.get(m["name"].lower(), m["name"])
+        if sc.applied is None or sc.applied == d:
+            sc.applied, sc.kernels = d, int(m["p"])
+            if m["m"] is not None:
+                sc.coverage = "full" if int(m["m"]) == int(m["n"]) else "partial"
+                sc.fallback = sc.fallback or sc.coverage == "partial"
+    elif m := _GPU_SPLIT.match(ln):
+        if int(m["c"]) > 0:
+            sc.coverage, sc.fallback = "partial", True
+    elif _NO_GPU_NODE.search(ln):
+        sc.coverage, sc.fallback = "none", True
+    if (ln.startswith("Unconsumed cmdline flags:") or _DELEGATE_NOT_CREATED.search(ln)) and len(
+        sc.warnings
+    ) < 64:
+        sc.warnings.append(ln)
+    return False
+
+
+_LINE_PASSES: tuple[Callable[[_Scan, str], bool], ...] = (
+    _on_stat_line,
+    _on_summary,
+    _on_litert_block,
+    _on_memory,
+    _on_params,
+    _on_delegate,
+)
+
+
+def _scan(lines: list[str]) -> _Scan:
+    sc = _Scan(lines=lines, stripped=[ln.strip() for ln in lines])
+    for ln in sc.stripped:
+        if ln:
+            any(handler(sc, ln) for handler in _LINE_PASSES)
+    return sc
+
+
+def _timings(sc: _Scan) -> _Timings | None:
+    """The headline numbers, from the summary line or LiteRT's block, completed by the stat lines."""
+    warmup = sc.blocks[0] if len(sc.blocks) >= 2 else None
+    measured = sc.blocks[-1] if sc.blocks else None
+    if sc.fmt == "litert":
+        res = _litert_values(sc.litert)
         if res is None:
-            return _no_timings(stripped, blocks)
+            return None
         avg, init, first, warm_avg, count, mn, mx, std, med, p5, p95 = res
         if measured is not None and measured.count == count and measured.avg_us is not None:
             # the stat line is in microseconds; the results block rounds to 10 us
@@ -541,93 +668,128 @@ def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
         if warmup is not None and warmup.count and warmup.avg_us is not None:
             first = warmup.first_us if warmup.first_us is not None else first
             warm_avg = warmup.avg_us
-        fa = litert.get("fully accelerated")
-        if fa is not None:
-            coverage = "full" if _truthy(fa) else "partial"
-            fallback = fallback or not _truthy(fa)
-        mem_init = _mb(litert.get("init footprint")) if mem_init is None else mem_init
-        mem_overall = _mb(litert.get("overall footprint")) if mem_overall is None else mem_overall
-        peak = _mb(litert.get("peak memory")) if peak is None else peak
-        if requested is None and params.get("Accelerators"):
-            requested = params["Accelerators"].split(",")[0].strip().lower()
-    else:
-        avg_v = summary.get("inference (avg)", summary.get("inference", summary.get("no stats")))
-        if avg_v is None:
-            return _no_timings(stripped, blocks)
-        avg = avg_v
-        init = summary.get("init")
-        warm_avg = summary.get("warmup (avg)", summary.get("warmup"))
-        first = summary.get("first inference")
-        if first is None and warmup is not None:
-            first = warmup.first_us
-        if len(blocks) > 2:  # TF's own tool: warm-up, no-stats and with-stats blocks; take the closest
-            measured = min(blocks[1:], key=lambda b: abs((b.avg_us or math.inf) - avg))
-        count = measured.count if measured else None
-        mn = measured.min_us if measured else None
-        mx = measured.max_us if measured else None
-        std = measured.std_us if measured else None
-        med = measured.median_us if measured else None
-        p5 = measured.p5_us if measured else None
-        p95 = measured.p95_us if measured else None
+        return _Timings(avg, init, first, warm_avg, count, mn, mx, std, med, p5, p95, warmup, measured)
+    summary = sc.summary
+    avg_v = summary.get("inference (avg)", summary.get("inference", summary.get("no stats")))
+    if avg_v is None:
+        return None
+    first = summary.get("first inference")
+    if first is None and warmup is not None:
+        first = warmup.first_us
+    if len(sc.blocks) > 2:  # TF's own tool: warm-up, no-stats and with-stats blocks; take the closest
+        measured = min(sc.blocks[1:], key=lambda b: abs((b.avg_us or math.inf) - avg_v))
+    return _Timings(
+        avg=avg_v,
+        init=summary.get("init"),
+        first=first,
+        warm_avg=summary.get("warmup (avg)", summary.get("warmup")),
+        count=measured.count if measured else None,
+        mn=measured.min_us if measured else None,
+        mx=measured.max_us if measured else None,
+        std=measured.std_us if measured else None,
+        med=measured.median_us if measured else None,
+        p5=measured.p5_us if measured else None,
+        p95=measured.p95_us if measured else None,
+        warmup=warmup,
+        measured=measured,
+    )
 
-    if not math.isfinite(avg) or avg <= 0 or count == 0:
+
+def _litert_facts(sc: _Scan, requested: str | None) -> str | None:
+    """LiteRT's block also says whether the graph was fully accelerated and the memory used."""
+    fa = sc.litert.get("fully accelerated")
+    if fa is not None:
+        sc.coverage = "full" if _truthy(fa) else "partial"
+        sc.fallback = sc.fallback or not _truthy(fa)
+    sc.mem_init = _mb(sc.litert.get("init footprint")) if sc.mem_init is None else sc.mem_init
+    sc.mem_overall = _mb(sc.litert.get("overall footprint")) if sc.mem_overall is None else sc.mem_overall
+    sc.peak = _mb(sc.litert.get("peak memory")) if sc.peak is None else sc.peak
+    if requested is None and sc.params.get("Accelerators"):
+        requested = sc.params["Accelerators"].split(",")[0].strip().lower()
+    return requested
+
+
+def _delegates(sc: _Scan, requested: str | None) -> None:
+    """Which delegate ran the graph, when the log did not say it outright."""
+    accelerators = ("gpu", "nnapi", "hexagon", "npu")
+    if sc.applied is None:
+        others = [d for d in sc.created if d != "xnnpack"]
+        if requested in accelerators:
+            if requested in sc.created:
+                sc.applied = requested
+            elif sc.created:  # asked for one delegate, another one got created
+                sc.applied, sc.fallback = sc.created[-1], True
+            # nothing logged about delegates at all: unknown rather than guessed
+        elif others:
+            sc.applied = others[-1]
+        elif "xnnpack" in sc.created:
+            sc.applied = "xnnpack"
+        elif requested == "cpu" or sc.fmt != "tf1":
+            sc.applied = "cpu"
+    if sc.coverage == "none":
+        sc.applied = "xnnpack" if "xnnpack" in sc.created else "cpu"
+
+
+def parse(text: str) -> BenchmarkResult | BenchmarkFailure:
+    """Parse one run's combined stdout/stderr. Never raises on odd input; linear in its size."""
+    sc = _scan(_prepare(text))
+    failure = _failure(sc.stripped, sc.has_timings)
+    if failure is not None:
+        return failure
+    if sc.fmt is None or not sc.has_timings:
+        return _no_timings(sc.stripped, sc.blocks)
+    t = _timings(sc)
+    if t is None:
+        return _no_timings(sc.stripped, sc.blocks)
+    params = sc.params
+    threads = _int(
+        params.get("#threads used for CPU inference")
+        or params.get("Num threads")
+        or params.get("num_threads")
+    )
+    requested = _requested(params)
+    if sc.fmt == "litert":
+        requested = _litert_facts(sc, requested)
+    if not math.isfinite(t.avg) or t.avg <= 0 or t.count == 0:
         return BenchmarkFailure(
             "the benchmark timed no inference (avg is not a positive number): "
             "was it a dry run, or num_runs=0 with min_secs<=0?",
             "no_timings",
         )
-
-    accelerators = ("gpu", "nnapi", "hexagon", "npu")
-    if applied is None:
-        others = [d for d in created if d != "xnnpack"]
-        if requested in accelerators:
-            if requested in created:
-                applied = requested
-            elif created:  # asked for one delegate, another one got created
-                applied, fallback = created[-1], True
-            # nothing logged about delegates at all: unknown rather than guessed
-        elif others:
-            applied = others[-1]
-        elif "xnnpack" in created:
-            applied = "xnnpack"
-        elif requested == "cpu" or fmt != "tf1":
-            applied = "cpu"
-    if coverage == "none":
-        applied = "xnnpack" if "xnnpack" in created else "cpu"
-
-    op_types, op_nodes = _parse_tables(lines)
+    _delegates(sc, requested)
+    op_types, op_nodes = _parse_tables(sc.lines)
     return BenchmarkResult(
-        format=fmt,
-        avg_us=avg,
-        init_us=_finite(init),
-        first_inference_us=_finite(first),
-        warmup_avg_us=_finite(warm_avg),
-        min_us=_finite(mn),
-        max_us=_finite(mx),
-        std_us=_finite(std),
-        count=count,
-        median_us=_finite(med),
-        p5_us=_finite(p5),
-        p95_us=_finite(p95),
-        warmup=warmup,
-        inference=measured,
-        memory_init_mb=mem_init,
-        memory_overall_mb=mem_overall,
-        peak_memory_mb=peak,
+        format=sc.fmt,
+        avg_us=t.avg,
+        init_us=_finite(t.init),
+        first_inference_us=_finite(t.first),
+        warmup_avg_us=_finite(t.warm_avg),
+        min_us=_finite(t.mn),
+        max_us=_finite(t.mx),
+        std_us=_finite(t.std),
+        count=t.count,
+        median_us=_finite(t.med),
+        p5_us=_finite(t.p5),
+        p95_us=_finite(t.p95),
+        warmup=t.warmup,
+        inference=t.measured,
+        memory_init_mb=sc.mem_init,
+        memory_overall_mb=sc.mem_overall,
+        peak_memory_mb=sc.peak,
         delegate_requested=requested,
-        delegate_applied=applied,
-        delegate_coverage=coverage,
-        delegate_kernels=kernels,
-        cpu_fallback=fallback,
-        delegates_created=created,
+        delegate_applied=sc.applied,
+        delegate_coverage=sc.coverage,
+        delegate_kernels=sc.kernels,
+        cpu_fallback=sc.fallback,
+        delegates_created=sc.created,
         threads=threads,
-        tool_version=version,
-        model_path=model_path,
-        model_size_mb=model_size,
+        tool_version=sc.version,
+        model_path=params.get("Graph") or params.get("Model"),
+        model_size_mb=sc.model_size,
         params=params,
         op_profile=op_types,
         op_nodes=op_nodes,
-        warnings=warnings,
+        warnings=sc.warnings,
     )
 
 
@@ -707,6 +869,7 @@ def _requested(params: dict[str, str]) -> str | None:
 
 
 def _failure(lines: list[str], has_timings: bool) -> BenchmarkFailure | None:
+    lines = [ln[:MAX_MESSAGE_LINE] for ln in lines]  # messages are short; 11 searches per line
     if has_timings:
         # timings were printed, but the run did not measure what was asked
         for ln in lines:
@@ -740,8 +903,11 @@ def _failure_message(kind: str, line: str, lines: list[str]) -> str:
     return line
 
 
+_NOTE = re.compile(r"(?i)\berror\b|failed|fatal")
+
+
 def _no_timings(lines: list[str], blocks: list[RunStats]) -> BenchmarkFailure:
-    errs = [ln for ln in lines if re.search(r"(?i)\berror\b|failed|fatal", ln)]
+    errs = [ln for ln in lines if _NOTE.search(ln[:MAX_MESSAGE_LINE])]
     tail = errs[-1] if errs else next((ln for ln in reversed(lines) if ln), "")
     what = f"{len(blocks)} run block(s) but no timing summary" if blocks else "no timing summary"
     msg = f"benchmark_model printed {what}"

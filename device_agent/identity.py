@@ -10,6 +10,12 @@ adding a chip needs no code), the candidates are narrowed by every property that
 then by the fastest core's maximum frequency; what stays ambiguous is reported as the base
 chip with ``ambiguous=True``. An unknown chip keeps its raw codename with ``known=False``:
 probing a new phone must never fail on an identity.
+
+Why the parsing is line by line with capped inputs: property values and /proc files are
+hostile input. A 100 KB ``Hardware:`` line once held the agent's GIL for 87 s in a
+backtracking regex and every phone went offline. Texts are cut to MAX_TEXT, lines and
+values to MAX_VALUE before any regex sees them, and the regexes left have no nested or
+adjacent unbounded quantifiers that could backtrack.
 """
 
 from __future__ import annotations
@@ -22,6 +28,21 @@ from functools import lru_cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "socs.toml"
+MAX_TEXT = 256 * 1024  # of a /proc file or dumpsys output that is read at all
+MAX_VALUE = 256  # of a property value or a line's value that is looked at
+
+
+def _lines(text: str | None) -> list[str]:
+    return (text or "")[:MAX_TEXT].splitlines()
+
+
+def _value(line: str, key: str) -> str | None:
+    """The value of a ``Key : value`` line, capped, or None when the line is another key."""
+    head, sep, rest = line.partition(":")
+    if not sep or head.strip().lower() != key.lower():
+        return None
+    return rest.strip()[:MAX_VALUE]
+
 
 # most reliable first: the kernel's SoC id, Samsung's chip name, the kernel's Hardware line,
 # then build-time platform names
@@ -132,15 +153,15 @@ def _index(path: Path = DATA_FILE, chip_ids: bool = False) -> dict[str, list[Soc
 
 def cpuinfo_hardware(cpuinfo: str | None) -> str | None:
     """The ``Hardware`` line of /proc/cpuinfo (absent on many arm64 kernels)."""
-    if not cpuinfo:
-        return None
-    m = re.search(r"^Hardware\s*:\s*(.+?)\s*$", cpuinfo, re.M)
-    return m[1] if m else None
+    for line in _lines(cpuinfo):
+        if line.startswith("Hardware") and (value := _value(line, "Hardware")):
+            return value
+    return None
 
 
 def _tokens(value: str) -> list[str]:
     """Lookup keys a raw property value can stand for, most specific first."""
-    v = " ".join(value.strip().lower().split())
+    v = " ".join(value[:MAX_VALUE].strip().lower().split())
     if not v:
         return []
     out = [v]
@@ -183,7 +204,7 @@ def identify(
     for key in SOURCES:
         raw = cpuinfo_hardware(cpuinfo) if key == "cpuinfo" else props.get(key)
         if raw and raw.strip():
-            values.append((key, raw.strip()))
+            values.append((key, raw.strip()[:MAX_VALUE]))
 
     cands: list[Soc] | None = None
     source: str | None = None
@@ -209,7 +230,7 @@ def identify(
     if not cands:
         return _unknown(props, values)
 
-    vendor_hint = _vendor_from(props.get("ro.soc.manufacturer", ""))
+    vendor_hint = _vendor_from(props.get("ro.soc.manufacturer", "")[:MAX_VALUE])
     if vendor_hint and any(c.vendor == vendor_hint for c in cands):
         cands = [c for c in cands if c.vendor == vendor_hint]
     if len(cands) == 1:
@@ -235,7 +256,7 @@ def identify(
 
 
 def _vendor_from(text: str) -> str | None:
-    t = " ".join(text.strip().lower().split())
+    t = " ".join(text[:MAX_VALUE].strip().lower().split())
     if not t:
         return None
     if t in _VENDOR_NAMES:
@@ -250,7 +271,7 @@ def _unknown(props: Mapping[str, str], values: list[tuple[str, str]]) -> SocIden
     # prefer a specific name over generic ones like "qcom"
     generic = {"qcom", "mt", "mtk", "unknown", "default"}
     chosen = next(((k, v) for k, v in values if v.lower() not in generic), values[0] if values else None)
-    vendor = _vendor_from(props.get("ro.soc.manufacturer", ""))
+    vendor = _vendor_from(props.get("ro.soc.manufacturer", "")[:MAX_VALUE])
     for _, v in values:
         if vendor:
             break
@@ -271,14 +292,12 @@ def gpu_from_surfaceflinger(text: str) -> str | None:
     The line reads ``GLES: <vendor>, <renderer>, OpenGL ES 3.2 ...``; the renderer is the
     second field (e.g. ``Adreno (TM) 640``, ``Mali-G78 MP14``).
     """
-    if not text:
-        return None
-    m = re.search(r"^\s*GLES:\s*(.+)$", text, re.M)
-    if not m:
+    found = next((v for ln in _lines(text) if (v := _value(ln.lstrip()[:1024], "GLES"))), None)
+    if not found:
         return None
     # a vendor name may itself hold commas ("Samsung Electronics Co., Ltd."): drop the
     # corporate suffixes before splitting into vendor, renderer, version
-    line = re.sub(r",\s*(Ltd|Inc|Co|Corp|LLC)\b\.?", r" \1.", m[1])
+    line = re.sub(r",\s*(Ltd|Inc|Co|Corp|LLC)\b\.?", r" \1.", found)
     parts = [p.strip() for p in line.split(",")]
     if len(parts) >= 2 and parts[1]:
         return parts[1]
@@ -287,12 +306,17 @@ def gpu_from_surfaceflinger(text: str) -> str | None:
 
 def parse_meminfo(text: str) -> int | None:
     """MemTotal from /proc/meminfo, in MB (MiB)."""
-    if not text:
-        return None
-    m = re.search(r"^MemTotal:\s*(\d+)\s*kB", text, re.M | re.I)
-    return int(m[1]) // 1024 if m else None
+    for line in _lines(text):
+        value = _value(line[:128], "MemTotal")
+        if value is not None:
+            number, _, unit = value.partition(" ")
+            if number.isascii() and number.isdecimal() and unit.strip().lower() == "kb" and len(number) < 12:
+                return int(number) // 1024
+            return None
+    return None
 
 
 def parse_cpu_max_freqs(text: str) -> list[int]:
     """kHz values from ``cat /sys/devices/system/cpu/cpu*/cpufreq/cpuinfo_max_freq``."""
-    return [int(v) for v in (text or "").split() if v.isdigit()]
+    values = (text or "")[:MAX_TEXT].split()[:256]
+    return [int(v) for v in values if v.isascii() and v.isdecimal() and len(v) < 10]

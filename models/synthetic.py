@@ -19,23 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.numerics import voc_palette
+
 IGNORE = 255
 CLASS_NAMES = ("background", "rectangle", "ellipse", "triangle")
 COLOURS = {1: (220, 40, 40), 2: (40, 200, 60), 3: (40, 70, 230)}
-
-
-def voc_palette() -> list[int]:
-    """The standard PASCAL VOC colour map (256 entries, flattened RGB)."""
-    pal = []
-    for i in range(256):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal += [r, g, b]
-    return pal
 
 
 def make_sample(

@@ -4,8 +4,21 @@ from server.auth.models import ApiToken
 from server.binaries.models import BenchmarkBinary
 from server.db import Base
 from server.devices.models import Device, FarmHost
+from server.inferences.models import Inference, InferenceOutput
 from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.results.models import Result
 
-__all__ = ["ApiToken", "Base", "BenchmarkBinary", "Device", "FarmHost", "Job", "Model", "Result", "Run"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "BenchmarkBinary",
+    "Device",
+    "FarmHost",
+    "Inference",
+    "InferenceOutput",
+    "Job",
+    "Model",
+    "Result",
+    "Run",
+]

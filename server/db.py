@@ -7,6 +7,7 @@ the worker threads and the broker all write the same file.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -58,8 +59,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _private_file(url: str) -> None:
+    """The embedded database holds token hashes and private models' names: owner-only (0600).
+    SQLite creates its -wal and -shm files with the database file's permissions."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if not path or path.startswith(":memory:") or path.startswith("file:"):
+        return
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -108,3 +121,6 @@ def reset_caches() -> None:
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
     get_settings.cache_clear()
+    from server.queue import broker_app
+
+    broker_app.cache_clear()

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Header, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
-from server.api import errors
+from server import queue
+from server.api import docs, errors
+from server.api.guard import RequestGuard
 from server.binaries.views import router as binaries_router
+from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
+from server.inferences.views import numerics_router
+from server.inferences.views import router as inferences_router
 from server.jobs.agent_views import router as runs_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
@@ -47,18 +52,37 @@ def _check_db() -> str | None:
 
 
 def _check_broker() -> str | None:
-    from worker.celery_app import celery_app
-
     try:
-        with celery_app.connection_for_write() as conn:
+        with queue.broker_app().connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
         return f"broker unreachable: {type(exc).__name__}"
     return None
 
 
-@health.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+def _may_scrape(authorization: str | None) -> bool:
+    """FARM_METRICS_TOKEN or an admin token: metrics count private work."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return False
+    token = authorization[7:].strip()
+    wanted = get_settings().metrics_token
+    if wanted and hmac.compare_digest(token.encode(), wanted.encode()):
+        return True
+    from contracts.vocabulary import Role
+    from server.auth.service import authenticate
+    from server.db import session_scope
+
+    with session_scope() as db:
+        principal = authenticate(db, token)
+    return principal is not None and principal.role == Role.admin
+
+
+@health.get("/metrics", summary="Prometheus metrics (token)", response_class=Response, responses={401: {}})
+def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    if not _may_scrape(authorization):
+        return errors.problem_response(
+            401, "Unauthorized", "Send 'Authorization: Bearer <FARM_METRICS_TOKEN or an admin token>'."
+        )
     return Response(render(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -68,30 +92,6 @@ def readyz() -> Any:
     if problems:
         return errors.problem_response(503, "Not ready", "; ".join(problems))
     return JSONResponse({"status": "ready"})
-
-
-JSON_LIMIT = 1 << 20
-
-
-class BodyLimit:
-    """Refuse oversized requests before reading them: 1 MiB for JSON, the model limit for uploads."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            length = headers.get(b"content-length", b"")
-            multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-            limit = ((get_settings().max_upload_mb << 20) + (1 << 20)) if multipart else JSON_LIMIT
-            if length.isdigit() and int(length) > limit:
-                resp = errors.problem_response(
-                    413, "Request too large", f"The request body is larger than {limit >> 20} MiB."
-                )
-                await resp(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def register_configured_binary() -> None:
@@ -106,7 +106,9 @@ def register_configured_binary() -> None:
         logging.getLogger("phonefarm.binaries").error("FARM_BENCHMARK_BINARY not registered: %s", exc)
 
 
-def create_app(reconcile: bool = True) -> FastAPI:
+def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> FastAPI:
+    """The application; `sender` is how runs reach workers (default: Celery, by task name)."""
+    queue.configure(sender or queue.CelerySender())
     reconciler = Reconciler() if reconcile else None
 
     @asynccontextmanager
@@ -123,9 +125,12 @@ def create_app(reconcile: bool = True) -> FastAPI:
         version="0.1.0",
         description="Benchmark TFLite models on a farm of Android phones.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by server/api/docs.py: no CDN, works offline
+        redoc_url=None,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit)
+    docs.install(app)
+    app.add_middleware(RequestGuard)
     api = APIRouter(prefix="/api/v1")
     for router in (
         models_router,
@@ -138,9 +143,12 @@ def create_app(reconcile: bool = True) -> FastAPI:
         health,
     ):
         api.include_router(router)
+    api.include_router(inferences_router)
+    api.include_router(numerics_router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)
+    app.include_router(placement_router)
     app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 

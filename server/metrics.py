@@ -1,11 +1,15 @@
-"""Prometheus metrics read from the database at scrape time.
+"""Prometheus metrics read from the database, at most once per CACHE_S.
 
 The database is the source of truth, so the numbers are the same whichever API replica
-is scraped, and no worker needs its own metrics endpoint.
+is scraped, and no worker needs its own metrics endpoint. The rendered text is cached, so
+a scraper (or anyone hammering /metrics) costs one set of aggregate queries per CACHE_S,
+not one per request; the endpoint needs a token (server/main.py).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, func, select
 
+from contracts.settings import get_settings
 from contracts.vocabulary import RunState
 from server.db import session_scope
 from server.devices.models import Device, FarmHost
@@ -71,7 +76,18 @@ class FarmCollector(Collector):
             yield hist
 
 
+CACHE_S = 10.0
+_cache: dict[str, tuple[float, bytes]] = {}  # by database URL
+_lock = threading.Lock()
+
+
 def render() -> bytes:
-    registry = CollectorRegistry()
-    registry.register(FarmCollector())
-    return generate_latest(registry)
+    key = get_settings().sqlalchemy_url
+    with _lock:
+        now = time.monotonic()
+        hit = _cache.get(key)
+        if hit is None or now - hit[0] > CACHE_S:
+            registry = CollectorRegistry()
+            registry.register(FarmCollector())
+            hit = _cache[key] = (now, generate_latest(registry))
+        return hit[1]

@@ -12,7 +12,7 @@ import threading
 from server.db import session_scope
 from server.devices.service import sweep_stale_hosts
 from server.jobs.lifecycle import reconcile
-from worker.celery_app import dispatch
+from server.queue import enqueue
 
 log = logging.getLogger("phonefarm.reconciler")
 
@@ -24,9 +24,9 @@ def tick() -> int:
         log.info("marked offline (host silent): %s", [d.serial for d in gone])
     with session_scope() as db:
         targets = reconcile(db)
-    if targets:
-        log.info("re-dispatching runs %s", [t[0] for t in targets])
-        dispatch(targets)
+        if targets:
+            log.info("re-dispatching runs %s", [t[0] for t in targets])
+        enqueue(db, targets)  # sent when session_scope commits
     return len(targets)
 
 

@@ -6,11 +6,14 @@ Postgres and Redis (or, in embedded mode, a SQLite file and the SQLite broker).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -49,43 +52,137 @@ def wait_for(
 
 
 class AdbServer:
-    """A private adb server (the adbutils wheel's binary) on its own port and HOME."""
+    """A private adb server (the adbutils wheel's binary) on its own port and HOME.
+
+    Its own HOME means its own ~/.android/adbkey, so it never touches a developer's adb;
+    ADB_EMU=0 stops it scanning 5555-5585 for emulators, where another test's (or another
+    session's) phone would otherwise show up. Tests running in parallel each get one.
+    """
 
     def __init__(self, home: Path) -> None:
         self.port = free_port()
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.env = dict(os.environ, HOME=str(home), ANDROID_ADB_SERVER_PORT=str(self.port))
+        env = {k: v for k, v in os.environ.items() if k not in ("ADB_VENDOR_KEYS", "ANDROID_SERIAL")}
+        env.update(
+            HOME=str(home),
+            ANDROID_USER_HOME=str(home / ".android"),
+            ANDROID_ADB_SERVER_PORT=str(self.port),
+            ADB_EMU="0",
+        )
+        self.env = env
         self.adb = adbutils.adb_path()
 
-    def cmd(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    def cmd(self, *args: str, timeout: float = 30, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.adb, "-P", str(self.port), *args],
             env=self.env,
             capture_output=True,
             text=True,
             timeout=timeout,
+            check=check,
         )
 
     def start(self) -> None:
-        self.cmd("start-server")
+        self.cmd("start-server", check=True)
 
     def stop(self) -> None:
         self.cmd("kill-server")
 
     @property
     def client(self) -> adbutils.AdbClient:
-        return adbutils.AdbClient(port=self.port)
+        return adbutils.AdbClient(host="127.0.0.1", port=self.port, socket_timeout=20)
 
-    def connect(self, address: str) -> None:
-        wait_for(
-            lambda: "connected" in self.client.connect(address, timeout=5), 10, 0.2, f"adb connect {address}"
+    @property
+    def pubkey(self) -> bytes:
+        return (self.home / ".android" / "adbkey.pub").read_bytes()
+
+    def state(self, address: str) -> str:
+        """The state adb lists for `address` ("device", "offline", "unauthorized"), or "absent"."""
+        for info in self.client.list():
+            if info.serial == address:
+                return str(info.state)
+        return "absent"
+
+    def wait_state(self, address: str, states: set[str], timeout: float = 10) -> str:
+        last = wait_for(
+            lambda: (st := self.state(address)) in states and st, timeout, 0.05, f"{address} in {states}"
         )
+        return str(last)
+
+    def connect(self, address: str, states: set[str] | None = None) -> str:
+        """`adb connect`, then wait until adb lists the phone in one of `states` (default: device)."""
+        if states is None:  # a phone that should come up: retry until adb says connected
+            msg = wait_for(
+                lambda: (m := self.client.connect(address, timeout=10)) and "connected" in m and m,
+                10,
+                0.2,
+                f"adb connect {address}",
+            )
+        else:  # unauthorized or offline on purpose: adb's message says so, once is enough
+            msg = self.client.connect(address, timeout=10)
+        self.wait_state(address, states or {"device"})
+        return str(msg)
+
+    def device(self, address: str) -> adbutils.AdbDevice:
+        return self.client.device(address)
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PrivatePostgres:
+    """A Postgres cluster of the test's own: initdb in a temp dir, its own port, stopped at will.
+
+    Tests that stop the database must never stop the machine's shared cluster (other
+    tests and sessions use it). Run as root, the cluster belongs to the postgres user.
+    """
+
+    def __init__(self) -> None:
+        bin_dir = _postgres_bin()
+        if bin_dir is None:
+            raise FileNotFoundError("no Postgres server binaries under /usr/lib/postgresql")
+        self.bin = bin_dir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="farm-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._as_owner(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_owner(self, *args: str) -> None:
+        cmd = ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_owner(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "start"
+        )
+
+    def stop(self) -> None:
+        self._as_owner(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class FarmStack:
     def __init__(
-        self, tmp: Path, mode: str = "production", host_name: str = "hostA", binaries: bool = True
+        self,
+        tmp: Path,
+        mode: str = "production",
+        host_name: str = "hostA",
+        binaries: bool = True,
+        pg_admin: str = PG_ADMIN,
     ) -> None:
         self.tmp = tmp
         self.mode = mode
@@ -97,9 +194,11 @@ class FarmStack:
         self.db_name = ""
         if mode == "production":
             self.db_name = f"farm_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            self.pg_admin = pg_admin
+            with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f"CREATE DATABASE {self.db_name}")
-            self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.db_name}"
+            server = pg_admin.removeprefix("postgresql://").rsplit("/", 1)[0]
+            self.database_url = f"postgresql+psycopg://{server}/{self.db_name}"
             self.broker_url = f"{REDIS}/{(hash(self.db_name) % 14) + 1}"
             self.broker_prefix = f"{self.db_name}:"
         else:
@@ -156,13 +255,25 @@ class FarmStack:
         return shas
 
     def apply_env(self) -> None:
-        """Point this (test) process's settings at the stack too."""
+        """Point this (test) process's settings at the stack too, until `close` puts them back."""
         from server.db import reset_caches
 
+        if not hasattr(self, "_saved_env"):
+            self._saved_env = {k: v for k, v in os.environ.items() if k.startswith("FARM_")}
         for key, value in self.env.items():
             if key.startswith("FARM_"):
                 os.environ[key] = value
         reset_caches()
+
+    def restore_env(self) -> None:
+        """The next test in this process (xdist runs many in one) starts from the same settings."""
+        saved = getattr(self, "_saved_env", None)
+        if saved is None:
+            return
+        for key in [k for k in os.environ if k.startswith("FARM_")]:
+            if key not in saved:
+                del os.environ[key]
+        os.environ.update(saved)
 
     def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115
@@ -276,7 +387,8 @@ class FarmStack:
         self.http.close()
         from server.db import reset_caches
 
+        self.restore_env()
         reset_caches()
         if self.db_name:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            with psycopg.connect(self.pg_admin, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")

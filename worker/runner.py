@@ -35,9 +35,11 @@ from device_agent import benchmark_output
 from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
-from worker import benchmark_binary
+from worker import benchmark_binary, inference_run
 from worker.api_client import WorkerApi
 from worker.cache import CorruptDownload, FileCache
+from worker.numerics_trial import maybe_numerics
+from worker.op_profile_trial import maybe_profile
 
 log = logging.getLogger("phonefarm.worker")
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
@@ -252,6 +254,18 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
             return Measurement(command, raw, error=f"benchmark_model exited with {out.exit_code}")
         parsed.append(result)
     after = snapshot.take(device)
+    # after the measured trials: op profiling slows every node, so it never enters the statistics
+    placement = maybe_profile(
+        device,
+        binary_remote,
+        model_remote,
+        claim.delegate,
+        claim.threads,
+        spec,
+        run_id=claim.run_id,
+        timeout=settings.run_timeout_s,
+    )
+    numerics = maybe_numerics(device, binary_remote, model_remote, claim, timeout=settings.run_timeout_s)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
     summary = summarize(trials, spec.unstable_cv)
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
@@ -268,6 +282,8 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         "delegate_coverage": parsed[-1].delegate_coverage,
         "cpu_fallback": parsed[-1].cpu_fallback,
         "op_profile": [asdict(row) for row in parsed[-1].op_profile],
+        "placement": placement,
+        "numerics_output": numerics,
         "trials": [asdict_trial(t) for t in trials],
         "gates": gates,
         "trial_wall_s": walls,
@@ -291,6 +307,8 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
 
 def execute_claimed(claim: Claim) -> str:
     with log_context(job_id=claim.job_id, run_id=claim.run_id, device=claim.serial):
+        if inference_run.is_inference(claim):  # an image through the model, not a benchmark
+            return inference_run.execute(claim)
         return _execute_claimed(claim)
 
 

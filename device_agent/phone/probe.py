@@ -61,7 +61,7 @@ def probe(device: AdbDevice) -> DeviceReport:
         abi=props.get("ro.product.cpu.abi"),
         abilist=[a for a in props.get("ro.product.cpu.abilist", "").split(",") if a][:8],
         android_release=props.get("ro.build.version.release"),
-        sdk=int(sdk) if sdk.isdecimal() else None,
+        sdk=int(sdk) if sdk.isdecimal() and len(sdk) < 10 else None,  # a hostile phone sends anything
         ram_mb=identity.parse_meminfo(meminfo),
         cpu_cores=cores,
         cpu_max_freqs_khz=freqs,

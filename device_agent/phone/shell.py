@@ -2,6 +2,10 @@
 
 Commands are built only from whitelisted words and `shlex.quote`d values (`quote_cmd`);
 nothing a user typed is ever pasted into a phone's shell.
+
+Output is read as it streams and kept as a head and a tail (`KEEP_BYTES` each, the size
+noted): a phone printing 300 MB once grew a worker by 570 MB, and adbutils' own readers
+keep everything (and copy their buffer on every read).
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ from dataclasses import dataclass
 
 import adbutils
 from adbutils import AdbDevice
+
+from contracts.output import BoundedBuffer
+
+KEEP_BYTES = 1 << 20  # of a command's output, from each end
 
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     adbutils.AdbError,
@@ -77,18 +85,21 @@ def _shell_v2(device: AdbDevice, command: str, timeout: float) -> ShellResult:
         conn.check_okay()
         conn.send_command(f"shell,v2:{command}")
         conn.check_okay()
-        out = bytearray()
+        buf = BoundedBuffer(KEEP_BYTES)
         code = 255
         while True:
             header = _recv_exact(sock, 5)
             length = int.from_bytes(header[1:5], "little")
-            data = _recv_exact(sock, length) if length else b""
-            if header[0] in (1, 2):  # stdout, stderr
-                out += data
-            elif header[0] == 3:  # exit code
+            if header[0] == 3:  # exit code
+                data = _recv_exact(sock, length) if length else b""
                 code = data[0] if data else 255
                 break
-        return ShellResult(out.decode("utf-8", errors="replace"), code)
+            while length:  # read in bounded pieces: a packet's length comes from the phone
+                data = _recv_exact(sock, min(length, 1 << 16))
+                length -= len(data)
+                if header[0] in (1, 2):  # stdout, stderr
+                    buf.write(data)
+        return ShellResult(buf.text(), code)
     except TimeoutError as exc:
         raise adbutils.AdbTimeout("shell read timeout") from exc
     finally:
@@ -101,10 +112,17 @@ def run(device: AdbDevice, command: str, timeout: float = 30.0) -> ShellResult:
         if "shell_v2" in _features(device):
             return _shell_v2(device, command, timeout)
         marker = "__PHONEFARM_EXIT__"
-        text = str(device.shell(f"{command}; echo {marker}$?", timeout=timeout))
-        body, _, code = text.rpartition(marker)
-        return ShellResult(body, int(code.strip() or 1))
-    except adbutils.AdbTimeout as exc:
+        buf = BoundedBuffer(KEEP_BYTES)
+        conn = device.shell(f"{command}; echo {marker}$?", stream=True)
+        try:
+            conn.conn.settimeout(timeout)
+            while chunk := conn.read(1 << 16):
+                buf.write(chunk)
+        finally:
+            conn.close()
+        body, _, code = buf.text().rstrip().rpartition(marker)
+        return ShellResult(body, int(code.strip()) if code.strip().isdecimal() else 1)
+    except (adbutils.AdbTimeout, TimeoutError) as exc:
         raise CommandTimeout(f"command did not finish within {timeout:.0f} s") from exc
     except TRANSPORT_ERRORS as exc:
         _FEATURES.pop(str(device.serial), None)  # a phone that comes back may have changed

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import math
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: op_profiling and tests use it here
+from contracts.delegate_ops import NNAPI_OPS, XNNPACK_OPS
 from device_agent.virtual import tool_versions
 
 if TYPE_CHECKING:
@@ -157,9 +160,17 @@ FLAG_SPECS: list[tuple[str, str, Any, str]] = [
         "",
         "A map-like string representing value file. Each item is separated by ',', and the item value consists of input layer name and value file path separated by ':', e.g. input1:file_path1,input2:file_path2. If the input_name appears both in input_layer_value_range and input_layer_value_files, input_layer_value_range of the input_name will be ignored. The file format is binary and it should be array format or null separated strings format.",
     ),
+    ("output_filepath", "string", "", "File path to export outputs layer as binary data."),
     ("allow_fp16", "bool", False, "allow fp16"),
     ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
     ("enable_op_profiling", "bool", False, "enable op profiling"),
+    (
+        "op_profiling_output_mode",
+        "string",
+        "stdout",
+        "Output mode for op profiling results. Supported values are: 'stdout', 'csv' and 'proto'.",
+    ),
+    ("op_profiling_output_file", "string", "", "Output file for op profiling results."),
     ("max_profiling_buffer_entries", "int32", 1024, "max initial profiling buffer entries"),
     (
         "allow_dynamic_profiling_buffer_increase",
@@ -303,9 +314,12 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("input_layer_shape", "Input shapes"),
     ("input_layer_value_range", "Input value ranges"),
     ("input_layer_value_files", "Input value files"),
+    ("output_filepath", "File path to export outputs layer to"),
     ("allow_fp16", "Allow fp16"),
     ("require_full_delegation", "Require full delegation"),
     ("enable_op_profiling", "Enable op profiling"),
+    ("op_profiling_output_mode", "Op profiling output mode"),
+    ("op_profiling_output_file", "Op profiling output file"),
     ("max_profiling_buffer_entries", "Max initial profiling buffer entries"),
     ("allow_dynamic_profiling_buffer_increase", "Allow dynamic increase on profiling buffer entries"),
     ("profiling_output_csv_file", "CSV File to export profiling data to"),
@@ -336,106 +350,6 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("use_external_delegate", "Use external delegate"),
 ]
 ALWAYS_LOGGED = {"graph"}
-
-# Builtin ops the GPU delegate (2.16) and XNNPACK take; anything else stays on the CPU.
-GPU_OPS = frozenset(
-    [
-        "ABS",
-        "ADD",
-        "AVERAGE_POOL_2D",
-        "BATCH_MATMUL",
-        "CAST",
-        "CONCATENATION",
-        "CONV_2D",
-        "COS",
-        "DEPTH_TO_SPACE",
-        "DEPTHWISE_CONV_2D",
-        "DEQUANTIZE",
-        "DIV",
-        "ELU",
-        "EQUAL",
-        "EXP",
-        "FLOOR",
-        "FLOOR_DIV",
-        "FLOOR_MOD",
-        "FULLY_CONNECTED",
-        "GATHER",
-        "GREATER",
-        "GREATER_EQUAL",
-        "HARD_SWISH",
-        "LESS",
-        "LESS_EQUAL",
-        "LOG",
-        "LOGISTIC",
-        "MAXIMUM",
-        "MAX_POOL_2D",
-        "MEAN",
-        "MINIMUM",
-        "MIRROR_PAD",
-        "MUL",
-        "NEG",
-        "NOT_EQUAL",
-        "PACK",
-        "PAD",
-        "PADV2",
-        "PRELU",
-        "QUANTIZE",
-        "REDUCE_MAX",
-        "REDUCE_MIN",
-        "REDUCE_PROD",
-        "RELU",
-        "RELU6",
-        "RELU_N1_TO_1",
-        "LEAKY_RELU",
-        "RESHAPE",
-        "RESIZE_BILINEAR",
-        "RESIZE_NEAREST_NEIGHBOR",
-        "RSQRT",
-        "SIN",
-        "SLICE",
-        "SOFTMAX",
-        "SPACE_TO_DEPTH",
-        "SPLIT",
-        "SPLIT_V",
-        "SQRT",
-        "SQUARE",
-        "SQUARED_DIFFERENCE",
-        "STRIDED_SLICE",
-        "SUB",
-        "SUM",
-        "TANH",
-        "TILE",
-        "TRANSPOSE",
-        "TRANSPOSE_CONV",
-    ]
-)
-XNNPACK_OPS = GPU_OPS - {
-    "CAST",
-    "COS",
-    "SIN",
-    "EXP",
-    "LOG",
-    "GATHER",
-    "TILE",
-    "EQUAL",
-    "NOT_EQUAL",
-    "GREATER",
-    "GREATER_EQUAL",
-    "LESS",
-    "LESS_EQUAL",
-    "FLOOR_DIV",
-    "FLOOR_MOD",
-    "REDUCE_MIN",
-    "REDUCE_PROD",
-    "PACK",
-    "MIRROR_PAD",
-    "SPLIT_V",
-}
-NNAPI_OPS = GPU_OPS - {"BATCH_MATMUL", "HARD_SWISH", "SPLIT_V", "DEPTH_TO_SPACE"}
-
-
-class FlagError(Exception):
-    pass
 
 
 def g(value: float) -> str:
@@ -654,7 +568,9 @@ class BenchmarkRun:
         fault = dev.faults
         self.slow = fault.slowdown * (fault.trial_slowdowns.pop(0) if fault.trial_slowdowns else 1.0)
         mode_text = (
-            "host (timings are this host's)"
+            f"injected (every inference {g(fault.inference_us)} us on the phone's clock, not the host's)"
+            if fault.inference_us is not None
+            else "host (timings are this host's)"
             if dev.timing_mode == "host"
             else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
         )
@@ -731,6 +647,10 @@ class BenchmarkRun:
                 self.error("The model is not a valid Flatbuffer buffer")
             self.error(f"Failed to mmap model {graph}")
             return self.fail()
+        if (too_big := _arena_refusal(data, dev.profile.mem_total_kb)) is not None:
+            self.error(too_big)  # what a phone's AllocateTensors says when malloc fails
+            self.error("Failed to allocate tensors!")
+            return self.fail()
         threads = p["num_threads"] if p["num_threads"] > 0 else None
         try:
             plain = Interpreter(
@@ -776,7 +696,12 @@ class BenchmarkRun:
             self.info(
                 "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
             )
-            if not self._apply("GPU", "TfLiteGpuDelegateV2", GPU_OPS, ops, p):
+            from device_agent.virtual import op_profiling
+
+            gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
+            for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
+                self.info(line)
+            if not self._apply("GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
                 return self.fail()
             self.info("Initialized OpenCL-based API.")
             self.info("Created 1 GPU delegate kernels.")
@@ -797,9 +722,13 @@ class BenchmarkRun:
             if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
                 return self.fail()
 
+        from device_agent.virtual import tensor_io
+
+        # the GPU delegate computes in fp16 when precision loss is allowed: so does the virtual one
+        reduced = delegate == "gpu" and bool(p["gpu_precision_loss_allowed"])
         try:
             interp = Interpreter(
-                model_content=data,
+                model_content=tensor_io.fp16_weights(data) if reduced else data,
                 num_threads=threads,
                 experimental_op_resolver_type=(
                     OpResolverType.AUTO
@@ -822,6 +751,17 @@ class BenchmarkRun:
 
         rng = np.random.default_rng()
         inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
+        if p["input_layer_value_files"]:
+            try:
+                given = tensor_io.load_inputs(
+                    interp.get_input_details(), p, lambda path: self.device.resolve(path, cwd=self.cwd)
+                )
+            except tensor_io.InputError as exc:
+                self.error(str(exc))
+                return self.fail()
+            inputs = [(idx, given.get(idx, arr)) for idx, arr in inputs]
+        if reduced:
+            inputs = [(idx, tensor_io.fp16_round(arr)) for idx, arr in inputs]
 
         if p["dry_run"]:
             p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
@@ -840,6 +780,18 @@ class BenchmarkRun:
         if regular is None:
             return self._fault_exit(fault)
         end_rss = _rss_kb()
+        if p["output_filepath"]:
+            outs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+            if reduced:
+                noise = fault.gpu_output_noise
+                outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
+            try:
+                tensor_io.write_outputs(
+                    self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
+                )
+            except OSError:
+                self.error(f"Failed to write the output file: {p['output_filepath']}")
+                return self.fail()
         self.info(
             f"Inference timings in us: Init: {init_us}, First inference: {warm.first()}, "
             f"Warmup (avg): {g(warm.avg())}, Inference (avg): {g(regular.avg())}"
@@ -947,6 +899,7 @@ class BenchmarkRun:
         run = 0
         dry = p["dry_run"]
         crash_at = max(1, min_runs // 2)
+        noise = random.Random()
         while (run < min_runs or clock < min_finish) and clock <= max_finish:
             iteration = time.perf_counter()
             self.check()
@@ -960,19 +913,26 @@ class BenchmarkRun:
             start = time.perf_counter()
             if not dry:
                 invoke()
-            if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
-                until = start + (time.perf_counter() - start) * self.slow
-                while time.perf_counter() < until:
-                    pass
-            host_us = round((time.perf_counter() - start) * 1e6)
-            us = self._scaled(host_us)
+            if fault.inference_us is not None:  # the phone's own time, not the host's
+                us = max(1, round(fault.inference_us * self.slow * noise.gauss(1.0, 0.02)))
+                if self.cancel.wait(max(0.0, start + us / 1e6 - time.perf_counter())):
+                    raise Cancelled
+            else:
+                if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
+                    until = start + (time.perf_counter() - start) * self.slow
+                    while time.perf_counter() < until:
+                        pass
+                us = self._scaled(round((time.perf_counter() - start) * 1e6))
             if not dry:
                 self.device.thermal.add_load(1)
             stat.add(us)
             if delay > 0 and self.cancel.wait(delay):
                 raise Cancelled
             # the tool bounds its loop by the wall clock (NowMicros), not by summed inference times
-            clock += (time.perf_counter() - iteration) * self.factor
+            if fault.inference_us is not None:
+                clock += us / 1e6 + max(0.0, delay)
+            else:
+                clock += (time.perf_counter() - iteration) * self.factor
             run += 1
         if not regular and fault.benchmark_hang and min_runs == 0:
             pass
@@ -1000,7 +960,9 @@ class BenchmarkRun:
         cpu_kind: str,
         p: dict[str, Any],
     ) -> None:
-        info = self.info
+        # csv mode: the tables go to the file, not the log (the ESTIMATED note stays in the log)
+        csv_file = p["op_profiling_output_file"] if p["op_profiling_output_mode"] == "csv" else ""
+        info: Callable[[str], None] = self.info if not csv_file else (lambda _text: None)
         hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
         sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
         init_ms = init_us / 1e3
@@ -1037,7 +999,7 @@ class BenchmarkRun:
         info(f"{len(init_rows)} nodes observed")
         info("")
         info("")
-        info(
+        self.info(
             "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
             "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
         )
@@ -1045,7 +1007,10 @@ class BenchmarkRun:
         first_ms = regular.first() / 1e3
         rows: list[tuple[str, str, float, float]] = []
         if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            supported = GPU_OPS if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
+            from device_agent.virtual.op_profiling import gpu_ops
+
+            gpu = gpu_ops(self.device.profile.gpu_unsupported_ops)
+            supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
             kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
                 delegate or "", "TfLiteXNNPackDelegate"
             )
@@ -1103,6 +1068,16 @@ class BenchmarkRun:
         info("Memory (bytes): count=0")
         info(f"{len(rows)} nodes observed")
         info("")
+        if csv_file:
+            from device_agent.virtual.op_profiling import write_csv
+
+            init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
+            init_line = f"count=1 curr={round(total * 1000)}"
+            try:
+                target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
+                write_csv(target, init_nodes, rows, init_line, regular.line())
+            except OSError:
+                self.error(f"Failed to open output file for writing: {csv_file}")
 
 
 def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:
@@ -1121,14 +1096,36 @@ def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarra
     return np.zeros(shape, dtype=dtype)
 
 
+def _arena_refusal(data: bytes, mem_total_kb: int) -> str | None:
+    """A model whose tensors need more than half the phone's RAM fails to allocate, as on a
+    phone (malloc fails), instead of growing the host process that runs the virtual phone."""
+    from contracts.tflite import TFLiteError, inspect_tflite
+
+    try:
+        need = inspect_tflite(data).activation_bytes
+    except TFLiteError:
+        return None  # the interpreter reports it the way the runtime does
+    budget = mem_total_kb * 1024 // 2
+    if need <= budget:
+        return None
+    return (
+        f"Failed to allocate memory for the tensor arena: the model's tensors need {need >> 20} MB, "
+        f"more than this phone can give one process ({budget >> 20} MB)"
+    )
+
+
 async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/") -> int:
     """Run the tool in a worker thread, streaming its lines; cancellable at any point."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
     cancel = threading.Event()
 
+    pid = getattr(device.procs.by_task(asyncio.current_task()), "pid", 0) if hasattr(device, "procs") else 0
+
     def emit(text: str) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
+        if hasattr(device, "logs"):  # TFLite logs to logcat (tag tflite) as well as stderr
+            device.logs.add_tool_output("tflite", text, pid=pid)
 
     def job() -> int:
         try:

@@ -28,8 +28,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
+from device_agent.virtual.sh.access import check_access
+from device_agent.virtual.sh.logbuf import LogBuffer
+from device_agent.virtual.sh.procs import ProcessTable
+
+if TYPE_CHECKING:
+    from device_agent.virtual.sh.stdin import Stdin
 
 __all__ = ["Faults", "SandboxError", "ThermalModel", "VirtualDevice", "list_profiles"]
 
@@ -70,6 +78,13 @@ class Faults:
     # load); `trial_slowdowns` for the next invocations, one value each (a jittery phone).
     slowdown: float = 1.0
     trial_slowdowns: list[float] = field(default_factory=list)
+    # Numerics: standard deviation of deterministic noise added to GPU outputs (a delegate that
+    # changes the answer), on top of the fp16 rounding every virtual GPU run has.
+    gpu_output_noise: float = 0.0
+    # A phone whose inferences take this long on its own clock (x slowdown, with 2 % noise),
+    # whatever the host's load: the host's timing noise is not the phone's. The tool still
+    # runs the model; it waits out the rest of the time instead of reporting the host's.
+    inference_us: float | None = None
 
 
 @dataclass
@@ -208,6 +223,7 @@ class VirtualDevice:
         self.clock = clock
         self.thermal = ThermalModel(profile, self.faults, clock)
         self._refreshed_at = -math.inf
+        self._was_throttled = False
         self.settings: dict[tuple[str, str], str] = {
             ("global", "stay_on_while_plugged_in"): "0",
             ("system", "screen_off_timeout"): "30000",
@@ -215,7 +231,14 @@ class VirtualDevice:
         }
         self.screen_on = True
         self.boot_time = time.time() - 3 * 3600
+        # The running system: processes (shells, commands, the benchmark), the log ring
+        # buffer, and properties set at run time (`setprop debug.*`/`persist.*`).
+        self.procs = ProcessTable()
+        self.logs = LogBuffer()
+        self.set_props: dict[str, str] = {}
+        self.net = PhoneNet()
         self._populate()
+        self.logs.add("I", "ActivityManager", "System now ready", pid=880)
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -273,7 +296,19 @@ class VirtualDevice:
         p["ro.phonefarm.virtual"] = "1"
         p["ro.phonefarm.timing_mode"] = self.timing_mode
         p["ro.phonefarm.profile"] = self.profile.id
+        p.update(self.set_props)
         return p
+
+    def setprop(self, name: str, value: str) -> bool:
+        """What the shell user may set: debug.*, persist.debug.*, log.tag.* (+ persist.* here).
+
+        ro.* can never change once set; other namespaces need a system uid."""
+        if len(name) > 255 or len(value) > 91 or not name or name.startswith("ro."):
+            return False
+        if not name.startswith(("debug.", "persist.", "log.tag", "vendor.debug.")):
+            return False
+        self.set_props[name] = value
+        return True
 
     def banner_props(self) -> dict[str, str]:
         p = self.profile.props
@@ -328,10 +363,77 @@ class VirtualDevice:
         stderr: Writer,
         *,
         pty: bool = False,
+        stdin: Stdin | None = None,
     ) -> int:
         from device_agent.virtual.shell import Shell
 
-        return await Shell(self, stdout, stderr, pty=pty).run(command)
+        return await Shell(self, stdout, stderr, pty=pty, stdin=stdin).run(command)
+
+    def read_file(self, path: str, *, cwd: str = "/", limit: int = 1 << 16) -> bytes:
+        """A phone file's bytes as a reader sees them: device nodes and /proc included.
+
+        /dev/zero and /dev/urandom are endless: `limit` bytes of them. /proc/stat and
+        /proc/<pid>/ come from the process table and the thermal model."""
+        phone = self.phone_path(path, cwd)
+        if phone == "/dev/null":
+            return b""
+        if phone == "/dev/zero":
+            return bytes(limit)
+        if phone in ("/dev/urandom", "/dev/random"):
+            return os.urandom(limit)
+        dynamic = self.proc_file(phone)
+        if dynamic is not None:
+            return dynamic
+        host = self.resolve(phone)
+        if host.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        check_access(host, "r", shell_owned=self.writable(phone))
+        return host.read_bytes()
+
+    def proc_file(self, phone: str) -> bytes | None:
+        """/proc/stat and /proc/<pid>/{cmdline,comm,stat,status}; None for other paths."""
+        if phone == "/proc/stat":
+            return self.proc_stat().encode()
+        parts = phone.split("/")
+        if len(parts) == 4 and parts[1] == "proc" and parts[2].isdecimal():
+            proc = self.procs.get(int(parts[2]))
+            if proc is None:
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", phone)
+            if parts[3] == "cmdline":
+                return b"".join(a.encode() + b"\0" for a in proc.args)
+            if parts[3] == "comm":
+                return proc.name[:15].encode() + b"\n"
+            if parts[3] == "stat":
+                return f"{proc.pid} ({proc.name[:15]}) {proc.state} {proc.ppid} {proc.pid} 0 0 -1\n".encode()
+            if parts[3] == "status":
+                return (
+                    f"Name:\t{proc.name[:15]}\nState:\t{proc.state}\nPid:\t{proc.pid}\nPPid:\t{proc.ppid}\n"
+                    f"VmRSS:\t{proc.rss_kb} kB\n"
+                ).encode()
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", phone)
+        return None
+
+    def proc_stat(self) -> str:
+        """Jiffies since boot split per CPU, busier while the benchmark runs."""
+        up = max(1, int((time.time() - self.boot_time) * 100))
+        busy = self.thermal.busy()
+        rows = []
+        tot = [0] * 7
+        for cpu in range(self.profile.cores):
+            user = up // (3 if busy else 12) + cpu * 7
+            system = up // 25
+            idle = max(0, up - user - system)
+            row = [user, up // 400, system, idle, up // 900, up // 2000, up // 3000]
+            tot = [a + b for a, b in zip(tot, row, strict=True)]
+            rows.append(f"cpu{cpu} " + " ".join(map(str, row)) + " 0 0 0\n")
+        head = "cpu  " + " ".join(map(str, tot)) + " 0 0 0\n"
+        procs = len(self.procs.procs)
+        return (
+            head
+            + "".join(rows)
+            + f"intr {up * 40}\nctxt {up * 90}\nbtime {int(self.boot_time)}\nprocesses {procs + 20000}\n"
+            + f"procs_running {1 + busy}\nprocs_blocked 0\nsoftirq {up * 11}\n"
+        )
 
     # -- the sandbox's contents ---------------------------------------------------------------
 
@@ -418,6 +520,18 @@ class VirtualDevice:
         if now - self._refreshed_at < 0.05:
             return
         self._refreshed_at = now
+        throttled = self.thermal.throttled()
+        if throttled != self._was_throttled and hasattr(self, "logs"):
+            self._was_throttled = throttled
+            if throttled:
+                self.logs.add(
+                    "W",
+                    "thermal-engine",
+                    f"Mitigation: CPU max freq reduced, die at {self.thermal.die_c():.1f}C",
+                    pid=1403,
+                )
+            else:
+                self.logs.add("I", "thermal-engine", "Mitigation cleared: CPU max freq restored", pid=1403)
         for i, mc in enumerate(self.thermal.zone_temps_mc()):
             self._write(f"/sys/class/thermal/thermal_zone{i}/temp", f"{mc}\n")
         for cpu, f in enumerate(self.cur_freqs()):
@@ -430,6 +544,9 @@ class VirtualDevice:
         self._write(
             "/proc/uptime", f"{time.time() - self.boot_time:.2f} {4 * (time.time() - self.boot_time):.2f}\n"
         )
+        # Counted from the end: on a slow disk a refresh can take longer than the interval, and
+        # counting from the start made every read of a long command refresh again.
+        self._refreshed_at = self.thermal.clock()
 
     def meminfo(self) -> str:
         total = self.profile.mem_total_kb

@@ -15,7 +15,6 @@ import shutil
 import signal
 import tempfile
 import threading
-import time
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -222,32 +221,6 @@ def adb_connect(address: str, adb_port: int = 5037, timeout: float = 10.0) -> st
     import adbutils
 
     return str(adbutils.AdbClient(host="127.0.0.1", port=adb_port).connect(address, timeout=timeout))
-
-
-def adb_state(address: str, adb_port: int = 5037) -> str | None:
-    """The state `adb devices` shows for address (device/offline/unauthorized…), None if absent."""
-    import adbutils
-
-    for info in adbutils.AdbClient(host="127.0.0.1", port=adb_port).list():
-        if info.serial == address:
-            return str(info.state)
-    return None
-
-
-def wait_for_state(
-    address: str, states: str | Sequence[str] = "device", adb_port: int = 5037, timeout: float = 10.0
-) -> str | None:
-    """Poll `adb devices` until address is in one of `states` ("absent" matches a missing entry)."""
-    wanted = {states} if isinstance(states, str) else set(states)
-    deadline = time.monotonic() + timeout
-    state: str | None = None
-    while True:
-        state = adb_state(address, adb_port)
-        if (state or "absent") in wanted:
-            return state
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{address} is {state or 'absent'}, wanted {sorted(wanted)}")
-        time.sleep(0.05)
 
 
 # -- `farm phone` -----------------------------------------------------------------------------

@@ -92,6 +92,8 @@ class Profile:
     delegates: tuple[str, ...]
     speed_factor: dict[str, float]
     kernel: str = "4.9.0"
+    # builtin ops this phone's GPU delegate refuses (they fall back to the CPU), on top of the 2.16 list
+    gpu_unsupported_ops: frozenset[str] = frozenset()
     storage_kb: int = 57_000_000
     extra: dict[str, Any] = field(default_factory=dict)
     tool_version: str | None = None  # pins an older emulated benchmark_model (see tool_versions.py)
@@ -102,9 +104,6 @@ class Profile:
 
     def core_max_freqs(self) -> list[int]:
         return [c.max_freq_khz for c in self.clusters for _ in range(c.cores)]
-
-    def core_min_freqs(self) -> list[int]:
-        return [c.min_freq_khz for c in self.clusters for _ in range(c.cores)]
 
     @property
     def sdk(self) -> int:
@@ -236,7 +235,8 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
 
     d = _req(data, "delegates", dict, where)
     w = f"{where} [delegates]"
-    _only(d, {"available", "speed_factor"}, w)
+    _only(d, {"available", "speed_factor", "gpu_unsupported_ops"}, w)
+    gpu_unsupported = frozenset(str(x).upper() for x in d.get("gpu_unsupported_ops", []))
     available = tuple(str(x) for x in _req(d, "available", list, w))
     bad = [x for x in available if x not in DELEGATES]
     if bad or "cpu" not in available:
@@ -258,6 +258,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         battery=battery,
         delegates=available,
         speed_factor=speed,
+        gpu_unsupported_ops=gpu_unsupported,
         kernel=str(data.get("kernel", "4.9.0")),
         storage_kb=int(data.get("storage_kb", 57_000_000)),
         extra=dict(data.get("extra", {})),

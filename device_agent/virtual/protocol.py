@@ -152,19 +152,6 @@ def device_banner(props: dict[str, str], features: list[str] | tuple[str, ...]) 
     return ("device::" + ";".join(parts)).encode()
 
 
-def parse_banner(data: bytes) -> tuple[str, dict[str, str]]:
-    """`host::features=a,b` -> ("host", {"features": "a,b"}); tolerant of a trailing NUL."""
-    text = data.rstrip(b"\0").decode("utf-8", "replace")
-    kind, _, rest = text.partition(":")
-    _serial, _, props_text = rest.partition(":")
-    props: dict[str, str] = {}
-    for item in props_text.split(";"):
-        key, sep, value = item.partition("=")
-        if sep:
-            props[key] = value
-    return kind, props
-
-
 # -- adb's RSA public key format and AUTH signatures -------------------------------------------
 
 
@@ -226,8 +213,3 @@ def verify_auth_signature(key: rsa.RSAPublicKey, token: bytes, signature: bytes)
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def sign_auth_token(key: rsa.RSAPrivateKey, token: bytes) -> bytes:
-    """What the adb host does with its private key (used by tests of this module only)."""
-    return key.sign(token, padding.PKCS1v15(), Prehashed(hashes.SHA1()))  # noqa: S303

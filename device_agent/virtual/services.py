@@ -20,15 +20,17 @@ import os
 import stat as stat_mod
 import struct
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from device_agent.virtual import sync_codecs
+from device_agent.virtual.sh.stdin import Stdin
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
 log = logging.getLogger(__name__)
 
-# Features advertised in the CNXN banner. Only what is implemented here is listed:
-# no compression (sendrecv_v2_brotli/lz4/zstd), no abb, no delayed_ack.
+# Features advertised in the CNXN banner by every profile (what the farm's code paths need).
 FEATURES: tuple[str, ...] = (
     "shell_v2",
     "cmd",
@@ -38,6 +40,24 @@ FEATURES: tuple[str, ...] = (
     "fixed_push_symlink_timestamp",
     "sendrecv_v2",
 )
+
+
+# Added by Android release, as adbd of that release advertises them (SDK level → features).
+_FEATURES_SINCE: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (29, ("abb", "apex", "remount_shell", "push_sync")),
+    (30, ("abb_exec", "sendrecv_v2_brotli")),
+    (31, ("sendrecv_v2_lz4", "sendrecv_v2_zstd", "sendrecv_v2_dry_run_send", "track_app")),
+)
+
+
+def features(device: VirtualDevice) -> tuple[str, ...]:
+    """The CNXN banner's features for this phone: Android 11 offers brotli, 12+ lz4 and zstd."""
+    try:
+        sdk = int(device.props().get("ro.build.version.sdk", "0"))
+    except ValueError:
+        sdk = 0
+    extra = [f for since, names in _FEATURES_SINCE if sdk >= since for f in names]
+    return FEATURES + tuple(extra)
 
 
 class StreamIO(Protocol):
@@ -59,9 +79,41 @@ class StreamIO(Protocol):
 Service = Callable[[StreamIO], Awaitable[None]]
 
 
-def open_service(device: VirtualDevice, name: str) -> Service | None:
+class HostLink(Protocol):
+    """What `reverse:` needs from the transport: streams the phone opens towards the host."""
+
+    reverses: dict[str, tuple[str, Any]]
+
+    async def open_to_host(self, service: str, timeout: float = 10.0) -> Any: ...
+
+    async def close_stream(self, stream: Any) -> None: ...
+
+
+_SOCKET_KINDS = ("tcp:", "localabstract:", "localreserved:", "localfilesystem:", "local:")
+
+
+def open_service(device: VirtualDevice, name: str, link: HostLink | None = None) -> Service | None:
     """Map an OPEN's service string to a handler, or None (the transport answers CLSE)."""
     name = name.rstrip("\0")
+    if name.startswith(_SOCKET_KINDS):
+        # adb forward to a socket inside the phone: refused (CLSE) when nothing listens there
+        spec = "localabstract:" + name[len("local:") :] if name.startswith("local:") else name
+        if device.net.normalise(spec) not in device.net.listeners:
+            return None
+        return lambda s: socket_service(device, spec, s)
+    if name.startswith("reverse:") and link is not None:
+        return lambda s: reverse_service(device, link, name[len("reverse:") :], s)
+    if name == "framebuffer:":
+        return framebuffer_service
+    if name.startswith(("abb:", "abb_exec:")):
+        head, _, rest = name.partition(":")
+        argv = [a for a in rest.split("\0")]
+        if argv == [""]:
+            argv = []
+        command = " ".join(["cmd", *(_quote(a) for a in argv)])
+        if head == "abb":
+            return lambda s: shell_v2_service(device, command, s, pty=False, squash=True)
+        return lambda s: exec_service(device, command, s)
     if name.startswith("shell"):
         head, sep, command = name.partition(":")
         if not sep:
@@ -81,12 +133,120 @@ def open_service(device: VirtualDevice, name: str) -> Service | None:
         return lambda s: legacy_shell_service(device, command, s, pty=pty)
     if name.startswith("exec:"):
         command = name[len("exec:") :]
-        return lambda s: legacy_shell_service(device, command, s, pty=False)
+        return lambda s: exec_service(device, command, s)
     if name == "sync:":
         return lambda s: sync_service(device, s)
     if name.startswith("reboot:") or name == "reboot":
         return _close_service
     return None
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+async def framebuffer_service(stream: StreamIO) -> None:
+    """`framebuffer:`: a header (v2) then the pixels, and the stream ends."""
+    from device_agent.virtual.sh.framebuffer import framebuffer_service_bytes
+
+    await stream.write(framebuffer_service_bytes())
+
+
+async def socket_service(device: VirtualDevice, spec: str, stream: StreamIO) -> None:
+    """A host connection forwarded to a socket inside the phone: bytes both ways until
+    either side ends (the host's close ends our writing; the phone side's end closes it)."""
+    from device_agent.virtual.phone_net import splice
+
+    end = device.net.connect(spec)
+    if end is None:
+        return
+    up = asyncio.create_task(splice(stream.read, end.write))
+    up.add_done_callback(lambda _t: end.close_write())
+    try:
+        await splice(end.read, stream.write)
+    finally:
+        up.cancel()
+        end.close()
+
+
+async def reverse_service(device: VirtualDevice, link: HostLink, command: str, stream: StreamIO) -> None:
+    """`reverse:forward:[norebind:]DEV;HOST`, `reverse:killforward:DEV`, `killforward-all`,
+    `list-forward`: the phone listens on DEV; each connection is carried to HOST on the host.
+    Replies as adbd's handle_forward_request: OKAY [+ length-prefixed text] or FAIL + reason."""
+
+    async def okay(text: str | None = None) -> None:
+        body = b"" if text is None else f"{len(text.encode()):04x}".encode() + text.encode()
+        await stream.write(b"OKAY" + body)
+
+    async def fail(reason: str) -> None:
+        data = reason.encode()
+        await stream.write(b"FAIL" + f"{len(data):04x}".encode() + data)
+
+    if command == "list-forward":  # no status first: the listing is the whole answer
+        text = "".join(f"(reverse) {dev} {host}\n" for dev, (host, _a) in link.reverses.items()).encode()
+        await stream.write(f"{len(text):04x}".encode() + text)
+        return
+    if command == "killforward-all":
+        for dev, (_host, acceptor) in list(link.reverses.items()):
+            device.net.unlisten(dev, acceptor)
+        link.reverses.clear()
+        await okay()
+        return
+    if command.startswith("killforward:"):
+        dev = command[len("killforward:") :]
+        entry = link.reverses.pop(dev, None)
+        if entry is None:
+            await fail(f"listener '{dev}' not found")
+            return
+        device.net.unlisten(dev, entry[1])
+        await okay()
+        return
+    if not command.startswith("forward:"):
+        await fail(f"unknown reverse command '{command}'")
+        return
+    rest = command[len("forward:") :]
+    norebind = rest.startswith("norebind:")
+    rest = rest.removeprefix("norebind:")
+    dev, sep, host = rest.partition(";")
+    if not sep or not dev.startswith(_SOCKET_KINDS) or not host.startswith(_SOCKET_KINDS):
+        await fail(f"bad forward: {rest}")
+        return
+    resolved = None
+    if dev == "tcp:0":
+        port = 20000
+        while device.net.normalise(f"tcp:{port}") in device.net.listeners:
+            port += 1
+        dev, resolved = f"tcp:{port}", port
+    if dev in link.reverses:
+        if norebind:
+            await fail("cannot rebind existing socket")
+            return
+        device.net.unlisten(dev, link.reverses.pop(dev)[1])
+    elif device.net.normalise(dev) in device.net.listeners:
+        await fail("cannot bind listener: Address already in use")
+        return
+
+    async def carry(end: Any, host_spec: str = host) -> None:
+        from device_agent.virtual.phone_net import splice
+
+        up = await link.open_to_host(host_spec)
+        if up is None:
+            end.close()
+            return
+        # Either side ending ends the connection: an ADB stream cannot be half-closed.
+        to_host = asyncio.create_task(splice(end.read, up.write))
+        from_host = asyncio.create_task(splice(up.read, end.write))
+        try:
+            await asyncio.wait({to_host, from_host}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (to_host, from_host):
+                t.cancel()
+            end.close()
+            await link.close_stream(up)
+
+    device.net.listen(dev, carry)
+    link.reverses[dev] = (host, carry)
+    await okay(None if resolved is None else str(resolved))
 
 
 async def _close_service(_stream: StreamIO) -> None:
@@ -121,12 +281,15 @@ async def _run(
     stdout: Callable[[bytes], Awaitable[None]],
     stderr: Callable[[bytes], Awaitable[None]],
     pty: bool,
+    stdin: Stdin | None = None,
 ) -> int:
     """device.shell, with a bug in the device turned into exit 255 rather than a dead stream."""
     try:
-        return await device.shell(command, stdout, stderr, pty=pty)
+        return await device.shell(command, stdout, stderr, pty=pty, stdin=stdin)
     except asyncio.CancelledError:
         raise
+    except ConnectionError:  # the host went away while the command wrote: SIGPIPE
+        return 141
     except Exception as exc:  # the phone's own failure, reported like a crashed shell
         log.exception("%s: shell command failed inside the virtual device", device.serial)
         with contextlib.suppress(Exception):
@@ -142,38 +305,50 @@ async def _interactive(
     *,
     pty: bool,
 ) -> int:
-    """`adb shell` with no command: sh reading commands from stdin, one line at a time.
+    """`adb shell` with no command: one sh reading commands from stdin, a line at a time.
 
     With a pty it behaves like a terminal (prompt, echo of what is typed); without one
     (`echo cmd | adb shell`) it just runs the lines, as sh does when stdin is not a tty.
+    Variables, the working directory and `$?` carry from line to line; `exit N` ends the
+    session with N (`exit 17; exit` too: the first exit wins).
     """
+    from device_agent.virtual.shell import ExitShell, Shell
+
+    sh = Shell(device, out, err, pty=pty)
     buf = bytearray()
     code = 0
     if pty:
         await out(_prompt(device))
-    while True:
-        chunk = await stdin()
-        if chunk is None:
-            return code
-        if pty:
-            await out(chunk.replace(b"\r", b"\r\n"))
-            chunk = chunk.replace(b"\r", b"\n")
-        buf += chunk
-        while b"\n" in buf:
-            line, _, rest = bytes(buf).partition(b"\n")
-            buf = bytearray(rest)
-            text = line.decode("utf-8", "replace").strip()
-            words = text.split()
-            if words and words[0] in ("exit", "logout"):
-                if len(words) > 1 and words[1].isdigit():
-                    code = int(words[1])
+    try:
+        while True:
+            chunk = await stdin()
+            if chunk is None:
                 return code
-            if text:
-                code = await _run(device, text, out, err, pty)
             if pty:
-                await out(_prompt(device))
-        if b"\x04" in buf:  # Ctrl-D
-            return code
+                await out(chunk.replace(b"\r", b"\r\n"))
+                chunk = chunk.replace(b"\r", b"\n")
+            buf += chunk
+            while b"\n" in buf:
+                line, _, rest = bytes(buf).partition(b"\n")
+                buf = bytearray(rest)
+                text = line.decode("utf-8", "replace").strip()
+                if text:
+                    try:
+                        code = await sh.run_line(text)
+                    except ExitShell as e:
+                        return e.code
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        log.exception("%s: interactive shell line failed", device.serial)
+                        await err(f"sh: internal error: {exc}\n".encode())
+                        code = 255
+                if pty:
+                    await out(_prompt(device))
+            if b"\x04" in buf:  # Ctrl-D
+                return code
+    finally:
+        sh.finish()
 
 
 async def legacy_shell_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
@@ -182,18 +357,21 @@ async def legacy_shell_service(device: VirtualDevice, command: str, stream: Stre
         await _interactive(device, stream.read, stream.write, stream.write, pty=pty)
         return
 
-    async def drain_stdin() -> None:
-        while await stream.read() is not None:
-            pass
-
-    drainer = asyncio.create_task(drain_stdin())
-    try:
-        await _run(device, command, stream.write, stream.write, pty)
-    finally:
-        drainer.cancel()
+    # Without the shell protocol there is no "stdin closed": input ends when the stream does.
+    setattr(stream, "lingers", True)  # noqa: B010 - transport.AdbStream's flag; absent elsewhere
+    await _run(device, command, stream.write, stream.write, pty, Stdin(source=stream.read, tty=pty))
 
 
-async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool) -> None:
+async def exec_service(device: VirtualDevice, command: str, stream: StreamIO) -> None:
+    """`exec:cmd` (adb exec-in / exec-out): raw bytes both ways, no pty, no exit code; as
+    adbd's raw subprocess, stdout and stderr share the one stream."""
+    setattr(stream, "lingers", True)  # noqa: B010 - transport.AdbStream's flag; absent elsewhere
+    await _run(device, command, stream.write, stream.write, False, Stdin(source=stream.read))
+
+
+async def shell_v2_service(
+    device: VirtualDevice, command: str, stream: StreamIO, *, pty: bool, squash: bool = False
+) -> None:
     """`shell,v2,…:cmd`: shell protocol packets (id byte + LE32 length), exit code at the end."""
 
     async def stdout(data: bytes) -> None:
@@ -226,7 +404,9 @@ async def shell_v2_service(device: VirtualDevice, command: str, stream: StreamIO
         if command == "":
             code = await _interactive(device, stdin_q.get, stdout, stderr, pty=pty)
         else:
-            code = await _run(device, command, stdout, stderr, pty)
+            code = await _run(device, command, stdout, stderr, pty, Stdin(source=stdin_q.get, tty=pty))
+        if squash and code:  # abb reports any failure as 1
+            code = 1
         await stream.write(shell_packet(SHELL_EXIT, bytes([code & 0xFF])))
     finally:
         reader.cancel()
@@ -337,24 +517,26 @@ async def _sync_request(device: VirtualDevice, stream: StreamIO, req_id: int, pa
         except ValueError:
             await stream.write(_fail_msg("bad mode"))
             raise _SyncEnd from None
-        await _send(device, stream, spec_path, mode, dry_run=False)
+        await _send(device, stream, spec_path, mode, dry_run=False, codec=0)
     elif req_id == ID_SEND_V2:
         setup_id, mode, flags = _SEND_V2.unpack(await stream.readexactly(_SEND_V2.size))
         if setup_id != ID_SEND_V2:
             await stream.write(_fail_msg("bad send_v2 setup packet"))
             raise _SyncEnd
         dry_run = bool(flags & SYNC_FLAG_DRY_RUN)
-        if flags & ~SYNC_FLAG_DRY_RUN:
+        codec = flags & ~SYNC_FLAG_DRY_RUN
+        if codec & ~sync_codecs.KNOWN or bin(codec).count("1") > 1:
             await stream.write(_fail_msg(f"unknown flags: {flags}"))
             raise _SyncEnd
-        await _send(device, stream, path, mode, dry_run=dry_run)
+        await _send(device, stream, path, mode, dry_run=dry_run, codec=codec)
     elif req_id in (ID_RECV_V1, ID_RECV_V2):
+        flags = 0
         if req_id == ID_RECV_V2:
             setup_id, flags = _RECV_V2.unpack(await stream.readexactly(_RECV_V2.size))
-            if setup_id != ID_RECV_V2 or flags:
+            if setup_id != ID_RECV_V2 or flags & ~sync_codecs.KNOWN or bin(flags).count("1") > 1:
                 await stream.write(_fail_msg(f"unknown flags: {flags}"))
                 raise _SyncEnd
-        await _recv(device, stream, path)
+        await _recv(device, stream, path, codec=flags)
     elif req_id == ID_QUIT:
         raise _SyncEnd
     else:
@@ -428,12 +610,43 @@ async def _discard_until_done(stream: StreamIO) -> None:
         await stream.readexactly(size)
 
 
-async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *, dry_run: bool) -> None:
-    """SEND/SND2: DATA chunks then DONE(mtime); answered by OKAY or FAIL (then the session ends)."""
+async def _send_symlink(
+    device: VirtualDevice, stream: StreamIO, path: str, *, dry_run: bool, codec: int
+) -> None:
+    """A pushed symlink: its DATA is the link text; adbd makes the link as is. A link that
+    leads out of the sandbox is harmless: resolve() refuses to follow it."""
+    dec = sync_codecs.decoder(codec)
+    target = bytearray()
+    while True:
+        msg_id, size = _REQ.unpack(await stream.readexactly(_REQ.size))
+        if msg_id == ID_DONE:
+            break
+        if msg_id != ID_DATA or size > SYNC_DATA_MAX or len(target) > SYNC_PATH_MAX:
+            await stream.write(_fail_msg("invalid data message"))
+            raise _SyncEnd
+        target += dec.feed(await stream.readexactly(size))
+    if not dry_run:
+        try:
+            local = device.resolve(path, write=True)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if local.is_symlink() or local.exists():
+                local.unlink()
+            os.symlink(bytes(target).rstrip(b"\0").decode("utf-8", "surrogateescape"), local)
+        except OSError as exc:
+            await stream.write(_fail_msg("couldn't create symlink", exc))
+            raise _SyncEnd from None
+    await stream.write(_REQ.pack(ID_OKAY, 0))
+
+
+async def _send(
+    device: VirtualDevice, stream: StreamIO, path: str, mode: int, *, dry_run: bool, codec: int
+) -> None:
+    """SEND/SND2: DATA chunks then DONE(mtime); answered by OKAY or FAIL (then the session ends).
+    As adbd, an existing regular file or symlink is unlinked first, whatever its mode."""
     if stat_mod.S_ISLNK(mode):
-        await stream.write(_fail_msg("symlinks cannot be pushed to a virtual phone"))
-        await _discard_until_done(stream)
-        raise _SyncEnd
+        await _send_symlink(device, stream, path, dry_run=dry_run, codec=codec)
+        return
+    dec = sync_codecs.decoder(codec)
     # Like adbd: copy the user permission bits to group and other; never setuid/setgid/sticky.
     perm = mode & 0o777
     perm |= (perm >> 3) & 0o070
@@ -463,7 +676,11 @@ async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *
             if msg_id != ID_DATA or size > SYNC_DATA_MAX:
                 await stream.write(_fail_msg("invalid data message"))
                 raise _SyncEnd
-            data = await stream.readexactly(size)
+            try:
+                data = dec.feed(await stream.readexactly(size))
+            except Exception as exc:  # a corrupt compressed stream from the host
+                await stream.write(_fail_msg(f"decompress failed: {exc}"))
+                raise _SyncEnd from None
             if fh is not None:
                 try:
                     fh.write(data)
@@ -489,22 +706,44 @@ async def _send(device: VirtualDevice, stream: StreamIO, path: str, mode: int, *
     await stream.write(_REQ.pack(ID_OKAY, 0))
 
 
-async def _recv(device: VirtualDevice, stream: StreamIO, path: str) -> None:
-    """RECV/RCV2: DATA chunks of at most 64 KiB then DONE, or FAIL and the session ends."""
+async def _recv(device: VirtualDevice, stream: StreamIO, path: str, *, codec: int = 0) -> None:
+    """RECV/RCV2: DATA chunks of at most 64 KiB (compressed if asked) then DONE, or FAIL and
+    the session ends. The shell user's read permission is checked on the file's mode."""
+    from device_agent.virtual.sh.access import check_access
+
     try:
-        local = device.resolve(path)
+        phone = device.phone_path(path)
+        local = device.resolve(phone)
+        if not local.is_dir():
+            check_access(local, "r", shell_owned=device.writable(phone))
         fh = open(local, "rb")  # noqa: SIM115 - closed below, across awaits
     except OSError as exc:
-        await stream.write(_fail_msg("open failed", exc))
+        await stream.write(_fail_msg(f"open failed: {_strerror(exc)}"))
         raise _SyncEnd from None
+    enc = sync_codecs.encoder(codec)
+    pending = bytearray()
+
+    async def flush(final: bool) -> None:
+        while len(pending) >= SYNC_DATA_MAX or (final and pending):
+            chunk = bytes(pending[:SYNC_DATA_MAX])
+            del pending[:SYNC_DATA_MAX]
+            await stream.write(_REQ.pack(ID_DATA, len(chunk)) + chunk)
+
     with fh:
         while True:
             try:
                 chunk = fh.read(SYNC_DATA_MAX)
             except OSError as exc:
-                await stream.write(_fail_msg("read failed", exc))
+                await stream.write(_fail_msg(f"read failed: {_strerror(exc)}"))
                 raise _SyncEnd from None
             if not chunk:
                 break
-            await stream.write(_REQ.pack(ID_DATA, len(chunk)) + chunk)
+            pending += enc.feed(chunk)
+            await flush(False)
+    pending += enc.finish()
+    await flush(True)
     await stream.write(_REQ.pack(ID_DONE, 0))
+
+
+def _strerror(exc: OSError) -> str:
+    return "No such file or directory" if exc.errno == 2 else (exc.strerror or str(exc))

@@ -22,7 +22,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -86,6 +86,11 @@ class AdbStream:
         self.closed = False
         self.remote_closed = False
         self.task: asyncio.Task[None] | None = None
+        # A stream the phone opened (adb reverse): resolved by the host's OKAY or CLSE.
+        self.opened: asyncio.Future[bool] | None = None
+        # A raw subprocess (exec:, shell without the protocol) outlives the host's CLSE: it
+        # reads what was already sent, then end of input, as a process whose socket closed.
+        self.lingers = False
         self._sender: asyncio.Task[None] = asyncio.create_task(self._send_loop())
 
     # -- called by the connection ---------------------------------------------------------------
@@ -97,8 +102,9 @@ class AdbStream:
     def on_okay(self) -> None:
         self._ready.set()
 
-    def shutdown(self) -> None:
-        """Stop everything about this stream (host CLSE, or connection gone)."""
+    def shutdown(self, *, cancel: bool = True) -> None:
+        """Stop everything about this stream (host CLSE, or connection gone); cancel=False
+        leaves the service running with what it has already received."""
         self.closed = True
         self._eof = True
         self._inbox_event.set()
@@ -107,7 +113,9 @@ class AdbStream:
         self._drained.set()
         self._out_event.set()
         self._sender.cancel()
-        if self.task is not None and not self.task.done():
+        if self.opened is not None and not self.opened.done():
+            self.opened.set_result(False)
+        if cancel and self.task is not None and not self.task.done():
             self.task.cancel()
 
     # -- used by services -------------------------------------------------------------------------
@@ -200,6 +208,9 @@ class AdbConnection:
         self._in_throttle = _Throttle()
         self._out_throttle = _Throttle()
         self._closing = False
+        # adb reverse: phone-side spec → (host-side spec, the phone listener); they live as
+        # long as this connection, as on a real phone.
+        self.reverses: dict[str, tuple[str, Any]] = {}
 
     @property
     def _checksums(self) -> bool:
@@ -228,6 +239,9 @@ class AdbConnection:
         if self._closing and not self.streams:
             return
         self._closing = True
+        for spec, (_host, acceptor) in list(self.reverses.items()):
+            self.device.net.unlisten(spec, acceptor)
+        self.reverses.clear()
         for stream in list(self.streams.values()):
             stream.shutdown()
         self.streams.clear()
@@ -295,14 +309,18 @@ class AdbConnection:
             stream.feed(packet.data)
         elif cmd == p.A_OKAY:
             stream = self.streams.get(packet.arg1)
-            if stream is not None and stream.remote_id == packet.arg0:
+            if stream is not None and stream.opened is not None and not stream.opened.done():
+                stream.remote_id = packet.arg0  # the host accepted a stream the phone opened
+                stream.opened.set_result(True)
+            elif stream is not None and stream.remote_id == packet.arg0:
                 stream.on_okay()
         elif cmd == p.A_CLSE:
             stream = self.streams.get(packet.arg1)
-            if stream is not None and stream.remote_id == packet.arg0:
+            pending = stream is not None and stream.opened is not None and not stream.opened.done()
+            if stream is not None and (stream.remote_id == packet.arg0 or pending):
                 stream.remote_closed = True
                 self.streams.pop(stream.local_id, None)
-                stream.shutdown()
+                stream.shutdown(cancel=not stream.lingers)
         # SYNC and STLS: never initiated by a host towards a device that did not ask; ignore.
 
     async def _on_cnxn(self, packet: p.Packet) -> None:
@@ -321,7 +339,7 @@ class AdbConnection:
 
     async def _send_cnxn(self) -> None:
         self.online = True
-        banner = p.device_banner(self.device.banner_props(), services.FEATURES)
+        banner = p.device_banner(self.device.banner_props(), services.features(self.device))
         await self.send(p.Packet(p.A_CNXN, p.A_VERSION, p.MAX_PAYLOAD, banner))
 
     async def _send_token(self) -> None:
@@ -353,12 +371,42 @@ class AdbConnection:
             # taps it, so the host stays `unauthorized`.
             log.info("%s: host %s offered an unknown key; not authorised", self.device.serial, self.peer)
 
+    async def open_to_host(self, service: str, timeout: float = 10.0) -> AdbStream | None:
+        """OPEN a stream towards the host (adb reverse: the adb server connects `service`,
+        e.g. tcp:6655 on the host); None if the host refuses."""
+        local_id = next(self._ids)
+        stream = AdbStream(self, local_id, 0, service)
+        stream.opened = asyncio.get_running_loop().create_future()
+        self.streams[local_id] = stream
+        await self.send(p.Packet(p.A_OPEN, local_id, 0, service.encode() + b"\0"))
+        try:
+            ok = await asyncio.wait_for(asyncio.shield(stream.opened), timeout)
+        except TimeoutError:
+            ok = False
+        if not ok:
+            await self.close_stream(stream)
+            return None
+        return stream
+
+    async def close_stream(self, stream: AdbStream) -> None:
+        """The phone's side of a stream is done: flush, CLSE, forget it."""
+        if stream.closed:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stream.drain(), 10)
+        if not stream.closed and not self._closing:
+            self.streams.pop(stream.local_id, None)
+            stream.shutdown()
+            if stream.remote_id:
+                with contextlib.suppress(ConnectionError):
+                    await self.send(p.Packet(p.A_CLSE, stream.local_id, stream.remote_id))
+
     async def _on_open(self, packet: p.Packet) -> None:
         remote_id = packet.arg0
         if remote_id == 0:
             return
         name = packet.data.rstrip(b"\0").decode("utf-8", "replace")
-        handler = services.open_service(self.device, name)
+        handler = services.open_service(self.device, name, self)
         if handler is None:
             log.info("%s: refused unknown service %r", self.device.serial, name)
             await self.send(p.Packet(p.A_CLSE, 0, remote_id))
@@ -369,6 +417,11 @@ class AdbConnection:
         log.info("%s: stream %d open %s", self.device.serial, local_id, name)
         await self.send(p.Packet(p.A_OKAY, local_id, remote_id))
         stream.task = asyncio.create_task(self._serve(stream, handler))
+        # Let the service start (and a service that answers at once, such as framebuffer:,
+        # send its first bytes) before a CLSE already queued behind this OPEN cancels it,
+        # as adbd's service thread would have written into its socket by then.
+        for _ in range(3):
+            await asyncio.sleep(0)
 
     async def _serve(self, stream: AdbStream, handler: services.Service) -> None:
         try:

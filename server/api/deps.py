@@ -12,7 +12,7 @@ from contracts.settings import get_settings
 from contracts.vocabulary import Role
 from server.api.errors import ProblemError
 from server.auth.service import Principal, authenticate
-from server.db import get_sessionmaker
+from server.db import session_scope
 
 ANONYMOUS = Principal("anonymous", Role.viewer)
 NEEDS_TOKEN = ProblemError(
@@ -24,15 +24,12 @@ NEEDS_TOKEN = ProblemError(
 
 
 def get_db() -> Iterator[Session]:
-    session = get_sessionmaker()()
-    try:
+    """The request's unit of work: one commit when the endpoint returns, a rollback if it raises.
+
+    Services flush but do not commit; runs they enqueue leave after this commit (server/queue.py).
+    """
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # "function" scope: commit before the response leaves, so a client that got 201 can use what it made

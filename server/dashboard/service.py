@@ -16,35 +16,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, or_, select, true
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, select, true
 from sqlalchemy.orm import Session
 
-from contracts.vocabulary import TERMINAL_RUN_STATES
+from contracts.labels import unique_phone_labels
+from contracts.vocabulary import (
+    ACTIVE_JOB_STATES,
+    ACTIVE_RUN_STATES,
+    AVAILABLE_DEVICE_STATES,
+    Delegate,
+    RunState,
+    soc_label,
+)
 from server.auth.service import Principal
-from server.dashboard.tables import NOMINAL_RAM_GB, soc_label
+from server.dashboard.tables import NOMINAL_RAM_GB, model_label
 from server.devices.models import Device
 from server.devices.schemas import DeviceOut
 from server.devices.service import list_devices
 from server.jobs import service as jobs_service
 from server.jobs.models import Job, Run
 from server.jobs.schemas import Progress
+from server.jobs.service import job_visible, progress_from_counts
 from server.models.models import Model
 from server.models.service import visible as model_visible
-from server.results.models import Result
+from server.results.models import MEASUREMENTS, Result
 
-DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
+DELEGATES = tuple(d.value for d in Delegate)
 DEFAULT_COMPARE_MODELS = 20
-
-
-def job_visible(principal: Principal) -> ColumnElement[bool]:
-    if principal.is_admin:
-        return true()
-    return or_(Job.public, Job.submitter == principal.name)
-
-
-def phone_label(model: str | None, serial: str, is_virtual: bool) -> str:
-    label = model or serial
-    return f"{label} (virtual)" if is_virtual else label
 
 
 # ---------------------------------------------------------------- devices
@@ -64,10 +62,13 @@ def devices(db: Session) -> list[DeviceRow]:
     rows = []
     for d in phones:
         out = DeviceOut.model_validate(d)
-        soc = out.soc_name or "unknown"
-        if not out.soc_known:
-            soc = "unknown" if soc == "unknown" else f"unknown ({soc})"
-        rows.append(DeviceRow(out, soc, run_jobs.get(d.lease_run_id) if d.lease_run_id else None))
+        rows.append(
+            DeviceRow(
+                out,
+                soc_label(out.soc_name, out.soc_known),
+                run_jobs.get(d.lease_run_id) if d.lease_run_id else None,
+            )
+        )
     return rows
 
 
@@ -105,8 +106,16 @@ def models(db: Session, principal: Principal) -> list[ModelRow]:
 
 
 def model_choices(db: Session, principal: Principal) -> list[tuple[int, str]]:
-    q = select(Model.id, Model.name).where(model_visible(principal)).order_by(Model.id.desc())
-    return [(int(i), str(n)) for i, n in db.execute(q)]
+    """Models that have results the caller may see, newest first, as (id, 'name [HxW]') for pickers."""
+    with_results = (
+        select(Result.model_id).join(Job, Job.id == Result.job_id).where(job_visible(principal)).distinct()
+    )
+    q = (
+        select(Model.id, Model.name, Model.inputs)
+        .where(model_visible(principal), Model.id.in_(with_results))
+        .order_by(Model.id.desc())
+    )
+    return [(int(i), model_label(str(n), list(inputs or []))) for i, n, inputs in db.execute(q)]
 
 
 # ---------------------------------------------------------------- jobs
@@ -125,24 +134,7 @@ class JobRow:
 
     @property
     def active(self) -> bool:
-        return self.state in ("queued", "running")
-
-    @property
-    def percent(self) -> int:
-        total = self.progress.total
-        return round(100 * self.progress.done / total) if total else 0
-
-
-def _progress(counts: Counter[str]) -> Progress:
-    return Progress(
-        total=sum(counts.values()),
-        queued=counts["queued"],
-        running=counts["running"],
-        succeeded=counts["succeeded"],
-        failed=counts["failed"],
-        cancelled=counts["cancelled"],
-        done=sum(counts[s] for s in TERMINAL_RUN_STATES),
-    )
+        return self.state in ACTIVE_JOB_STATES
 
 
 def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
@@ -165,7 +157,14 @@ def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
             counts[job_id][state] = n
     return [
         JobRow(
-            j.id, j.model_id, name, j.state, j.submitter, j.created_at, j.finished_at, _progress(counts[j.id])
+            j.id,
+            j.model_id,
+            name,
+            j.state,
+            j.submitter,
+            j.created_at,
+            j.finished_at,
+            progress_from_counts(counts[j.id]),
         )
         for j, name in found
     ]
@@ -184,8 +183,13 @@ class RunRow:
     state: str
     attempts: int
     error: str | None
-    raw_output: str | None
+    output_bytes: int | None  # the whole output is served on its own endpoint
+    output_tail: str | None  # its last OUTPUT_TAIL characters (the timings), shown inline
     result: dict[str, Any] | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_RUN_STATES
 
 
 @dataclass
@@ -201,7 +205,20 @@ class JobDetail:
 
     @property
     def failures(self) -> list[RunRow]:
-        return [r for r in self.runs if r.state == "failed" or (r.state == "cancelled" and r.error)]
+        return [
+            r for r in self.runs if r.state == RunState.failed or (r.state == RunState.cancelled and r.error)
+        ]
+
+
+OUTPUT_TAIL = 8192  # characters of each run's output shown on the job page
+
+
+def _output_tails(db: Session, job_id: int) -> dict[int, str]:
+    """The end of each run's output, cut in the database: a job page never loads whole outputs."""
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    tail = func.substr(Run.raw_output, -OUTPUT_TAIL) if sqlite else func.right(Run.raw_output, OUTPUT_TAIL)
+    rows = db.execute(select(Run.id, tail).where(Run.job_id == job_id, Run.raw_output.is_not(None)))
+    return {int(run_id): str(text) for run_id, text in rows}
 
 
 def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
@@ -214,6 +231,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
         {d.id: d for d in db.scalars(select(Device).where(Device.id.in_(device_ids)))} if device_ids else {}
     )
     counts = Counter(r.state for r in job.runs)
+    tails = _output_tails(db, job.id)
     row = JobRow(
         job.id,
         job.model_id,
@@ -222,9 +240,10 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
         job.submitter,
         job.created_at,
         job.finished_at,
-        _progress(counts),
+        progress_from_counts(counts),
     )
     detail = JobDetail(row, model, dict(job.spec or {}))
+    labels = unique_phone_labels((d.id, d.model, d.serial, d.is_virtual) for d in phones.values())
     for run in job.runs:
         d = phones.get(run.device_id)
         res = results.get(run.id)
@@ -232,12 +251,8 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
             RunRow(
                 run_id=run.id,
                 device_id=run.device_id,
-                phone=phone_label(
-                    d.model if d else None, d.serial if d else str(run.device_id), bool(d and d.is_virtual)
-                ),
-                soc=(d.soc_name or "unknown")
-                if d and d.soc_known
-                else f"unknown ({d.soc_name if d else '?'})",
+                phone=labels.get(run.device_id, f"device {run.device_id}"),
+                soc=soc_label(d.soc_name, d.soc_known) if d else soc_label(None),
                 is_virtual=bool(d and d.is_virtual),
                 delegate=run.delegate,
                 delegate_applied=res.delegate_applied if res else None,
@@ -245,7 +260,8 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 state=run.state,
                 attempts=run.attempts,
                 error=run.error,
-                raw_output=run.raw_output,
+                output_bytes=run.output_bytes,
+                output_tail=tails.get(run.id),
                 result=_result_dict(res) if res else None,
             )
         )
@@ -253,29 +269,9 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
 
 
 def _result_dict(res: Result) -> dict[str, Any]:
-    keys = [
-        "avg_us",
-        "min_us",
-        "max_us",
-        "std_us",
-        "median_us",
-        "p90_us",
-        "cv",
-        "ci95_low_us",
-        "ci95_high_us",
-        "trials",
-        "count",
-        "unstable",
-        "unstable_reason",
-        "init_us",
-        "first_inference_us",
-        "mem_peak_mb",
-        "delegate_applied",
-        "temp_before_c",
-        "temp_after_c",
-    ]
-    out = {k: getattr(res, k) for k in keys}
+    out = {k: getattr(res, k) for k in ("delegate_applied", *MEASUREMENTS)}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    out["placement"] = (res.env or {}).get("placement")
     return out
 
 
@@ -393,15 +389,16 @@ def leaderboard(
     if not rows:
         return Leaderboard(model_id, delegate, include_virtual, empty, virtual_only)
     df = pd.DataFrame(rows, columns=list(q.selected_columns.keys()))
+    labels = unique_phone_labels(
+        (int(i), m, str(s), bool(v))
+        for i, m, s, v in zip(df["device_id"], df["model"], df["serial"], df["is_virtual"], strict=True)
+    )
     variance = (df["mean_var"] + (df["mean_sq"] - df["avg_us"] ** 2).clip(lower=0)).astype(float)
     table = pd.DataFrame(
         {
             "rank": range(1, len(df) + 1),
             "device_id": df["device_id"].astype(int),
-            "phone": [
-                phone_label(m, s, bool(v))
-                for m, s, v in zip(df["model"], df["serial"], df["is_virtual"], strict=True)
-            ],
+            "phone": [labels[int(i)] for i in df["device_id"]],
             "soc": [soc_label(n, bool(k)) for n, k in zip(df["soc_name"], df["soc_known"], strict=True)],
             "is_virtual": df["is_virtual"].astype(bool),
             "delegate": df["delegate"],
@@ -534,9 +531,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
     phones = list_devices(db)
     states = Counter(d.effective_state.value for d in phones)
     active = db.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(job_visible(principal), Job.state.in_(["queued", "running"]))
+        select(func.count()).select_from(Job).where(job_visible(principal), Job.state.in_(ACTIVE_JOB_STATES))
     )
     n_models = db.scalar(select(func.count()).select_from(Model).where(model_visible(principal)))
     n_results = db.scalar(
@@ -547,7 +542,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
     )
     return {
         "phones": len(phones),
-        "online": states["online"] + states["busy"],
+        "online": sum(states[s] for s in AVAILABLE_DEVICE_STATES),
         "virtual": sum(1 for d in phones if d.is_virtual),
         "models": int(n_models or 0),
         "active_jobs": int(active or 0),

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from contracts.vocabulary import soc_label
+
 SIZE_COLUMN = "Size (MB)"
 DELEGATE_ORDER = ("cpu", "gpu", "nnapi", "xnnpack")
 # marketing RAM sizes: MemTotal is what is left after the kernel's reservations, always a bit less
@@ -32,21 +34,14 @@ def nominal_ram_gb(ram_mb: int | None) -> float | None:
 
 
 def ram_label(ram_gb: float | None) -> str | None:
-    """'6Gb RAM', the seed's spelling, from a nominal size in GB; None if unknown."""
+    """'6 GB RAM' from a nominal size in GB (the seed wrote 'Gb', gigabits); None if unknown."""
     if not ram_gb or ram_gb <= 0:
         return None
-    return f"{ram_gb:g}Gb RAM"
-
-
-def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
-    """The chip's marketing name; chips the SoC table does not know are flagged 'unknown'."""
-    if not soc_name or soc_name == "unknown":
-        return "unknown SoC"
-    return soc_name if soc_known else f"unknown ({soc_name})"
+    return f"{ram_gb:g} GB RAM"
 
 
 def column_label(soc_name: str | None, soc_known: bool, ram_gb: float | None, is_virtual: bool) -> str:
-    """'Snapdragon 845 (6Gb RAM)', with ' [virtual]' for virtual phones."""
+    """'Snapdragon 845 (6 GB RAM)', with ' [virtual]' for virtual phones."""
     label = soc_label(soc_name, soc_known)
     ram = ram_label(ram_gb)
     if ram:
@@ -255,4 +250,6 @@ def to_markdown(df: pd.DataFrame, corner: str = "", digits: int = 2) -> str:
 
 
 def to_csv(df: pd.DataFrame, index_label: str = "model") -> str:
-    return str(df.to_csv(index_label=index_label, float_format="%.3f"))
+    from server.api import csv_cells  # names from users and phones must not run as formulas
+
+    return str(csv_cells.frame(df).to_csv(index_label=index_label, float_format="%.3f"))

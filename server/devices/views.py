@@ -9,7 +9,7 @@ from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, Text
 from server.devices import service
 from server.devices.schemas import DeviceOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
-from worker.celery_app import dispatch
+from server.queue import enqueue
 
 router = APIRouter(tags=["devices"])
 
@@ -43,8 +43,8 @@ def disable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
 @router.post("/devices/{device_id}/enable", response_model=DeviceOut, responses={404: {}})
 def enable(db: DB, _: Admin, device_id: IdPath) -> DeviceOut:
     device = service.set_disabled(db, device_id, False)
-    db.commit()
-    dispatch(wake_waiting_runs(db, device.id))
+    db.flush()
+    enqueue(db, wake_waiting_runs(db, device.id))
     return DeviceOut.model_validate(device)
 
 
@@ -68,10 +68,9 @@ def report_device(db: DB, agent: Agent, host: NamePath, serial: SerialPath, body
     check_host(agent, host)
     body.serial = serial
     device, came_online = service.upsert_device(db, host, body)
-    db.commit()
     if came_online:
-        dispatch(wake_waiting_runs(db, device.id))
-        db.commit()
+        db.flush()
+        enqueue(db, wake_waiting_runs(db, device.id))
     return DeviceOut.model_validate(device)
 
 
@@ -84,8 +83,7 @@ def report_device(db: DB, agent: Agent, host: NamePath, serial: SerialPath, body
 def heartbeat(db: DB, agent: Agent, host: NamePath, body: Heartbeat) -> HeartbeatReply:
     check_host(agent, host)
     _, back, unknown = service.heartbeat(db, host, body.devices)
-    db.commit()
-    for device in back:  # phones back after a silence: the runs that waited for them go now
-        dispatch(wake_waiting_runs(db, device.id))
-    db.commit()
+    db.flush()
+    for device in back:  # phones back after a silence: the runs that waited for them go (after commit)
+        enqueue(db, wake_waiting_runs(db, device.id))
     return HeartbeatReply(host=host, unknown=unknown)

@@ -1,8 +1,9 @@
 """The worker's side of a run, over HTTP: claim, heartbeat, complete, fail, release.
 
 Workers on farm hosts hold an agent token (bound to their host) and never the database:
-these endpoints apply server/jobs/lifecycle.py's conditional updates for them and send
-whatever messages a transition produces (a run moved to a twin on another host, say).
+these endpoints apply server/jobs/lifecycle.py's conditional updates for them and enqueue
+whatever messages a transition produces (a run moved to a twin on another host, say);
+server/queue.py sends them once the request commits.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from server.auth.service import Principal
 from server.devices.models import Device
 from server.jobs import lifecycle
 from server.jobs.models import Run
-from worker.celery_app import dispatch
+from server.queue import enqueue
 
 router = APIRouter(tags=["runs (workers)"])
 
@@ -42,9 +43,9 @@ def _check_key(db: DB, agent: Principal, run_id: int, key: RunKey) -> None:
     check_host(agent, _device_host(db, key.device_id))
 
 
-def _reply(result: lifecycle.ClaimResult) -> ClaimReply:
+def _reply(db: DB, result: lifecycle.ClaimResult) -> ClaimReply:
     if result.target is not None:
-        dispatch([result.target])
+        enqueue(db, [result.target])  # sent when the request's unit of work commits
     return ClaimReply(outcome=result.outcome, claim=result.claim)
 
 
@@ -59,7 +60,7 @@ def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
     if run is None:
         raise NotFound("run", run_id)
     check_host(agent, _device_host(db, run.device_id))
-    return _reply(lifecycle.claim(db, run_id, body.worker))
+    return _reply(db, lifecycle.claim(db, run_id, body.worker))
 
 
 @router.post(
@@ -70,7 +71,7 @@ def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
 )
 def claim_next(db: DB, agent: Agent, device_id: IdPath, body: ClaimIn) -> ClaimReply:
     check_host(agent, _device_host(db, device_id))
-    return _reply(lifecycle.claim_next(db, device_id, body.worker))
+    return _reply(db, lifecycle.claim_next(db, device_id, body.worker))
 
 
 @router.post(
@@ -107,7 +108,7 @@ def fail(db: DB, agent: Agent, run_id: IdPath, body: FailIn) -> FailReply:
         db, body, body.error, body.raw_output, body.command, device_lost=body.device_lost, cause=body.cause
     )
     if target is not None:
-        dispatch([target])
+        enqueue(db, [target])
     return FailReply(retrying=target is not None)
 
 

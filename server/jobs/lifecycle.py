@@ -4,6 +4,16 @@ Every transition is a conditional update in the database, so a message delivered
 twice, a worker killed mid-run or two reconcilers racing can never produce a second
 result: `claim` admits one executor per run (and one run per phone through the
 device lease), `complete` stores a result only for a run that is still running.
+
+Quarantine invariants (see contracts/failures.py for the rule on one run):
+- a phone's `consecutive_failures` counts only runs whose `blame` is `phone`; every failed
+  run records its `failure_kind` and `blame`, so the count can be explained and corrected;
+- a job counts at most once against a phone (its other failures there are `repeat`);
+- the same failure kind on a second phone for the same model is the model's: that run is
+  `model`, and the earlier `phone` runs of that model and kind are re-blamed `model` and
+  taken off their phones' counts (a conditional UPDATE that never goes below zero; an
+  automatic quarantine whose count falls under the threshold is lifted);
+- raw output is stored bounded (contracts.output.bound), its full size in `output_bytes`.
 """
 
 from __future__ import annotations
@@ -15,10 +25,12 @@ from typing import NamedTuple
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from contracts.failures import Blame, blame_for, kind_of, max_trial_seconds
 from contracts.jobs import BenchmarkSpec
+from contracts.output import bound
 from contracts.runs import BinaryRef, Claim, FileRef, ResultRecord, RunKey
 from contracts.settings import get_settings
-from contracts.vocabulary import ClaimOutcome, DeviceState, FailureCause, JobState, RunState
+from contracts.vocabulary import ACTIVE_JOB_STATES, ClaimOutcome, DeviceState, FailureCause, RunState
 from server.binaries.service import list_binaries, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
@@ -162,12 +174,7 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
 
 def claim_next(db: Session, device_id: int, worker: str) -> ClaimResult:
     """The phone's next queued run, claimed: how a worker drains a phone without the broker."""
-    next_id = db.scalar(
-        select(Run.id)
-        .where(Run.device_id == device_id, Run.state == RunState.queued)
-        .order_by(Run.id)
-        .limit(1)
-    )
+    next_id = next_run(db, device_id)  # fair across submitters (round robin), then oldest
     if next_id is None:
         return ClaimResult(ClaimOutcome.finished)
     return claim(db, next_id, worker)
@@ -208,7 +215,7 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
     )
     run.state = RunState.succeeded
     run.finished_at = now
-    run.raw_output = raw_output
+    run.raw_output, run.output_bytes = bound(raw_output)
     run.command = command
     db.execute(update(Device).where(Device.id == run.device_id).values(consecutive_failures=0))
     release_lease(db, run.device_id, run.id)
@@ -228,15 +235,16 @@ def fail(
     cause: FailureCause | None = None,
 ) -> Target | None:
     """Record a failed attempt. A lost phone means another attempt (maybe on a twin phone);
-    a tool failure is final and counts towards the phone's quarantine, unless the host caused
-    it (`host_misconfigured`: no binary for the phone's ABI). Returns what to dispatch."""
+    a tool failure is final, and counts towards the phone's quarantine only when the phone
+    caused it (`_blame`; `cause=host_misconfigured`, no binary for the phone's ABI, never
+    does). Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
         release(db, claim_)
         return None
-    run.raw_output = raw_output
+    run.raw_output, run.output_bytes = bound(raw_output)
     run.command = command
-    run.error = error
+    run.error = error[:4000]
     device = db.get(Device, run.device_id)
     assert device is not None
     release_lease(db, device.id, run.id)
@@ -248,18 +256,78 @@ def fail(
             target = _requeue(db, run)
         else:
             run.state = RunState.failed
-            run.error = f"{error} (gave up after {run.attempts} attempts)"
+            run.error = f"{run.error} (gave up after {run.attempts} attempts)"
             run.finished_at = utcnow()
     else:
         run.state = RunState.failed
         run.finished_at = utcnow()
-        if cause != FailureCause.host_misconfigured:  # quarantine is for failures the phone causes
-            device.consecutive_failures += 1
+        run.failure_kind = kind_of(error)
+        blame = FailureCause.host_misconfigured if cause == FailureCause.host_misconfigured else None
+        run.blame = (blame or _blame(db, run)).value
+        if run.blame == Blame.phone:  # quarantine is for failures the phone causes
+            db.execute(
+                update(Device)
+                .where(Device.id == device.id)
+                .values(consecutive_failures=Device.consecutive_failures + 1)
+            )
+            db.refresh(device)
             if device.consecutive_failures >= get_settings().quarantine_after:
                 device.quarantined = True
     refresh_job_state(db, run.job_id)
     db.commit()
     return target
+
+
+def _blame(db: Session, run: Run) -> Blame:
+    """Whose failure this is, using the other runs of the same model as evidence."""
+    timeout = get_settings().run_timeout_s
+    spec = db.scalar(select(Job.spec).where(Job.id == run.job_id)) or {}
+    blame = blame_for(run.failure_kind or "unknown", spec_can_time_out=max_trial_seconds(spec) >= timeout)
+    if blame != Blame.phone:
+        return blame
+    model_id = select(Job.model_id).where(Job.id == run.job_id).scalar_subquery()
+    same_model = select(Job.id).where(Job.model_id == model_id)
+    same_failure = (
+        Run.job_id.in_(same_model),
+        Run.state == RunState.failed,
+        Run.failure_kind == run.failure_kind,
+        Run.id != run.id,
+    )
+    elsewhere = list(
+        db.execute(
+            select(Run.id, Run.device_id, Run.blame).where(*same_failure, Run.device_id != run.device_id)
+        )
+    )
+    if elsewhere:
+        _absolve(db, [(rid, did) for rid, did, b in elsewhere if b == Blame.phone])
+        return Blame.model
+    counted_here = db.scalar(
+        select(func.count())
+        .select_from(Run)
+        .where(Run.job_id == run.job_id, Run.device_id == run.device_id, Run.blame == Blame.phone)
+    )
+    return Blame.repeat if counted_here else Blame.phone
+
+
+def _absolve(db: Session, runs: list[tuple[int, int]]) -> None:
+    """Earlier failures turned out to be the model's: take them off their phones' counts."""
+    threshold = get_settings().quarantine_after
+    for run_id, device_id in runs:
+        moved = db.execute(
+            update(Run).where(Run.id == run_id, Run.blame == Blame.phone).values(blame=Blame.model.value)
+        )
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            continue  # another transaction absolved it already
+        db.execute(
+            update(Device)
+            .where(Device.id == device_id, Device.consecutive_failures > 0)
+            .values(consecutive_failures=Device.consecutive_failures - 1)
+        )
+        db.execute(
+            update(Device)
+            .where(Device.id == device_id, Device.quarantined, Device.consecutive_failures < threshold)
+            .values(quarantined=False)
+        )
 
 
 def release(db: Session, claim_: RunKey) -> None:
@@ -269,7 +337,7 @@ def release(db: Session, claim_: RunKey) -> None:
 
 
 def reconcile(db: Session) -> list[Target]:
-    """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send.
+    """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send once committed.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
     - queued runs whose phone is away move to a twin phone when there is one;
@@ -307,10 +375,39 @@ def reconcile(db: Session) -> list[Target]:
         elif run.queued_at < old:
             run.queued_at = now
             out.append(Target(run.id, device.host.queue))
-    for job_id in db.scalars(select(Job.id).where(Job.state.in_([JobState.queued, JobState.running]))):
+    for job_id in db.scalars(select(Job.id).where(Job.state.in_(ACTIVE_JOB_STATES))):
         refresh_job_state(db, job_id)
-    db.commit()
-    return out
+    return out  # the caller's unit of work commits (server/reconciler.tick), then sends `out`
+
+
+def next_run(db: Session, device_id: int) -> int | None:
+    """The queued run this phone should take next: fair across users, then oldest first.
+
+    Round robin by owner: the submitter this phone served longest ago (or never) goes first,
+    so a user with 7,000 queued runs cannot make another user's one run wait behind them.
+    Within a submitter, the oldest run first.
+    """
+    firsts = dict(
+        db.execute(
+            select(Job.submitter, func.min(Run.id))
+            .join(Job, Job.id == Run.job_id)
+            .where(Run.device_id == device_id, Run.state == RunState.queued)
+            .group_by(Job.submitter)
+        ).all()
+    )
+    if not firsts:
+        return None
+    served = dict(
+        db.execute(
+            select(Job.submitter, func.max(Run.started_at))
+            .join(Job, Job.id == Run.job_id)
+            .where(Run.device_id == device_id, Run.started_at.is_not(None), Job.submitter.in_(list(firsts)))
+            .group_by(Job.submitter)
+        ).all()
+    )
+    never = utcnow() - timedelta(days=365 * 100)
+    owner = min(firsts, key=lambda o: (served.get(o) or never, firsts[o]))
+    return int(firsts[owner])
 
 
 def wake_waiting_runs(db: Session, device_id: int) -> list[Target]:

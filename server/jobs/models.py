@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from contracts.vocabulary import JobState, RunState
 from server.db import Base, utcnow
@@ -45,7 +45,12 @@ class Run(Base):
     state: Mapped[str] = mapped_column(String(16), default=RunState.queued)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
-    raw_output: Mapped[str | None] = mapped_column(Text)
+    # head and tail of the tool's output (contracts.output.bound): deferred, so lists and job views
+    # never load it; served on its own endpoint
+    raw_output: Mapped[str | None] = deferred(mapped_column(Text))
+    output_bytes: Mapped[int | None] = mapped_column(BigInteger)  # size of the whole output
+    failure_kind: Mapped[str | None] = mapped_column(String(32))  # contracts.failures.kind_of
+    blame: Mapped[str | None] = mapped_column(String(32))  # contracts.vocabulary.FailureCause
     command: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

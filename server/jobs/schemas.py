@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.jobs import BenchmarkSpec
 from contracts.wire import RequestModel
@@ -19,9 +19,16 @@ class DeviceSelector(RequestModel):
     all: bool = Field(False, description="Every runnable phone (other criteria still narrow it)")
     ids: list[int] = Field(default_factory=list, max_length=1000)
     serials: list[str] = Field(default_factory=list, max_length=1000)
-    socs: list[str] = Field(default_factory=list, max_length=100, description="Marketing name or codename")
+    socs: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="SoC marketing name, codename, chip id (sm8550) or an unambiguous prefix of a name",
+    )
     tags: list[str] = Field(default_factory=list, max_length=100)
     include_virtual: bool = True
+    allow_partial: bool = Field(
+        False, description="Run on what matches even when some ids, serials, socs or tags match nothing"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> DeviceSelector:
@@ -30,14 +37,29 @@ class DeviceSelector(RequestModel):
         return self
 
     def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual"}).items() if v]
+        parts = [
+            f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual", "allow_partial"}).items() if v
+        ]
         return ", ".join(parts)
 
 
 class BenchmarkIn(BenchmarkSpec):
-    model: str = Field(description="Model id, sha256 (or 8+ char prefix) or zoo name", max_length=200)
+    model: int | str = Field(
+        description='Model id (1 or "1"), sha256 (or 8+ char prefix), file name or zoo name',
+        union_mode="left_to_right",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and not 1 <= len(v) <= 200:
+            raise ValueError("a model reference is 1 to 200 characters")
+        if isinstance(v, int) and not 1 <= v <= 2**62:
+            raise ValueError("a model id is a positive integer")
+        return v
+
     devices: DeviceSelector
-    public: bool = True
+    public: bool | None = Field(None, description="Default: the model's own visibility")
 
 
 class ResultOut(BaseModel):
@@ -91,12 +113,27 @@ class RunOut(BaseModel):
     state: str
     attempts: int
     error: str | None
+    failure_kind: str | None = Field(
+        None, description="What failed (model_invalid, allocation, crash, timeout, ...)"
+    )
+    blame: str | None = Field(
+        None,
+        description="Whose failure: phone (counts towards quarantine), model, spec, host_misconfigured, repeat",
+    )
+    output_bytes: int | None = Field(
+        None, description="Size of the whole tool output; head and tail are kept"
+    )
     command: str | None
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
     result: ResultOut | None = None
-    raw_output: str | None = Field(None, description="Full tool output (only with ?raw=true)")
+    # not read from the row (the column is deferred: a job view must not load every output)
+    raw_output: str | None = Field(
+        None,
+        validation_alias="raw_output_if_asked",
+        description="Tool output, head and tail (only with ?raw=true; see .../runs/{id}/output)",
+    )
 
 
 class Progress(BaseModel):

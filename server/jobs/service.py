@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
-from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
+from contracts.failures import min_trial_seconds
+from contracts.settings import get_settings
+from contracts.vocabulary import (
+    ACTIVE_RUN_STATES,
+    TERMINAL_JOB_STATES,
+    TERMINAL_RUN_STATES,
+    JobState,
+    RunState,
+)
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.binaries.service import check_devices, needs_flex
@@ -18,10 +26,32 @@ from server.devices.service import runnable
 from server.jobs.models import Job, Run
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
 from server.models.service import find_model
+from server.queue import enqueue
 from server.results.models import Result
 
-Dispatch = Callable[[Iterable[tuple[int, str]]], None]
-"""Sends (run id, host queue) pairs to the broker."""
+
+def available_socs(devices: list[Device]) -> list[str]:
+    """The SoC names a selector can use now (runnable phones only)."""
+    return sorted({d.soc_name for d in devices if d.soc_name and runnable(d)})
+
+
+def soc_matches(wanted: str, devices: list[Device]) -> list[Device]:
+    """Phones a --soc value names: marketing name, codename or chip id (ro.board.platform), any
+    case; failing those, a prefix of exactly one marketing name ("Snapdragon 8 Gen 2" for
+    "Snapdragon 8 Gen 2 for Galaxy"). An ambiguous prefix matches nothing."""
+    key = wanted.strip().casefold()
+    if not key:
+        return []
+    exact = [
+        d
+        for d in devices
+        if key
+        in {(d.soc_name or "").casefold(), (d.soc_codename or "").casefold(), (d.platform or "").casefold()}
+    ]
+    if exact:
+        return exact
+    names = {d.soc_name for d in devices if d.soc_name and d.soc_name.casefold().startswith(key)}
+    return [d for d in devices if d.soc_name in names] if len(names) == 1 else []
 
 
 def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
@@ -44,28 +74,26 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
             misses.append(f"serials {missing_s}")
         chosen = [d for d in chosen if {d.serial, d.address} & set(selector.serials)]
     if selector.socs:
-        wanted = {s.casefold() for s in selector.socs}
-
-        def soc_match(d: Device) -> bool:
-            return bool({(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} & wanted)
-
-        unmatched = [
-            s
-            for s in selector.socs
-            if not any(
-                s.casefold() in {(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()}
-                for d in chosen
-            )
-        ]
+        matches = {s: soc_matches(s, chosen) for s in selector.socs}
+        unmatched = [s for s, found in matches.items() if not found]
         if unmatched:
             misses.append(f"socs {unmatched}")
-        chosen = [d for d in chosen if soc_match(d)]
+        ids = {d.id for found in matches.values() for d in found}
+        chosen = [d for d in chosen if d.id in ids]
     if selector.tags:
         unmatched_t = [t for t in selector.tags if not any(t in (d.tags or []) for d in chosen)]
         if unmatched_t:
             misses.append(f"tags {unmatched_t}")
         chosen = [d for d in chosen if set(selector.tags) & set(d.tags or [])]
     ready = [d for d in chosen if runnable(d)]
+    if ready and misses and not selector.allow_partial:
+        raise ProblemError(
+            422,
+            "No matching phone",
+            "Nothing in the farm matches " + "; ".join(misses) + "; fix or drop it, or allow a partial "
+            "choice (allow_partial, farm submit --allow-partial).",
+            available_socs=available_socs(devices),
+        )
     if not ready:
         if misses:
             detail = "Nothing in the farm matches " + "; ".join(misses) + "."
@@ -77,17 +105,74 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
             )
         else:
             detail = f"No phone in the farm matches {selector.describe()}."
-        known = sorted({d.soc_name for d in devices if d.soc_name and runnable(d)})
-        raise ProblemError(422, "No matching phone", detail, available_socs=known)
+        raise ProblemError(422, "No matching phone", detail, available_socs=available_socs(devices))
     return ready
 
 
-def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Dispatch) -> Job:
-    model = find_model(db, principal, req.model)
+def check_fits(spec: dict[str, object]) -> None:
+    """Refuse a spec that cannot finish within the run timeout (422 naming both numbers)."""
+    settings = get_settings()
+    least = min_trial_seconds(spec)
+    if least >= settings.run_timeout_s:
+        raise ProblemError(
+            422,
+            "Benchmark cannot finish in time",
+            f"Each benchmark_model invocation of this spec needs at least {least:g} s (warmup_min_secs + "
+            f"min_secs, or run_delay x runs), but the farm stops it after FARM_RUN_TIMEOUT_S="
+            f"{settings.run_timeout_s:g} s: lower min_secs/run_delay/num_runs.",
+        )
+    trials = spec.get("trials", 1)
+    cooldown = spec.get("cooldown_s", 0.0)
+    n = int(trials) if isinstance(trials, int) else 1
+    rest = float(cooldown) if isinstance(cooldown, int | float) else 0.0
+    budget = n * least + (n - 1) * rest
+    if budget > settings.run_budget_s:
+        raise ProblemError(
+            422,
+            "Benchmark too long",
+            f"Each run of this spec needs at least {budget:g} s ({n} trials of {least:g} s plus "
+            f"cooldowns), more than the per-run budget FARM_RUN_BUDGET_S={settings.run_budget_s:g} s.",
+        )
+
+
+def check_quota(db: Session, principal: Principal, new_runs: int) -> None:
+    """Per-user limits: runs per job and queued runs in all, answered with 429."""
+    settings = get_settings()
+    if new_runs > settings.max_runs_per_job:
+        raise ProblemError(
+            429,
+            "Too many runs",
+            f"This benchmark would create {new_runs} runs (phones x delegates x threads); one job may "
+            f"create at most {settings.max_runs_per_job} (FARM_MAX_RUNS_PER_JOB): choose fewer phones or settings.",
+        )
+    pending = db.scalar(
+        select(func.count())
+        .select_from(Run)
+        .join(Job, Job.id == Run.job_id)
+        .where(Job.submitter == principal.name, Run.state.in_(ACTIVE_RUN_STATES))
+    )
+    if (pending or 0) + new_runs > settings.max_queued_runs_per_user:
+        raise ProblemError(
+            429,
+            "Too many queued runs",
+            f"You have {pending} runs queued or running and this benchmark adds {new_runs}; the limit per "
+            f"user is {settings.max_queued_runs_per_user} (FARM_MAX_QUEUED_RUNS_PER_USER). Wait for some "
+            "to finish or cancel a benchmark.",
+        )
+
+
+def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
+    """Add the job and its runs; the runs are sent to their hosts when the caller commits."""
+    spec = req.model_dump(mode="json", exclude={"model", "public"})
+    check_fits(spec)
+    model = find_model(db, principal, str(req.model))
     devices = select_devices(db, req.devices)
     check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
-    spec = req.model_dump(mode="json", exclude={"model", "public"})
-    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
+    check_quota(db, principal, len(devices) * len(req.delegates) * len(req.threads))
+    # a job inherits its model's privacy (a public job shows its model's name and hash)
+    # unless the submitter says otherwise
+    public = req.public if req.public is not None else model.public
+    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=public)
     db.add(job)
     db.flush()
     runs = [
@@ -97,42 +182,70 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Di
         for threads in req.threads
     ]
     db.add_all(runs)
-    db.commit()
+    db.flush()
     queues = {d.id: d.host.queue for d in devices}
-    dispatch((r.id, queues[r.device_id]) for r in runs)
+    enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return job
 
 
-def _visible(job: Job, principal: Principal) -> bool:
+def job_visible(principal: Principal) -> ColumnElement[bool]:
+    """Which jobs (and so which runs and results) a caller sees, as a WHERE clause.
+
+    The one rule, used by the API, the dashboard and the results queries: public jobs and
+    the caller's own; everything for an admin. `can_see` is the same rule for one loaded job.
+    """
+    if principal.is_admin:
+        return true()
+    return or_(Job.public, Job.submitter == principal.name)
+
+
+def can_see(job: Job, principal: Principal) -> bool:
     return job.public or principal.is_admin or job.submitter == principal.name
 
 
 def get_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = db.get(Job, job_id, options=[selectinload(Job.runs)])
-    if job is None or not _visible(job, principal):
+    if job is None or not can_see(job, principal):
         raise NotFound("benchmark", job_id)
     return job
 
 
 def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 0) -> list[Job]:
-    query = select(Job).options(selectinload(Job.runs)).order_by(Job.id.desc()).limit(limit).offset(offset)
-    if not principal.is_admin:
-        query = query.where(or_(Job.public, Job.submitter == principal.name))
+    query = (
+        select(Job)
+        .options(selectinload(Job.runs))
+        .where(job_visible(principal))
+        .order_by(Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return list(db.scalars(query))
 
 
-def progress(runs: list[Run]) -> Progress:
-    counts = Counter(r.state for r in runs)
-    done = sum(counts[s] for s in TERMINAL_RUN_STATES)
+def run_output(db: Session, principal: Principal, job_id: int, run_id: int) -> str:
+    """The stored (bounded) output of one run of a job the caller may see."""
+    job = get_job(db, principal, job_id)
+    output = db.scalar(select(Run.raw_output).where(Run.id == run_id, Run.job_id == job.id))
+    if output is None and not any(r.id == run_id for r in job.runs):
+        raise NotFound("run", run_id)
+    return output or ""
+
+
+def progress_from_counts(counts: Mapping[str, int]) -> Progress:
+    """A job's progress from its runs counted by state (the API and the dashboard both use this)."""
     return Progress(
-        total=len(runs),
-        queued=counts[RunState.queued],
-        running=counts[RunState.running],
-        succeeded=counts[RunState.succeeded],
-        failed=counts[RunState.failed],
-        cancelled=counts[RunState.cancelled],
-        done=done,
+        total=sum(counts.values()),
+        queued=counts.get(RunState.queued, 0),
+        running=counts.get(RunState.running, 0),
+        succeeded=counts.get(RunState.succeeded, 0),
+        failed=counts.get(RunState.failed, 0),
+        cancelled=counts.get(RunState.cancelled, 0),
+        done=sum(counts.get(s, 0) for s in TERMINAL_RUN_STATES),
     )
+
+
+def progress(runs: list[Run]) -> Progress:
+    return progress_from_counts(Counter(r.state for r in runs))
 
 
 def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
@@ -164,12 +277,12 @@ def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = get_job(db, principal, job_id)
     if not (principal.is_admin or job.submitter == principal.name):
         raise ProblemError(403, "Forbidden", "Only the submitter or an admin can cancel this benchmark.")
-    if job.state in (JobState.succeeded, JobState.failed, JobState.partial, JobState.cancelled):
+    if job.state in TERMINAL_JOB_STATES:
         raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
     now = utcnow()
     db.execute(
         update(Run)
-        .where(Run.job_id == job.id, Run.state.in_([RunState.queued, RunState.running]))
+        .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
         .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
     )
     job.state = JobState.cancelled

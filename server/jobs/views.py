@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 
 from server.api.deps import DB, MAX_ID, IdPath, Submitter, Viewer
 from server.jobs import service
 from server.jobs.schemas import BenchmarkIn, JobOut
-from worker.celery_app import dispatch
 
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
@@ -16,11 +16,15 @@ router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
     "",
     response_model=JobOut,
     status_code=202,
-    responses={409: {"description": "No benchmark binary fits a chosen phone"}, 422: {}},
+    responses={
+        409: {"description": "The model name is ambiguous, or no benchmark binary fits a chosen phone"},
+        422: {},
+        429: {"description": "Over a per-user limit"},
+    },
     summary="Submit a benchmark",
 )
 def submit(db: DB, principal: Submitter, body: BenchmarkIn) -> JobOut:
-    job = service.create_job(db, principal, body, dispatch)
+    job = service.create_job(db, principal, body)
     return service.job_view(db, service.get_job(db, principal, job.id))
 
 
@@ -36,6 +40,16 @@ def get_benchmark(
     db: DB, principal: Viewer, job_id: IdPath, raw: bool = Query(False, description="Include raw tool output")
 ) -> JobOut:
     return service.job_view(db, service.get_job(db, principal, job_id), raw=raw)
+
+
+@router.get(
+    "/{job_id}/runs/{run_id}/output",
+    response_class=PlainTextResponse,
+    responses={404: {}},
+    summary="A run's tool output (head and tail, the size noted when cut)",
+)
+def run_output(db: DB, principal: Viewer, job_id: IdPath, run_id: IdPath) -> PlainTextResponse:
+    return PlainTextResponse(service.run_output(db, principal, job_id, run_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut, responses={404: {}, 409: {}})

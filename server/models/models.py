@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
@@ -13,9 +13,11 @@ from server.db import Base, utcnow
 
 class Model(Base):
     __tablename__ = "models"
+    # the same bytes from two owners are two records sharing one stored file
+    __table_args__ = (UniqueConstraint("sha256", "owner", name="uq_models_sha256_owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     size_bytes: Mapped[int]
     inputs: Mapped[list[Any]] = mapped_column(default=list)

@@ -1,7 +1,9 @@
 """Model uploads: validated (size, TFLite flatbuffer) before anything is stored.
 
-Models are content-addressed: the file lives at `<store>/<sha256>.tflite` and the same
-bytes uploaded twice are the same model, so a phone caches each model exactly once.
+Files are content-addressed: the file lives at `<store>/<sha256>.tflite`, so a phone caches
+each file exactly once. Records are not: the same bytes uploaded by two users are two model
+records (each with its owner, name and privacy) sharing one file; the same user uploading
+the same bytes twice gets their first record back. Only admins publish zoo names.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
-from contracts.tflite import TFLiteError, inspect_tflite
+from contracts.tflite import TFLiteError, inspect_file
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.models.models import Model
@@ -74,24 +77,25 @@ def store_model(
     public: bool = True,
     zoo_name: str | None = None,
 ) -> tuple[Model, bool]:
-    """Validate and store an upload. Returns the model and whether it was new."""
+    """Validate and store an upload. Returns the caller's model record and whether it was new."""
     name = check_name(name)
+    if zoo_name is not None:
+        zoo_name = _check_zoo_name(db, owner, zoo_name)
     limit = get_settings().max_upload_mb << 20
     tmp, sha, size = _spool(stream, limit)
+    owner_name = owner.name if owner else None
     try:
         if size == 0:
             raise ProblemError(422, "Empty file", "The uploaded file is empty; send a .tflite model.")
         try:
-            info = inspect_tflite(tmp.read_bytes())
+            info = inspect_file(tmp)  # in a child process with CPU and memory limits
         except TFLiteError as exc:
             raise ProblemError(422, "Not a TFLite model", f"{name}: {exc}") from exc
-        existing = db.scalar(select(Model).where(Model.sha256 == sha))
+        existing = _own_copy(db, sha, owner_name)
         if existing is not None:
-            if zoo_name and not existing.zoo_name:
-                existing.zoo_name = zoo_name
             return existing, False
         final = get_settings().model_store / f"{sha}.tflite"
-        os.replace(tmp, final)
+        os.replace(tmp, final)  # same bytes, same name: replacing another owner's file changes nothing
         model = Model(
             sha256=sha,
             name=name,
@@ -100,15 +104,39 @@ def store_model(
             outputs=[t.as_dict() for t in info.outputs],
             operators=list(info.operators),
             path=str(final.resolve()),
-            owner=owner.name if owner else None,
+            owner=owner_name,
             public=public,
             zoo_name=zoo_name,
         )
-        db.add(model)
-        db.flush()
+        try:
+            with db.begin_nested():  # two uploads of the same bytes at once: one record, no 500
+                db.add(model)
+        except IntegrityError:
+            again = _own_copy(db, sha, owner_name)
+            if again is None:
+                raise
+            return again, False
         return model, True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _own_copy(db: Session, sha: str, owner_name: str | None) -> Model | None:
+    owned = Model.owner.is_(None) if owner_name is None else Model.owner == owner_name
+    return db.scalar(select(Model).where(Model.sha256 == sha, owned).order_by(Model.id).limit(1))
+
+
+def _check_zoo_name(db: Session, owner: Principal | None, zoo_name: str) -> str:
+    """Zoo names are published by admins and unique: nobody can take over a name others rely on."""
+    zoo_name = check_name(zoo_name)
+    if owner is not None and not owner.is_admin:
+        raise ProblemError(
+            403, "Forbidden", "Only admins publish zoo names; upload without zoo_name and refer to it by id."
+        )
+    taken = db.scalar(select(Model.id).where(Model.zoo_name == zoo_name).limit(1))
+    if taken is not None:
+        raise ProblemError(409, "Zoo name taken", f"Zoo name {zoo_name!r} already names model {taken}.")
+    return zoo_name
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -130,17 +158,48 @@ def get_model(db: Session, principal: Principal, model_id: int) -> Model:
 
 
 def find_model(db: Session, principal: Principal, ref: str) -> Model:
-    """A model by id, sha256 (or a unique prefix of 8+ chars) or zoo name."""
+    """A model by id, sha256 (or a unique prefix of 8+ chars), name or zoo name.
+
+    Names resolve to the caller's own model first (their newest upload of that name), then
+    to an admin-published zoo name, then to another visible model only when exactly one
+    matches; otherwise 409 with the candidates, never whichever row comes first.
+    """
     query = select(Model).where(visible(principal))
+    mine = Model.owner == principal.name
     if ref.isdecimal():
-        query = query.where(Model.id == int(ref))
+        rows = list(db.scalars(query.where(Model.id == int(ref))))
     elif re.fullmatch(r"[0-9a-f]{8,64}", ref):
-        query = query.where(Model.sha256.startswith(ref))
+        rows = list(
+            db.scalars(
+                query.where(Model.sha256.startswith(ref)).order_by(mine.desc(), Model.id.desc()).limit(20)
+            )
+        )
+        own = [m for m in rows if m.owner == principal.name]
+        rows = own[:1] or rows
     else:
-        query = query.where(or_(Model.zoo_name == ref, Model.name == ref))
-    rows = list(db.scalars(query.order_by(Model.id.desc()).limit(2)))
+        own = db.scalar(
+            query.where(mine, or_(Model.name == ref, Model.zoo_name == ref))
+            .order_by(Model.id.desc())
+            .limit(1)
+        )
+        zoo = None if own else db.scalar(query.where(Model.zoo_name == ref).limit(1))
+        found = own or zoo
+        rows = (
+            [found]
+            if found
+            else list(db.scalars(query.where(Model.name == ref).order_by(Model.id.desc()).limit(20)))
+        )
     if not rows:
         raise ProblemError(
             422, "Unknown model", f"No model matches {ref!r}; upload it first (POST /api/v1/models)."
+        )
+    # several records of the same bytes (different owners) measure the same thing: any will do
+    if len(rows) > 1 and (len({m.sha256 for m in rows}) > 1 or not re.fullmatch(r"[0-9a-f]{8,64}", ref)):
+        candidates = [{"id": m.id, "name": m.name, "owner": m.owner, "sha256": m.sha256} for m in rows]
+        raise ProblemError(
+            409,
+            "Ambiguous model",
+            f"{len(rows)} models match {ref!r}; refer to one by id.",
+            candidates=candidates,
         )
     return rows[0]

@@ -39,7 +39,13 @@ class ModelOut(BaseModel):
     "",
     response_model=ModelOut,
     status_code=201,
-    responses={200: {"description": "The same bytes were uploaded before"}, 413: {}, 422: {}},
+    responses={
+        200: {"description": "You uploaded the same bytes before"},
+        403: {"description": "Only admins publish zoo names"},
+        409: {"description": "The zoo name is taken"},
+        413: {},
+        422: {},
+    },
     summary="Upload a .tflite model",
 )
 def upload_model(

@@ -1,7 +1,11 @@
 """Two jobs compared phone by phone: faster, slower or not distinguishable, with the ratio's interval.
 
 This is what gates a model change in CI: `farm compare A B --fail-on-regression 5%`
-fails only when b is slower beyond noise *and* by more than the tolerance.
+fails (exit 1) when b is slower beyond noise *and* by more than the tolerance, and fails
+with exit 2 when the comparison is incomplete: a phone/setting measured in one job only, a
+run of either job that did not succeed, or nothing compared at all. A gate that passes on
+nothing compared lets every broken candidate through; `--allow-missing` accepts a partial
+comparison explicitly.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.labels import unique_phone_labels
 from contracts.stats import compare
+from contracts.vocabulary import RunState
 from server.auth.service import Principal
 from server.devices.models import Device
 from server.jobs.service import get_job
@@ -38,6 +44,18 @@ class CompareOut(BaseModel):
     confidence: float = 0.95
     pairs: list[PairOut]
     missing: list[str]
+    unfinished: list[str] = []  # runs of either job that did not succeed (failed, cancelled, not done)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.pairs) and not self.missing and not self.unfinished
+
+    def not_compared(self) -> list[str]:
+        """What the comparison left out, in words (for the gate's message)."""
+        out = [*self.missing, *self.unfinished]
+        if not self.pairs:
+            out.append("no phone and setting was measured by both jobs")
+        return out
 
 
 def _median_ci(r: Result) -> tuple[float, float, float]:
@@ -55,9 +73,10 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
     ra, rb = by_key(job_a.id), by_key(job_b.id)
     devices = {d.id: d for d in db.scalars(select(Device).where(Device.id.in_({k[0] for k in ra | rb})))}
     pairs, missing = [], []
+    names = unique_phone_labels((d.id, d.model, d.serial, False) for d in devices.values())
     for key in sorted(set(ra) | set(rb)):
         dev = devices.get(key[0])
-        label = f"{dev.model if dev else key[0]} {key[1]} x{key[2]}"
+        label = f"{names.get(key[0], key[0])} {key[1]} x{key[2]}"
         if key not in ra or key not in rb:
             missing.append(f"{label}: only in job {a if key in ra else b}")
             continue
@@ -67,7 +86,7 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
         pairs.append(
             PairOut(
                 device_id=key[0],
-                device=dev.model if dev else None,
+                device=names.get(key[0]),
                 soc=dev.soc_name if dev else None,
                 delegate=key[1],
                 threads=key[2],
@@ -80,7 +99,14 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
                 unstable=ra[key].unstable or rb[key].unstable,
             )
         )
-    return CompareOut(a=a, b=b, pairs=pairs, missing=missing)
+    unfinished = []
+    for job in (job_a, job_b):
+        for run in job.runs:
+            if run.state != RunState.succeeded:
+                dev = devices.get(run.device_id) or db.get(Device, run.device_id)
+                label = f"{dev.model if dev else run.device_id} {run.delegate} x{run.threads}"
+                unfinished.append(f"{label}: run {run.id} of job {job.id} is {run.state}")
+    return CompareOut(a=a, b=b, pairs=pairs, missing=missing, unfinished=unfinished)
 
 
 def regressions(result: CompareOut, tolerance: float) -> list[PairOut]:

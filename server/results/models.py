@@ -57,3 +57,40 @@ class Result(Base):
     temp_after_c: Mapped[float | None] = mapped_column(Float)
     env: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+RESULT_KEYS = ("id", "run_id", "job_id", "model_id", "device_id", "delegate", "delegate_applied", "threads")
+"""What a result is about (copied from its run), as opposed to what was measured."""
+
+MEASUREMENTS = (
+    "init_us",
+    "first_inference_us",
+    "warmup_avg_us",
+    "avg_us",
+    "min_us",
+    "max_us",
+    "std_us",
+    "median_us",
+    "mean_us",
+    "p90_us",
+    "cv",
+    "ci95_low_us",
+    "ci95_high_us",
+    "trials",
+    "unstable",
+    "unstable_reason",
+    "count",
+    "mem_init_mb",
+    "mem_overall_mb",
+    "mem_peak_mb",
+    "tool_version",
+    "battery_before",
+    "battery_after",
+    "temp_before_c",
+    "temp_after_c",
+)
+"""The measured fields of a result, in the order exports and pages show them: the one list.
+
+A new result column is added to `Result`, here, to `ResultOut` (the API schema) and to the
+worker's record; tests/unit/test_result_fields.py fails until all of them agree.
+"""

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from server.auth.service import Principal
 from server.devices.models import Device
 from server.jobs.models import Job
+from server.jobs.service import job_visible
 from server.models.models import Model
-from server.results.models import Result
+from server.results.models import MEASUREMENTS, Result
 
 COLUMNS = [
     "id",
@@ -26,31 +27,7 @@ COLUMNS = [
     "delegate",
     "delegate_applied",
     "threads",
-    "init_us",
-    "first_inference_us",
-    "warmup_avg_us",
-    "avg_us",
-    "min_us",
-    "max_us",
-    "std_us",
-    "median_us",
-    "mean_us",
-    "p90_us",
-    "cv",
-    "ci95_low_us",
-    "ci95_high_us",
-    "trials",
-    "unstable",
-    "unstable_reason",
-    "count",
-    "mem_init_mb",
-    "mem_overall_mb",
-    "mem_peak_mb",
-    "tool_version",
-    "battery_before",
-    "battery_after",
-    "temp_before_c",
-    "temp_after_c",
+    *MEASUREMENTS,
     "created_at",
 ]
 
@@ -75,8 +52,7 @@ def _query(
         .join(Device, Device.id == Result.device_id)
         .join(Job, Job.id == Result.job_id)
     )
-    if not principal.is_admin:
-        q = q.where(or_(Job.public, Job.submitter == principal.name))
+    q = q.where(job_visible(principal))
     if model:
         q = (
             q.where(Model.id == int(model))

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from contracts.vocabulary import Delegate
 from contracts.wire import NO_NUL
+from server.api import csv_cells
 from server.api.deps import DB, MAX_ID, IdQuery, Viewer
 from server.jobs.schemas import ResultOut
 from server.results import service
@@ -76,7 +77,7 @@ def list_results(
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=service.COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_cells.row(r) for r in rows)
         return Response(
             buf.getvalue(),
             media_type="text/csv",

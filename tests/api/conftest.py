@@ -1,41 +1,54 @@
-"""The API in-process (TestClient) against a real, freshly migrated Postgres database and Redis broker."""
+"""The API in-process (TestClient) against the session's migrated Postgres database (tests/database.py).
+
+Each test runs in a transaction that is rolled back, and runs are sent to a recording
+sender (`sent`) instead of the broker: what the API enqueues is checked, not Celery.
+"""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.stack import PG_ADMIN
+
+@pytest.fixture
+def sent() -> list[tuple[int, str]]:
+    """The (run id, host queue) pairs the API sent after its commits, in order."""
+    return []
 
 
 @pytest.fixture
-def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    name = f"farm_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    monkeypatch.setenv("FARM_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+def api(
+    request: pytest.FixtureRequest,
+    sent: list[tuple[int, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TestClient]:
+    """The app on the rolled-back test connection, or on its own database for tests marked own_database."""
+    if request.node.get_closest_marker("own_database"):
+        request.getfixturevalue("own_database")
+    else:
+        request.getfixturevalue("db_connection")
     monkeypatch.setenv("FARM_BROKER_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("FARM_BROKER_PREFIX", f"farm_api_{id(sent)}:")
     monkeypatch.setenv("FARM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FARM_MAX_UPLOAD_MB", "1")
-    from server.db import reset_caches
-    from server.migrate import upgrade
-
-    reset_caches()
-    upgrade()
+    monkeypatch.delenv("FARM_TOKEN", raising=False)
+    from contracts.settings import get_settings
+    from server import queue
     from server.main import create_app
 
-    with TestClient(create_app(reconcile=False), raise_server_exceptions=False) as client:
+    get_settings.cache_clear()
+
+    def record(targets: Sequence[tuple[int, str]]) -> None:
+        sent.extend(targets)
+
+    with TestClient(create_app(reconcile=False, sender=record), raise_server_exceptions=False) as client:
         yield client
-    reset_caches()
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    os.environ.pop("FARM_TOKEN", None)
+    queue.configure(None)
+    get_settings.cache_clear()
 
 
 def make_token(role: str, name: str | None = None) -> dict[str, str]:

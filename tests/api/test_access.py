@@ -53,7 +53,8 @@ def test_tokens_are_stored_hashed(api: TestClient) -> None:
 def test_health_and_readiness(api: TestClient) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/api/v1/readyz").status_code == 200
-    metrics = api.get("/metrics").text
+    assert api.get("/metrics").status_code == 401  # metrics count private work: token only
+    metrics = api.get("/metrics", headers=make_token("admin", "scraper")).text
     assert "phonefarm_runs" in metrics and "phonefarm_devices" in metrics
 
 

@@ -206,7 +206,7 @@ def test_job_detail(farm: Farm, page: Any) -> None:
     assert sorted(cells) == sorted(f"{r['avg_us'] / 1000:.2f}" for r in by_run.values())
     # plotly.js came from our static route and drew the three figures
     page.wait_for_selector("#latency .main-svg")
-    assert page.locator(".js-plotly-plot").count() == 3
+    assert page.locator(".chart:not(.ops) .js-plotly-plot").count() == 3
     assert page.locator("#latency .bars .point").count() >= len(farm.results)
     # raw output on demand
     first = page.locator("details.raw").first
@@ -280,7 +280,7 @@ def test_compare_table_and_exports(farm: Farm, page: Any) -> None:
     open_page(page, url + "&include_virtual=1")
     headers = [h.strip() for h in page.locator("#compare thead th").all_inner_texts()]
     assert headers[0] == "" and headers[-1] == "Size (MB)"
-    assert all("Gb RAM" in h for h in headers[1:-1]), headers
+    assert all(" GB RAM" in h for h in headers[1:-1]), headers
     body = page.locator("#compare tbody tr")
     labels = [body.nth(i).locator("th").inner_text() for i in range(body.count())]
     assert labels == [row_label(farm, "cpu"), row_label(farm, "gpu")]
@@ -318,3 +318,18 @@ def test_compare_table_and_exports(farm: Farm, page: Any) -> None:
         md_line = next(x for x in md if x.startswith(f"| {label} |"))
         cells = [c.strip() for c in md_line.strip("|").split("|")]
         assert cells[column_for(headers, soc)] == f"{ms:.2f}"
+
+
+def test_model_pickers_offer_the_models_with_results(farm: Farm, page: Any) -> None:
+    open_page(page, farm.base + "/compare?include_virtual=1")
+    options = page.locator("#model-picker option")
+    labels = [options.nth(i).inner_text() for i in range(options.count())]
+    assert labels == [
+        f"{farm.model['name']} [{'x'.join(map(str, farm.model['inputs'][0]['shape'][1:3]))}] (#{farm.model['id']})"
+    ]
+    page.select_option("#model-picker", [str(farm.model["id"])])
+    page.click("form.filters button")
+    page.wait_for_url(re.compile(rf"model={farm.model['id']}"))
+    assert page.locator("#compare tbody tr").count() >= 1
+    open_page(page, farm.base + "/leaderboard")
+    assert page.locator("#model-picker option").count() == 1

@@ -4,15 +4,15 @@ exactly one final state and every succeeded run exactly one result."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.integration.conftest import FIXTURE_MODEL
-from tests.stack import AdbServer, FarmStack, wait_for
+from tests.stack import AdbServer, FarmStack, PrivatePostgres, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -143,19 +143,29 @@ def test_failing_phone_is_quarantined(prod: FarmStack, adb_server: AdbServer, fl
     prod.assert_exactly_once()
 
 
-@pytest.mark.skipif(shutil.which("pg_ctlcluster") is None, reason="needs pg_ctlcluster")
-def test_postgres_restart_gives_503_then_recovers(prod: FarmStack) -> None:
-    prod.start_api()
-    assert prod.http.get("/readyz").status_code == 200
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop", "-m", "fast"], check=True
-    )
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
     try:
-        resp = prod.http.get("/readyz")
-        assert resp.status_code == 503 and "database" in resp.json()["detail"]
+        pg = PrivatePostgres()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot make a private Postgres cluster: {exc}")
+    pg.start()
+    yield pg
+    pg.close()
+
+
+def test_postgres_restart_gives_503_then_recovers(tmp_path: Path, private_postgres: PrivatePostgres) -> None:
+    prod = FarmStack(tmp_path, mode="production", pg_admin=private_postgres.url)
+    try:
+        prod.start_api()
+        assert prod.http.get("/readyz").status_code == 200
+        private_postgres.stop()
+        try:
+            resp = prod.http.get("/readyz")
+            assert resp.status_code == 503 and "database" in resp.json()["detail"]
+        finally:
+            private_postgres.start()
+        wait_for(lambda: prod.http.get("/readyz").status_code == 200, 30, 0.5, "readyz after restart")
+        assert prod.http.get("/devices").status_code == 200
     finally:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True)
-    wait_for(lambda: prod.http.get("/readyz").status_code == 200, 30, 0.5, "readyz after restart")
-    assert prod.http.get("/devices").status_code == 200
-    time.sleep(0.1)
+        prod.close()

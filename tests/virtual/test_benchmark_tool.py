@@ -326,7 +326,7 @@ def test_hang_until_cancelled(tmp_path: Path) -> None:
             await task
         return time.monotonic() - start
 
-    assert asyncio.run(scenario()) < 1.0
+    assert asyncio.run(scenario()) < 10  # promptly, not at the benchmark's end (never, here)
 
 
 def test_cancelling_a_long_benchmark_stops_the_worker(tmp_path: Path) -> None:
@@ -340,7 +340,7 @@ def test_cancelling_a_long_benchmark_stops_the_worker(tmp_path: Path) -> None:
             await task
 
     asyncio.run(scenario())
-    time.sleep(0.1)  # let an inference in flight finish
+    time.sleep(1.0)  # let an inference in flight finish (generous: the machine may be loaded)
     heat = dev.thermal.die_c()
     assert heat > dev.profile.thermal.ambient_c  # it did run
     time.sleep(0.3)
@@ -358,3 +358,12 @@ def test_benchmark_heats_the_phone(tmp_path: Path) -> None:
     assert hot == pytest.approx(cool + 301 * dev.profile.thermal.heat_per_inference_mc / 1000, rel=1e-6)
     clock.t += 600
     assert dev.thermal.die_c() < cool + 0.1
+
+
+def test_an_injected_inference_time_is_reported_whatever_the_host_load(tmp_path: Path) -> None:
+    dev = make(tmp_path, faults=Faults(inference_us=2000.0, slowdown=1.5))
+    rc, out = bench(dev, "--num_runs=20 --min_secs=0 --warmup_runs=1 --warmup_min_secs=0")
+    assert rc == 0
+    assert "every inference 2000 us on the phone's clock" in out
+    avg = float(out.split("Inference (avg): ")[1].split()[0])
+    assert 2700 < avg < 3300  # 2000 us x 1.5, with 2 % noise

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.zoo
+# building a network with TensorFlow took up to 244 s on a loaded 2-core machine (setup counts)
+pytestmark = [pytest.mark.zoo, pytest.mark.timeout(1500)]
 tf = pytest.importorskip("tensorflow")
 
 from models.build import ModelCard, build  # noqa: E402

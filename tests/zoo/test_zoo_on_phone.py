@@ -9,7 +9,9 @@ import pytest
 
 from tests.stack import AdbServer, FarmStack
 
-pytestmark = [pytest.mark.zoo, pytest.mark.integration]
+# pytest-timeout counts fixture setup: building the zoo with TensorFlow alone took 221 s on a loaded
+# 2-core machine, so the default 300 s would fail a correct farm
+pytestmark = [pytest.mark.zoo, pytest.mark.integration, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,176 @@
+"""What Android's own device tests found missing, checked through the stock adb client:
+stdin to shell/exec commands, interactive exit codes, logcat, sync compression and dry run,
+pushed symlinks, read permissions, adb reverse and forwarding into the phone."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.stack import AdbServer
+from tests.virtual.conftest import PhoneFactory
+
+pytestmark = pytest.mark.timeout(90)
+
+TMP = "/data/local/tmp"
+
+
+def adb_run(adb: AdbServer, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [adb.adb, "-P", str(adb.port), *args],
+        input=stdin,
+        capture_output=True,
+        env={**adb.env, **(env or {})},
+        timeout=30,
+    )
+
+
+def test_stdin_reaches_shell_and_exec_commands(adb: AdbServer, make_phone: PhoneFactory) -> None:
+    a = make_phone("gs201").address
+    r = adb_run(adb, "-s", a, "shell", "cat", stdin=b"foo\nbar\n")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"foo\nbar\n", b"")
+    data = os.urandom(200_000)
+    r = adb_run(adb, "-s", a, "exec-in", f"cat > {TMP}/in.bin", stdin=data)
+    assert r.returncode == 0
+    assert adb_run(adb, "-s", a, "exec-out", f"cat {TMP}/in.bin").stdout == data
+    r = adb_run(adb, "-s", a, "shell", f"cat > {TMP}/s.txt; wc -c < {TMP}/s.txt", stdin=b"12345")
+    assert r.stdout.strip() == b"5"
+
+
+def test_interactive_shell_exits_with_the_first_exit_code(adb: AdbServer, phone) -> None:
+    r = adb_run(adb, "-s", phone.address, "shell", stdin=b"x=17; exit $x; exit\n")
+    assert r.returncode == 17
+
+
+def test_unknown_commands_exit_127_and_logcat_works(adb: AdbServer, phone) -> None:
+    r = adb_run(adb, "-s", phone.address, "shell", "no_such_tool")
+    assert r.returncode == 127 and b"inaccessible or not found" in r.stderr
+    r = adb_run(adb, "-s", phone.address, "logcat", "-d")
+    assert r.returncode == 0 and b"inaccessible" not in r.stdout and b"ActivityManager" in r.stdout
+    assert adb_run(adb, "-s", phone.address, "logcat", "-c").returncode == 0
+    assert adb_run(adb, "-s", phone.address, "logcat", "-d").stdout == b""
+
+
+def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: AdbServer, phone) -> None:
+    proc = subprocess.Popen(
+        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell", "echo $$; sleep 30"],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        env=adb.env,
+    )
+    try:
+        assert proc.stdout is not None
+        pid = proc.stdout.readline().strip().decode()
+        assert adb_run(adb, "-s", phone.address, "shell", f"ps {pid}").returncode == 0
+        found = adb_run(adb, "-s", phone.address, "shell", "pidof sleep").stdout.split()
+        assert len(found) == 1
+        assert adb_run(adb, "-s", phone.address, "shell", f"kill {found[0].decode()}").returncode == 0
+        assert proc.wait(timeout=10) == 143
+    finally:
+        proc.kill()
+    deadline = time.monotonic() + 5
+    while adb_run(adb, "-s", phone.address, "shell", f"ps {pid}").returncode == 0:
+        assert time.monotonic() < deadline, "the shell stayed in the process table"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("profile", "offered"), [("sdm845", {"brotli"}), ("gs201", {"brotli", "lz4", "zstd"})]
+)
+def test_compression_is_advertised_as_the_android_release_does(
+    adb: AdbServer, make_phone: PhoneFactory, profile: str, offered: set[str]
+) -> None:
+    a = make_phone(profile).address
+    features = adb_run(adb, "-s", a, "features").stdout.decode().split()
+    assert {f.removeprefix("sendrecv_v2_") for f in features if f.startswith("sendrecv_v2_")} - {
+        "dry_run_send"
+    } == offered
+
+
+@pytest.mark.parametrize("codec", ["brotli", "lz4", "zstd", "none"])
+def test_push_and_pull_with_each_compression(
+    adb: AdbServer, make_phone: PhoneFactory, tmp_path: Path, codec: str
+) -> None:
+    a = make_phone("gs201").address
+    data = os.urandom(300_000) + b"z" * 300_000
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    env = {"ADB_COMPRESSION": codec}
+    assert adb_run(adb, "-s", a, "push", str(src), f"{TMP}/c.bin", env=env).returncode == 0
+    assert adb_run(adb, "-s", a, "pull", f"{TMP}/c.bin", str(tmp_path / "back.bin"), env=env).returncode == 0
+    assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_push_dry_run_writes_nothing(adb: AdbServer, make_phone: PhoneFactory, tmp_path: Path) -> None:
+    a = make_phone("gs201").address
+    src = tmp_path / "f"
+    src.write_bytes(b"x" * 1000)
+    assert adb_run(adb, "-s", a, "push", "-n", str(src), f"{TMP}/dry").returncode == 0
+    assert adb_run(adb, "-s", a, "shell", f"[ -e {TMP}/dry ]").returncode == 1
+
+
+def test_a_pushed_directory_keeps_its_symlinks(adb: AdbServer, phone, tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "foo").write_text("foo")
+    (d / "link").symlink_to("foo")
+    assert adb_run(adb, "-s", phone.address, "push", str(d), f"{TMP}/").returncode == 0
+    r = adb_run(adb, "-s", phone.address, "shell", f"cat {TMP}/d/link; ls -l {TMP}/d/link")
+    assert r.stdout.startswith(b"foo") and b"-> foo" in r.stdout
+
+
+def test_pull_of_an_unreadable_file_is_permission_denied(adb: AdbServer, phone, tmp_path: Path) -> None:
+    adb_run(adb, "-s", phone.address, "shell", f"echo s > {TMP}/secret; chmod 000 {TMP}/secret")
+    r = adb_run(adb, "-s", phone.address, "pull", f"{TMP}/secret", str(tmp_path / "x"))
+    assert r.returncode != 0 and b"Permission denied" in r.stderr + r.stdout
+
+
+def test_forward_reaches_a_server_inside_the_phone_and_reverse_reaches_the_host(
+    adb: AdbServer, phone
+) -> None:
+    a = phone.address
+    port = int(adb_run(adb, "-s", a, "forward", "tcp:0", "tcp:7001").stdout)
+    server = threading.Thread(
+        target=adb_run, args=(adb, "-s", a, "shell", "echo pong | nc -l -p 7001"), daemon=True
+    )
+    server.start()
+    time.sleep(0.5)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"ping")
+        assert s.recv(16) == b"pong\n"
+    server.join(10)
+    adb_run(adb, "-s", a, "forward", "--remove-all")
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    host_port = listener.getsockname()[1]
+    with listener:
+        assert adb_run(adb, "-s", a, "reverse", "tcp:7002", f"tcp:{host_port}").returncode == 0
+        assert f"tcp:7002 tcp:{host_port}" in adb_run(adb, "-s", a, "reverse", "--list").stdout.decode()
+        result: dict[str, bytes] = {}
+        t = threading.Thread(
+            target=lambda: result.update(
+                out=adb_run(adb, "-s", a, "shell", "echo hi | nc -w 2 localhost 7002").stdout
+            )
+        )
+        t.start()
+        conn, _ = listener.accept()
+        with conn:
+            assert conn.recv(16) == b"hi\n"
+            conn.sendall(b"back\n")
+        t.join(10)
+        assert result["out"] == b"back\n"
+        assert adb_run(adb, "-s", a, "reverse", "--remove-all").returncode == 0
+        assert adb_run(adb, "-s", a, "reverse", "--list").stdout.strip() == b""
+
+
+def test_setprop_debug_through_adb(adb: AdbServer, phone) -> None:
+    assert adb_run(adb, "-s", phone.address, "shell", "setprop debug.foo 0.5").returncode == 0
+    assert adb_run(adb, "-s", phone.address, "shell", "getprop debug.foo").stdout == b"0.5\n"
