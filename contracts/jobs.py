@@ -8,12 +8,31 @@ a stored spec gets the default written here, the same one the API applied.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.vocabulary import Delegate
 from contracts.wire import RequestModel
+
+
+class InferenceTask(BaseModel):
+    """What an inference run (POST /inferences) feeds the model and expects back.
+
+    Written by the server (server/inferences/service.submit), never by a user: the worker
+    fetches the input tensor by sha256 (`input_file`) and uploads the output it pulls.
+    """
+
+    id: int = Field(ge=1)
+    input_name: str = Field(max_length=256)
+    input_shape: list[int] = Field(max_length=16)
+    output_bytes: int = Field(ge=0)
+    input_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    input_size: int = Field(0, ge=0)
+
+    def input_path(self) -> str:
+        """The API path (under /api/v1) that streams the input tensor."""
+        return f"/inferences/{self.id}/input"
 
 
 class BenchmarkSpec(RequestModel):
@@ -42,6 +61,10 @@ class BenchmarkSpec(RequestModel):
         "outputs with the CPU's on the same phone (GET /benchmarks/{id}/numerics)",
     )
     report_peak_memory_footprint: bool = True
+    kind: Literal["benchmark", "inference"] = Field(
+        "benchmark", description="Set by the server: inference jobs come from POST /inferences"
+    )
+    inference: InferenceTask | None = Field(None, description="Set by the server for inference jobs")
     # measurement protocol: repeated trials behind a thermal and battery gate
     trials: int = Field(3, ge=1, le=20, description="Benchmark invocations per run, each after the gates")
     cooldown_s: float = Field(2.0, ge=0, le=600, description="Rest between trials")

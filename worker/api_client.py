@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -113,6 +114,19 @@ class WorkerApi:
 
     def release(self, key: RunKey) -> None:
         self._retry(lambda: self.api.post(f"/runs/{key.run_id}/release", json=_key(key)))
+
+    def upload_run_file(
+        self, key: RunKey, what: str, path: Path, fields: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST a file a run produced (`inference-output`, `numerics-output`) with the run's key."""
+        form = {k: str(v) for k, v in _key(key).items()} | (fields or {})
+
+        def send() -> dict[str, Any]:
+            with path.open("rb") as fh:
+                files = {"file": (path.name, fh, "application/octet-stream")}
+                return dict(self.api.post(f"/runs/{key.run_id}/{what}", data=form, files=files) or {})
+
+        return self._retry(send)
 
     def stream(self, path: str) -> Iterator[bytes]:
         """The bytes at an API path (a model's or binary's file), chunk by chunk."""

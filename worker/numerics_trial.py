@@ -12,13 +12,14 @@ fails the measured run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from adbutils import AdbDevice
 
+from contracts.jobs import BenchmarkSpec
+from contracts.runs import Claim
 from contracts.settings import get_settings
 from contracts.tflite import TensorInfo, inspect_tflite
 from device_agent.phone import benchmark, install
@@ -39,8 +40,8 @@ DTYPES = {
 MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 
 
-def wanted(spec: Mapping[str, Any]) -> bool:
-    return bool(spec.get("numerics"))
+def wanted(spec: BenchmarkSpec) -> bool:
+    return spec.numerics
 
 
 def fixed_input(info: TensorInfo, index: int) -> np.ndarray:
@@ -66,11 +67,13 @@ def numerics_trial(
     device: AdbDevice,
     binary: str,
     model: str,
-    claim: Any,
+    claim: Claim,
+    model_local: Path,
     *,
     timeout: float,
 ) -> dict[str, Any]:
-    info = inspect_tflite(Path(claim.model_path).read_bytes())
+    """Run the fixed input once; the output is pulled to this host (`output_local`) for upload."""
+    info = inspect_tflite(model_local.read_bytes())
     if any(i.dtype not in DTYPES or any(d < 1 for d in i.shape) for i in [*info.inputs, *info.outputs]):
         return {"error": "inputs or outputs of dynamic shape or unknown type: no fixed input"}
     where = get_settings().data_dir.resolve() / "numerics" / str(int(claim.job_id))
@@ -80,12 +83,19 @@ def numerics_trial(
         local = where / f"input-{i}.bin"
         if not local.exists():
             local.write_bytes(fixed_input(t, i).tobytes())
-        remote = f"{install.REMOTE_DIR}/numerics-{claim.model_sha256[:16]}-{i}.bin"
+        remote = f"{install.REMOTE_DIR}/numerics-{claim.model.sha256[:16]}-{i}.bin"
         uploads.append(install.Upload(local, remote))
         files.append(f"{t.name.replace(':', '::')}:{remote}")
     install.ensure(device, uploads)
-    one = dict(claim.spec) | {"num_runs": 1, "warmup_runs": 0, "min_secs": 0.0, "warmup_min_secs": 0.0}
-    one.pop("enable_op_profiling", None)
+    one = claim.spec.model_copy(
+        update={
+            "num_runs": 1,
+            "warmup_runs": 0,
+            "min_secs": 0.0,
+            "warmup_min_secs": 0.0,
+            "enable_op_profiling": False,
+        }
+    )
     output_remote = f"{install.REMOTE_DIR}/numerics-out-{int(claim.run_id)}.bin"
     command = (
         benchmark.build_command(binary, model, claim.delegate, claim.threads, one)
@@ -109,16 +119,18 @@ def numerics_trial(
         local_out.write_bytes(bytes(device.sync.read_bytes(output_remote)))
     finally:
         run(device, quote_cmd("rm", "-f", output_remote))
-    return {"output_path": str(local_out), "output_bytes": expected, "seed": SEED, "command": command}
+    return {"output_local": str(local_out), "output_bytes": expected, "seed": SEED, "command": command}
 
 
 def maybe_numerics(
-    device: AdbDevice, binary: str, model: str, claim: Any, *, timeout: float
+    device: AdbDevice, binary: str, model: str, claim: Claim, model_local: Path, *, timeout: float
 ) -> dict[str, Any] | None:
+    """The numerics trial's record; `output_local` is this host's copy, which the runner uploads
+    (POST /runs/{id}/numerics-output) and the server replaces by its own path."""
     if not wanted(claim.spec):
         return None
     try:
-        return numerics_trial(device, binary, model, claim, timeout=timeout)
+        return numerics_trial(device, binary, model, claim, model_local, timeout=timeout)
     except Exception as exc:  # the measured result stands without its numerics
         log.warning("run=%s numerics trial failed: %r", claim.run_id, exc)
         return {"error": f"numerics trial failed: {exc}"}

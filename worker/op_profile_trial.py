@@ -13,12 +13,12 @@ result stands, with the reason the profile is missing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import adbutils
 from adbutils import AdbDevice
 
+from contracts.jobs import BenchmarkSpec
 from device_agent import op_profile
 from device_agent.phone import benchmark, install
 from device_agent.phone.shell import quote_cmd, run
@@ -28,9 +28,9 @@ MAX_CSV_BYTES = 4 * 1024 * 1024
 PROFILED_BY_DEFAULT = ("gpu", "nnapi")
 
 
-def wanted(spec: Mapping[str, Any], delegate: str) -> bool:
+def wanted(spec: BenchmarkSpec, delegate: str) -> bool:
     """The job's `op_profile` option; unset means on for the accelerators."""
-    value = spec.get("op_profile")
+    value = spec.op_profile
     return bool(value) if value is not None else delegate in PROFILED_BY_DEFAULT
 
 
@@ -50,16 +50,22 @@ def profile_trial(
     model: str,
     delegate: str,
     threads: int,
-    spec: Mapping[str, Any],
+    spec: BenchmarkSpec,
     *,
     run_id: int,
     timeout: float,
 ) -> dict[str, Any]:
     """Run the profile trial and return the placement (as stored in the result's env)."""
-    short = {k: v for k, v in spec.items() if k not in ("enable_op_profiling",)}
     # a few inferences suffice for a per-op split; bounded so the trial costs little phone time
-    short |= {"num_runs": min(int(spec.get("num_runs", 50)), 20), "min_secs": 0.0, "max_secs": 60.0}
-    base = benchmark.build_command(binary, model, delegate, threads, short | {"enable_op_profiling": True})
+    short = spec.model_copy(
+        update={
+            "num_runs": min(spec.num_runs, 20),
+            "min_secs": 0.0,
+            "max_secs": 60.0,
+            "enable_op_profiling": True,
+        }
+    )
+    base = benchmark.build_command(binary, model, delegate, threads, short)
     remote = f"{install.REMOTE_DIR}/op_profile-{int(run_id)}.csv"
     command = base + " " + quote_cmd("--op_profiling_output_mode=csv", f"--op_profiling_output_file={remote}")
     out = run(device, command, timeout=timeout)
@@ -82,7 +88,7 @@ def maybe_profile(
     model: str,
     delegate: str,
     threads: int,
-    spec: Mapping[str, Any],
+    spec: BenchmarkSpec,
     *,
     run_id: int,
     timeout: float,

@@ -265,7 +265,11 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         run_id=claim.run_id,
         timeout=settings.run_timeout_s,
     )
-    numerics = maybe_numerics(device, binary_remote, model_remote, claim, timeout=settings.run_timeout_s)
+    numerics = maybe_numerics(
+        device, binary_remote, model_remote, claim, _fetch(claim.model), timeout=settings.run_timeout_s
+    )
+    if numerics is not None and "output_local" in numerics:
+        numerics = _upload_numerics(claim, numerics)
     trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
     summary = summarize(trials, spec.unstable_cv)
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
@@ -292,6 +296,19 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     }
     record = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
     return Measurement(command, "\n".join(outputs), record=record)
+
+
+def _upload_numerics(claim: Claim, numerics: dict[str, Any]) -> dict[str, Any]:
+    """Send the numerics trial's output to the API (the server compares it at read time)."""
+    local = Path(numerics.pop("output_local"))
+    try:
+        _api().upload_run_file(claim, "numerics-output", local)
+    except Exception as exc:  # the measured result stands without its numerics
+        log.warning("run=%s numerics output upload failed: %r", claim.run_id, exc)
+        return {"error": f"numerics output upload failed: {exc}"}
+    finally:
+        local.unlink(missing_ok=True)
+    return numerics
 
 
 def asdict_trial(t: Trial) -> dict[str, Any]:

@@ -58,6 +58,12 @@ class BenchmarkIn(BenchmarkSpec):
             raise ValueError("a model id is a positive integer")
         return v
 
+    @model_validator(mode="after")
+    def _benchmark_only(self) -> BenchmarkIn:
+        if self.kind != "benchmark" or self.inference is not None:
+            raise ValueError("kind and inference are the server's: submit an inference with POST /inferences")
+        return self
+
     devices: DeviceSelector
     public: bool | None = Field(None, description="Default: the model's own visibility")
 
