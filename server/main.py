@@ -26,6 +26,7 @@ from server.db import get_engine
 from server.devices.views import router as devices_router
 from server.inferences.views import numerics_router
 from server.inferences.views import router as inferences_router
+from server.inferences.worker_views import router as inference_files_router
 from server.jobs.agent_views import router as runs_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
@@ -136,6 +137,7 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
         models_router,
         jobs_router,
         runs_router,
+        inference_files_router,
         devices_router,
         results_router,
         compare_router,

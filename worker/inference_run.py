@@ -4,35 +4,43 @@ Why benchmark_model and not an app: it is the binary the farm already pushes and
 and it has the flags for exactly this (``--input_layer=… --input_layer_shape=…
 --input_layer_value_files=NAME:PATH`` feeds raw tensor bytes, ``--output_filepath=PATH``
 writes every output tensor's raw bytes after the run). The run is claimed, leased and
-heartbeated like a benchmark run (worker/runner.py); what it stores is the output file
-(server/inferences/service.complete_run), never a timing result. Every value on the
+heartbeated like a benchmark run (worker/runner.py), through the API only: the input tensor is
+fetched by sha256 (GET /inferences/{id}/input) and the pulled output is uploaded
+(POST /runs/{id}/inference-output, stored by server/inferences/service.complete_run), never a
+timing result. Every value on the
 command line comes from the job's spec, written by the server, and is shell-quoted.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import adbutils
 from adbutils import AdbDevice
 
+from contracts.jobs import InferenceTask
+from contracts.runs import Claim, FileRef
 from contracts.settings import get_settings
 from contracts.vocabulary import FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install
-from device_agent.phone.shell import CommandTimeout, DeviceLost, quote_cmd, run
-from server.db import session_scope
-from server.inferences import service as inference_service
-from server.jobs import lifecycle
-from server.jobs.lifecycle import Claim
+from device_agent.phone.shell import CommandTimeout, quote_cmd, run
 from worker import benchmark_binary
 
 log = logging.getLogger("phonefarm.worker")
 
 
 def is_inference(claim: Claim) -> bool:
-    return claim.spec.get("kind") == "inference"
+    return claim.spec.kind == "inference" and claim.spec.inference is not None
+
+
+def _task(claim: Claim) -> InferenceTask:
+    task = claim.spec.inference
+    if task is None:
+        raise ValueError("an inference run without its inference")
+    return task
 
 
 def command_for(
@@ -43,9 +51,9 @@ def command_for(
     output_remote: str,
     supported: frozenset[str] | None = None,
 ) -> str:
-    inf = claim.spec["inference"]
-    name = str(inf["input_name"])
-    shape = ",".join(str(int(d)) for d in inf["input_shape"])
+    inf = _task(claim)
+    name = inf.input_name
+    shape = ",".join(str(int(d)) for d in inf.input_shape)
     base = benchmark.build_command(binary, model, claim.delegate, claim.threads, claim.spec, supported)
     return (
         base
@@ -60,6 +68,8 @@ def command_for(
 
 
 def _pull(device: AdbDevice, remote: str, expected: int) -> bytes:
+    from worker.runner import PHONE_LOST
+
     size = install.remote_sizes(device, [remote]).get(remote)
     if size != expected:
         raise ValueError(
@@ -67,29 +77,37 @@ def _pull(device: AdbDevice, remote: str, expected: int) -> bytes:
         )
     try:
         return bytes(device.sync.read_bytes(remote))
-    except (adbutils.AdbError, OSError) as exc:
+    except (adbutils.AdbError, *PHONE_LOST) as exc:
+        from device_agent.phone.shell import DeviceLost
+
         raise DeviceLost(f"pull of {remote} from {device.serial} failed: {exc}") from exc
 
 
-def infer(claim: Claim, device: AdbDevice) -> tuple[str, str, Path | None, float | None, str | None]:
-    """(command, raw output, local output file or None, inference µs, error)."""
+def infer(claim: Claim, device: AdbDevice) -> tuple[str, str, bytes | None, float | None, str | None]:
+    """(command, raw output, output bytes or None, inference µs, error)."""
+    from worker.runner import _api, _fetch, _model
+
     settings = get_settings()
-    inf = claim.spec["inference"]
-    model_remote = install.model_path(claim.model_sha256)
-    chosen = benchmark_binary.choose(device, claim.model_sha256)  # by the phone's abilist
+    inf = _task(claim)
+    if inf.input_sha256 is None:
+        raise ValueError("the inference's input has no sha256: submit it again")
+    model = _model(claim)  # from this host's cache, fetched by sha256 when missing
+    chosen = benchmark_binary.choose(device, claim, _fetch)  # by the phone's abilist
     binary_remote = install.binary_path(chosen.info.sha256[:12])
-    input_remote = f"{install.REMOTE_DIR}/inference-{int(inf['id'])}.bin"
+    input_ref = FileRef(sha256=inf.input_sha256, size=inf.input_size, path=inf.input_path())
+    input_local = _fetch(input_ref)
+    input_remote = f"{install.REMOTE_DIR}/inference-{int(inf.id)}.bin"
     output_remote = f"{install.REMOTE_DIR}/output-{int(claim.run_id)}.bin"
     install.ensure(
         device,
         [
-            install.Upload(Path(claim.model_path), model_remote),
-            install.Upload(chosen.local, binary_remote, executable=True),
-            install.Upload(Path(inf["input_path"]), input_remote),
+            model,
+            install.Upload(chosen.local, binary_remote, chosen.info.sha256, executable=True),
+            install.Upload(input_local, input_remote, inf.input_sha256),
         ],
     )
-    supported = benchmark_binary.supported_flags(device, chosen.info, binary_remote)
-    command = command_for(claim, binary_remote, model_remote, input_remote, output_remote, supported)
+    supported = benchmark_binary.supported_flags(device, chosen.info, binary_remote, _api().capabilities)
+    command = command_for(claim, binary_remote, model.remote, input_remote, output_remote, supported)
     log.info("run=%s inference: %s", claim.run_id, command)
     out = run(device, command, timeout=settings.run_timeout_s)
     parsed = benchmark_output.parse(out.output)
@@ -98,63 +116,74 @@ def infer(claim: Claim, device: AdbDevice) -> tuple[str, str, Path | None, float
     if out.exit_code != 0:
         return command, out.output, None, None, f"benchmark_model exited with {out.exit_code}"
     try:
-        blob = _pull(device, output_remote, int(inf["output_bytes"]))
+        blob = _pull(device, output_remote, inf.output_bytes)
     except ValueError as exc:
         return command, out.output, None, None, str(exc)
     finally:
         run(device, quote_cmd("rm", "-f", output_remote))
-    local = Path(inf["output_dir"]) / f"run-{int(claim.run_id)}.bin"
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(blob)
-    return command, out.output, local, parsed.avg_us, None
+    return command, out.output, blob, parsed.avg_us, None
+
+
+def _upload(claim: Claim, blob: bytes, us: float | None, raw: str, command: str) -> bool:
+    """Upload the output; the server stores it and completes the run. False: no longer ours."""
+    from contracts.runs import RAW_OUTPUT_LIMIT, bound_text
+    from worker.runner import _api
+
+    fields = {"raw_output": bound_text(raw, RAW_OUTPUT_LIMIT) or "", "command": command[:8000]}
+    if us is not None:
+        fields["inference_us"] = repr(float(us))
+    with tempfile.TemporaryDirectory(prefix="phonefarm-out-") as tmp:
+        path = Path(tmp) / f"run-{int(claim.run_id)}.bin"
+        path.write_bytes(blob)
+        reply = _api().upload_run_file(claim, "inference-output", path, fields)
+    return bool(reply.get("stored"))
 
 
 def execute(claim: Claim) -> str:
     """Claimed inference run → output stored or failure recorded; the lease is always given back."""
-    from worker.celery_app import dispatch
-    from worker.runner import Cancelled, _device, _Heartbeat
+    from worker.runner import LOST_OR_TIMED_OUT, Cancelled, FetchFailed, _api, _device, _Heartbeat
 
+    api = _api()
     beat = _Heartbeat(claim)
     beat.start()
     command = raw = None
     settled = False
     try:
-        command, raw, path, us, error = infer(claim, _device(claim.serial))
+        command, raw, blob, us, error = infer(claim, _device(claim.serial))
         if beat.cancelled.is_set():
             raise Cancelled
-        with session_scope() as db:
-            if path is not None:
-                stored = inference_service.complete_run(db, claim, path, us, raw, command)
-                settled = True
-                return RunState.succeeded if stored else "discarded"
-            lifecycle.fail(db, claim, error or "unknown error", raw, command, device_lost=False)
+        if blob is not None:
+            stored = _upload(claim, blob, us, raw, command)
             settled = True
-            return RunState.failed
+            return RunState.succeeded if stored else "discarded"
+        api.fail(claim, error or "unknown error", raw, command, device_lost=False)
+        settled = True
+        return RunState.failed
     except Cancelled:
         return RunState.cancelled
     except benchmark_binary.HostMisconfigured as exc:
         cause = FailureCause.host_misconfigured
-        with session_scope() as db:
-            lifecycle.fail(db, claim, f"{cause}: {exc}", raw, command, device_lost=False, cause=cause)
+        api.fail(claim, f"{cause}: {exc}", raw, command, device_lost=False, cause=cause)
         settled = True
         return RunState.failed
-    except (DeviceLost, CommandTimeout, ConnectionError) as exc:
-        lost = isinstance(exc, DeviceLost | ConnectionError)
-        reason = str(exc) if lost else f"inference timed out: {exc}"
-        with session_scope() as db:
-            target = lifecycle.fail(db, claim, reason, raw, command, device_lost=lost)
+    except FetchFailed as exc:  # not the phone's fault: the reconciler requeues the silent run
+        log.error("run=%s %s", claim.run_id, exc)
+        return "fetch-failed"
+    except LOST_OR_TIMED_OUT as exc:
+        lost = not isinstance(exc, CommandTimeout)
+        reason = f"phone lost: {exc!r}" if lost else f"inference timed out: {exc}"
+        retrying = api.fail(claim, reason, raw, command, device_lost=lost)
         settled = True
-        if target:
-            dispatch([target])
-        return "retrying" if target else RunState.failed
+        return "retrying" if retrying else RunState.failed
     except Exception as exc:
         log.exception("run=%s inference failed unexpectedly", claim.run_id)
-        with session_scope() as db:
-            lifecycle.fail(db, claim, f"internal error: {exc!r}", raw, command, device_lost=False)
+        api.fail(claim, f"internal error: {exc!r}", raw, command, device_lost=False)
         settled = True
         return RunState.failed
     finally:
         beat.stop.set()
         if not settled:
-            with session_scope() as db:
-                lifecycle.release(db, claim)
+            try:
+                api.release(claim)
+            except Exception as exc:  # the lease expires by itself (stale_run_s)
+                log.warning("run=%s could not release the phone: %s", claim.run_id, exc)

@@ -10,6 +10,7 @@ non-CPU delegate's output with the CPU output of the same phone (contracts/numer
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from contracts.numerics import compare
+from contracts.output import bound
+from contracts.runs import RunKey
 from contracts.settings import get_settings
 from contracts.vocabulary import RunState
 from server.api.errors import NotFound, ProblemError
@@ -32,7 +35,7 @@ from server.inferences import images, render
 from server.inferences.models import Inference, InferenceOutput
 from server.inferences.schemas import InferenceIn, InferenceOut, InferenceRunOut, NumericsOut
 from server.jobs import service as jobs_service
-from server.jobs.lifecycle import Claim, release
+from server.jobs.lifecycle import release
 from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.models.service import find_model
@@ -73,7 +76,8 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
     image_path = where / f"image.{fmt}"
     image_path.write_bytes(raw)
     input_path = where / "input.bin"
-    input_path.write_bytes(np.ascontiguousarray(tensor).tobytes())
+    input_bytes = np.ascontiguousarray(tensor).tobytes()
+    input_path.write_bytes(input_bytes)
     inference = Inference(
         job_id=job.id,
         model_id=model.id,
@@ -95,6 +99,9 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
         "inference": {
             "id": inference.id,
             "input_path": str(input_path),
+            # workers fetch the input by content (GET /inferences/{id}/input), never by this path
+            "input_sha256": hashlib.sha256(input_bytes).hexdigest(),
+            "input_size": len(input_bytes),
             "input_name": inference.input_name,
             "input_shape": inference.input_shape,
             "output_dir": str(where),
@@ -127,24 +134,31 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
     return inference
 
 
+def output_path(job_id: int, run_id: int, attempt: int) -> Path:
+    """Where the API keeps an inference run's output (uploaded by the worker)."""
+    return _dir(job_id) / f"run-{int(run_id)}-{int(attempt)}.bin"
+
+
 def complete_run(
     db: Session,
-    claim: Claim,
+    key: RunKey,
     output_path: Path,
     inference_us: float | None,
     raw_output: str,
     command: str,
 ) -> bool:
-    """Record a run's pulled output if the run is still ours (as lifecycle.complete does for results)."""
-    run = db.scalar(select(Run).where(Run.id == claim.run_id).with_for_update())
-    if run is None or run.state != RunState.running or run.attempts != claim.attempt:
-        release(db, claim)
+    """Record a run's output if the run is still ours (as lifecycle.complete does for results)."""
+    run = db.scalar(select(Run).where(Run.id == key.run_id).with_for_update())
+    if run is None or run.state != RunState.running or run.attempts != key.attempt:
+        release(db, key)
         return False
-    inference_id = int(claim.spec["inference"]["id"])
+    inference = inference_for_job(db, run.job_id)
+    if inference is None:
+        raise NotFound("inference of run", key.run_id)
     db.add(
         InferenceOutput(
             run_id=run.id,
-            inference_id=inference_id,
+            inference_id=inference.id,
             device_id=run.device_id,
             delegate=run.delegate,
             path=str(output_path),
@@ -154,7 +168,7 @@ def complete_run(
     )
     run.state = RunState.succeeded
     run.finished_at = utcnow()
-    run.raw_output = raw_output
+    run.raw_output, run.output_bytes = bound(raw_output)
     run.command = command
     db.execute(update(Device).where(Device.id == run.device_id).values(consecutive_failures=0))
     release_lease(db, run.device_id, run.id)

@@ -24,6 +24,7 @@ from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound
 from server.auth.service import Principal
 from server.devices.models import Device
+from server.inferences.worker_views import attach_numerics
 from server.jobs import lifecycle
 from server.jobs.models import Run
 from server.queue import enqueue
@@ -93,6 +94,9 @@ def heartbeat(db: DB, agent: Agent, run_id: IdPath, body: RunKey) -> BeatReply:
 )
 def complete(db: DB, agent: Agent, run_id: IdPath, body: CompleteIn) -> CompleteReply:
     _check_key(db, agent, run_id, body)
+    run = db.get(Run, run_id)
+    if run is not None:
+        attach_numerics(run.job_id, body, body.result.env)
     return CompleteReply(stored=lifecycle.complete(db, body, body.result, body.raw_output, body.command))
 
 
