@@ -11,6 +11,7 @@ fails the measured run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -77,14 +78,11 @@ def numerics_trial(
     if any(i.dtype not in DTYPES or any(d < 1 for d in i.shape) for i in [*info.inputs, *info.outputs]):
         return {"error": "inputs or outputs of dynamic shape or unknown type: no fixed input"}
     where = get_settings().data_dir.resolve() / "numerics" / str(int(claim.job_id))
-    where.mkdir(parents=True, exist_ok=True)
     uploads, files = [], []
     for i, t in enumerate(info.inputs):
-        local = where / f"input-{i}.bin"
-        if not local.exists():
-            local.write_bytes(fixed_input(t, i).tobytes())
+        data = fixed_input(t, i).tobytes()
         remote = f"{install.REMOTE_DIR}/numerics-{claim.model.sha256[:16]}-{i}.bin"
-        uploads.append(install.Upload(local, remote))
+        uploads.append(install.Upload(data, remote, hashlib.sha256(data).hexdigest()))
         files.append(f"{t.name.replace(':', '::')}:{remote}")
     install.ensure(device, uploads)
     one = claim.spec.model_copy(
@@ -115,6 +113,7 @@ def numerics_trial(
         size = install.remote_sizes(device, [output_remote]).get(output_remote)
         if size != expected or expected > MAX_OUTPUT_BYTES:
             return {"error": f"numerics trial wrote {size} output bytes, the model declares {expected}"}
+        where.mkdir(parents=True, exist_ok=True)
         local_out = where / f"run-{int(claim.run_id)}.bin"
         local_out.write_bytes(bytes(device.sync.read_bytes(output_remote)))
     finally:

@@ -47,7 +47,12 @@ def _expected_bytes(db: DB, run: Run) -> int:
     model = db.get(Model, job.model_id) if job else None
     if model is None:
         raise NotFound("model of run", run.id)
-    return render.expected_size(list(model.outputs))
+    expected = render.expected_size(list(model.outputs))
+    if expected is None:
+        raise ProblemError(
+            422, "Dynamic outputs", "The model's outputs have no fixed size: nothing to upload."
+        )
+    return expected
 
 
 def _save(upload: UploadFile, target: Path, expected: int) -> None:

@@ -212,8 +212,8 @@ def test_a_runs_output_is_kept_head_and_tail_and_served_on_its_own_endpoint(api:
     )
     run_id = job.json()["runs"][0]["id"]
     with session_scope() as db:
-        _, claim = lifecycle.claim(db, run_id, "test-worker")
-    assert isinstance(claim, lifecycle.Claim)
+        claim = lifecycle.claim(db, run_id, "test-worker").claim
+    assert claim is not None
     huge = "first line\n" + "z" * (8 * KEEP_BYTES) + "\nlast line"
     with session_scope() as db:
         lifecycle.fail(db, claim, "crash: Segmentation fault", huge, "cmd", device_lost=False)
@@ -228,22 +228,20 @@ def test_a_runs_output_is_kept_head_and_tail_and_served_on_its_own_endpoint(api:
 
 def _finish(run_id: int, avg_us: float | None) -> None:
     """Take a run through the real lifecycle: claimed, then a result (or a failure)."""
+    from contracts.runs import ResultRecord
     from server.db import session_scope
     from server.jobs import lifecycle
 
     with session_scope() as db:
-        _, claim = lifecycle.claim(db, run_id, "test-worker")
-    assert isinstance(claim, lifecycle.Claim)
+        claim = lifecycle.claim(db, run_id, "test-worker").claim
+    assert claim is not None
     with session_scope() as db:
         if avg_us is None:
             lifecycle.fail(db, claim, "crash: Segmentation fault", "", "cmd", device_lost=False)
         else:
-            fields = {
-                "avg_us": avg_us,
-                "median_us": avg_us,
-                "ci95_low_us": avg_us * 0.99,
-                "ci95_high_us": avg_us * 1.01,
-            }
+            fields = ResultRecord(
+                avg_us=avg_us, median_us=avg_us, ci95_low_us=avg_us * 0.99, ci95_high_us=avg_us * 1.01
+            )
             lifecycle.complete(db, claim, fields, "Inference timings in us: Inference (avg): 1", "cmd")
 
 
