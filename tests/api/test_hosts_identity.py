@@ -66,10 +66,12 @@ def test_a_host_token_cannot_touch_another_hosts_phones(api: TestClient) -> None
     assert api.post("/api/v1/hosts/labC/heartbeat", json={"devices": {}}, headers=a).status_code == 403
     (device,) = api.get("/api/v1/devices").json()
     assert device["state"] == "online" and device["host"] == "labB"
-    claim = api.post("/api/v1/devices/1/claim-next", json={"worker": "w"}, headers=a)
+    claim = api.post(f"/api/v1/devices/{device['id']}/claim-next", json={"worker": "w"}, headers=a)
     assert claim.status_code == 403
     assert (
-        api.post("/api/v1/devices/1/claim-next", json={"worker": "w"}, headers=b).json()["outcome"]
+        api.post(f"/api/v1/devices/{device['id']}/claim-next", json={"worker": "w"}, headers=b).json()[
+            "outcome"
+        ]
         == "finished"
     )
 
