@@ -43,6 +43,8 @@ class FarmApi:
             except ValueError:
                 detail = resp.text
             raise ApiError(resp.status_code, str(detail))
+        if resp.status_code == 204 or not resp.content:  # no body (FastAPI may still label it JSON)
+            return None
         if resp.headers.get("content-type", "").startswith("application/json"):
             return resp.json()
         return resp.text
