@@ -97,7 +97,7 @@ def test_a_phone_with_hostile_properties_registers_bounded_and_the_others_still_
         adb_server.connect(p.address)
     prod.start_api()
     prod.start_agent(adb_server)
-    online = {d["serial"]: d for d in prod.wait_online(2, timeout=60)}
+    online = {d["address"]: d for d in prod.wait_online(2, timeout=60)}
     bad = online[hostile.address]
     assert bad["sdk"] is None and len(bad["manufacturer"]) == 64 and len(bad["model"]) == 128
     assert online[normal.address]["sdk"] is not None
