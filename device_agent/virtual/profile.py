@@ -343,7 +343,9 @@ def default_units(clusters: tuple[Cluster, ...]) -> dict[str, Unit]:
     XNNPACK on the fast clusters, 40 % of that on slower ones, half that for the reference kernels, the GPU 3x and NNAPI 2x XNNPACK); profiles
     used for figures carry calibrated [sim] tables with their sources instead."""
     top = max(c.max_freq_khz for c in clusters)
-    peak = sum(c.cores * c.max_freq_khz / 1e6 * 4 * (1.0 if c.max_freq_khz >= 0.8 * top else 0.4) for c in clusters)
+    peak = sum(
+        c.cores * c.max_freq_khz / 1e6 * 4 * (1.0 if c.max_freq_khz >= 0.8 * top else 0.4) for c in clusters
+    )
     x = 0.3 * peak
     return {
         "cpu": Unit(x / 2, 3.0, 8.0),

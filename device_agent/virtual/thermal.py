@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from device_agent.virtual.profile import Profile
 
 
-def busy_heat_c(profile: Profile, busy_s: float) -> float:
+def busy_heat_c(profile: Profile, busy_s: float, tau_s: float | None = None) -> float:
     """Die temperature impulse for `busy_s` seconds of full load.
 
     Sized so that continuous load settles at `full_load_rise_c` above ambient (the die's
     first-order lag has time constant tau: rise rate = impulse per second / tau)."""
     th = profile.thermal
-    return th.full_load_rise_c * busy_s / th.tau_heat_s
+    return th.full_load_rise_c * busy_s / (tau_s or th.tau_heat_s)
 
 
 @dataclass(frozen=True)
