@@ -11,7 +11,7 @@ import pytest
 from device_agent import benchmark_output
 from device_agent.virtual.device import Faults, VirtualDevice
 from device_agent.virtual.profile import load_profile
-from device_agent.virtual.sim_timing import OpCost, Noise, plan, thread_factor
+from device_agent.virtual.sim_timing import Noise, OpCost, plan, thread_factor
 from device_agent.virtual.thermal import Governor
 from tests.virtual.test_benchmark_tool import bench, make
 
