@@ -60,7 +60,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
 
-def run_all(port: int, virtual: int | None, concurrency: int) -> None:
+def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:
     from server.migrate import upgrade
 
     settings = get_settings()
@@ -79,7 +79,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
         wanted = profiles if count < 0 else [profiles[i % len(profiles)] for i in range(count)]
         fleet = PhoneFleet()
         for name in wanted:
-            phone = fleet.add(name)
+            phone = fleet.add(name, timing_mode=timing)
             adb_connect(phone.address, settings.adb_port)
         log.info("started %d virtual phones: %s", len(wanted), ", ".join(wanted))
 
