@@ -152,7 +152,6 @@ def phone(
     )
 
 
-
 @app.command()
 def attach(address: str = typer.Argument(..., help="HOST:PORT of a phone with adb over TCP")) -> None:
     """Attach a network phone (adb connect); the agent registers it."""
@@ -406,6 +405,7 @@ def compare(
         "b ms",
         "b/a",
         "95% interval",
+        "detects ≥",
         "verdict",
         title=f"benchmark {b} against {a}",
     )
@@ -419,14 +419,31 @@ def compare(
             f"{p.a_median_us / 1000:.3f}",
             f"{p.b_median_us / 1000:.3f}",
             f"{p.ratio:.3f}",
-            f"{p.ratio_low:.3f}–{p.ratio_high:.3f}",
+            f"{p.ratio_low:.3f}–{p.ratio_high:.3f}"
+            if p.ratio_low is not None and p.ratio_high is not None
+            else "none",
+            f"{p.detectable_pct:.1f}%" if p.detectable_pct is not None else "–",
             f"[{style}]{p.verdict}[/{style}]" + (" (unstable)" if p.unstable else "") if style else p.verdict,
         )
     console.print(table)
     for m in result.missing:
         console.print(f"[yellow]not compared:[/yellow] {m}")
+    for p in result.pairs:
+        if p.verdict == "unknown":
+            console.print(
+                f"[yellow]no verdict for {p.device or p.device_id} {p.delegate}:[/yellow] {p.reason}"
+            )
     if fail_on_regression is not None:
-        bad = regressions(result, _percent(fail_on_regression))
+        tolerance = _percent(fail_on_regression)
+        blind = [
+            p for p in result.pairs if p.detectable_pct is not None and p.detectable_pct > 100 * tolerance
+        ]
+        if blind:
+            console.print(
+                f"[yellow]{len(blind)} pair(s) too noisy to detect {fail_on_regression} reliably:[/yellow] "
+                "raise trials or set target_ci_pct"
+            )
+        bad = regressions(result, tolerance)
         if bad:
             console.print(f"[red]{len(bad)} regression(s) beyond {fail_on_regression}[/red]")
             raise typer.Exit(1)

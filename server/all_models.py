@@ -5,6 +5,6 @@ from server.db import Base
 from server.devices.models import Device, FarmHost
 from server.jobs.models import Job, Run
 from server.models.models import Model
-from server.results.models import Result
+from server.results.models import Result, ResultRollup
 
-__all__ = ["ApiToken", "Base", "Device", "FarmHost", "Job", "Model", "Result", "Run"]
+__all__ = ["ApiToken", "Base", "Device", "FarmHost", "Job", "Model", "Result", "ResultRollup", "Run"]

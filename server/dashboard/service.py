@@ -30,7 +30,8 @@ from server.jobs.models import Job, Run
 from server.jobs.schemas import Progress
 from server.models.models import Model
 from server.models.service import visible as model_visible
-from server.results.models import Result
+from server.results import rollup
+from server.results.models import Result, ResultRollup
 
 DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
 DEFAULT_COMPARE_MODELS = 20
@@ -186,6 +187,12 @@ class RunRow:
     error: str | None
     raw_output: str | None
     result: dict[str, Any] | None
+    timing_mode: str | None = None  # a virtual phone's: host, profile or sim
+
+    @property
+    def host_timing(self) -> bool:
+        """A delegate the host cannot emulate, timed on the host: not a phone's figure."""
+        return self.is_virtual and self.timing_mode in (None, "host") and self.delegate in ("gpu", "nnapi")
 
 
 @dataclass
@@ -247,6 +254,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 error=run.error,
                 raw_output=run.raw_output,
                 result=_result_dict(res) if res else None,
+                timing_mode=d.timing_mode if d and d.is_virtual else None,
             )
         )
     return detail
@@ -259,10 +267,13 @@ def _result_dict(res: Result) -> dict[str, Any]:
         "max_us",
         "std_us",
         "median_us",
-        "p90_us",
+        "trial_p90_us",
+        "tool_p95_us",
         "cv",
         "ci95_low_us",
         "ci95_high_us",
+        "ci_half_pct",
+        "detectable_pct",
         "trials",
         "count",
         "unstable",
@@ -276,6 +287,9 @@ def _result_dict(res: Result) -> dict[str, Any]:
     ]
     out = {k: getattr(res, k) for k in keys}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    out["sustained"] = (res.env or {}).get("sustained")
+    out["precision"] = (res.env or {}).get("precision")
+    out["ci_refused"] = (res.env or {}).get("ci_refused")
     return out
 
 
@@ -297,10 +311,9 @@ def _virtual_filter(include_virtual: bool) -> ColumnElement[bool]:
 
 def latest_model_with_results(db: Session, principal: Principal) -> int | None:
     q = (
-        select(Result.model_id)
-        .join(Job, Job.id == Result.job_id)
-        .where(job_visible(principal))
-        .order_by(Result.id.desc())
+        select(ResultRollup.model_id)
+        .where(rollup.visible(principal))
+        .order_by(ResultRollup.last_result_id.desc())
         .limit(1)
     )
     found = db.scalar(q)
@@ -309,10 +322,9 @@ def latest_model_with_results(db: Session, principal: Principal) -> int | None:
 
 def _has_virtual_results(db: Session, principal: Principal, model_ids: list[int]) -> bool:
     q = (
-        select(Result.id)
-        .join(Job, Job.id == Result.job_id)
-        .join(Device, Device.id == Result.device_id)
-        .where(Result.model_id.in_(model_ids), job_visible(principal), Device.is_virtual.is_(True))
+        select(ResultRollup.id)
+        .join(Device, Device.id == ResultRollup.device_id)
+        .where(ResultRollup.model_id.in_(model_ids), rollup.visible(principal), Device.is_virtual.is_(True))
         .limit(1)
     )
     return db.scalar(q) is not None
@@ -340,25 +352,27 @@ def leaderboard(
     empty = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
     if model_id is None:
         return Leaderboard(None, delegate, include_virtual, empty, False)
-    conds = [Result.model_id == model_id, job_visible(principal), _virtual_filter(include_virtual)]
+    # from the rollup (kept with each result): the same sums a GROUP BY over results would give
+    r = ResultRollup
+    conds = [r.model_id == model_id, rollup.visible(principal), _virtual_filter(include_virtual)]
     if delegate != "best":
-        conds.append(Result.delegate == delegate)
+        conds.append(r.delegate == delegate)
+    n = func.sum(r.n)
     per_pair = (
         select(
-            Result.device_id,
-            Result.delegate,
-            func.count().label("n"),
-            func.avg(Result.avg_us).label("avg_us"),
-            func.min(func.coalesce(Result.min_us, Result.avg_us)).label("min_us"),
-            func.max(func.coalesce(Result.max_us, Result.avg_us)).label("max_us"),
+            r.device_id,
+            r.delegate,
+            n.label("n"),
+            (func.sum(r.sum_avg_us) / n).label("avg_us"),
+            func.min(r.min_us).label("min_us"),
+            func.max(r.max_us).label("max_us"),
             # pooled spread: mean within-result variance + variance between results' means
-            func.avg(func.coalesce(Result.std_us, 0.0) * func.coalesce(Result.std_us, 0.0)).label("mean_var"),
-            func.avg(Result.avg_us * Result.avg_us).label("mean_sq"),
+            (func.sum(r.sum_var_us) / n).label("mean_var"),
+            (func.sum(r.sum_sq_avg_us) / n).label("mean_sq"),
         )
-        .join(Job, Job.id == Result.job_id)
-        .join(Device, Device.id == Result.device_id)
+        .join(Device, Device.id == r.device_id)
         .where(and_(*conds))
-        .group_by(Result.device_id, Result.delegate)
+        .group_by(r.device_id, r.delegate)
     ).subquery()
     ranked = select(
         per_pair,
@@ -429,10 +443,10 @@ class Comparison:
 
 def recent_models_with_results(db: Session, principal: Principal, limit: int) -> list[int]:
     q = (
-        select(Job.model_id)
-        .where(job_visible(principal), Job.id.in_(select(Result.job_id).distinct()))
-        .group_by(Job.model_id)
-        .order_by(func.max(Job.id).desc())
+        select(ResultRollup.model_id)
+        .where(rollup.visible(principal))
+        .group_by(ResultRollup.model_id)
+        .order_by(func.max(ResultRollup.last_job_id).desc())
         .limit(limit)
     )
     return sorted(int(m) for m in db.scalars(q))
@@ -451,16 +465,16 @@ def compare_rows(
     """One row per (model, delegate, SoC, RAM, virtual): mean over phones of each phone's mean latency."""
     if not model_ids:
         return []
+    r = ResultRollup
     per_phone = (
         select(
-            Result.model_id,
-            Result.delegate,
-            Result.device_id,
-            func.avg(Result.avg_us).label("avg_us"),
+            r.model_id,
+            r.delegate,
+            r.device_id,
+            (func.sum(r.sum_avg_us) / func.sum(r.n)).label("avg_us"),
         )
-        .join(Job, Job.id == Result.job_id)
-        .where(Result.model_id.in_(model_ids), job_visible(principal))
-        .group_by(Result.model_id, Result.delegate, Result.device_id)
+        .where(r.model_id.in_(model_ids), rollup.visible(principal))
+        .group_by(r.model_id, r.delegate, r.device_id)
     ).subquery()
     ram_gb = nominal_ram_gb_sql().label("ram_gb")
     q = (
@@ -539,12 +553,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
         .where(job_visible(principal), Job.state.in_(["queued", "running"]))
     )
     n_models = db.scalar(select(func.count()).select_from(Model).where(model_visible(principal)))
-    n_results = db.scalar(
-        select(func.count())
-        .select_from(Result)
-        .join(Job, Job.id == Result.job_id)
-        .where(job_visible(principal))
-    )
+    n_results = db.scalar(select(func.coalesce(func.sum(ResultRollup.n), 0)).where(rollup.visible(principal)))
     return {
         "phones": len(phones),
         "online": states["online"] + states["busy"],
