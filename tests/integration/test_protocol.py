@@ -80,16 +80,17 @@ def test_scattered_trials_are_flagged_unstable(prod: FarmStack, adb_server: AdbS
 def test_compare_detects_an_injected_regression_but_not_a_rerun(
     prod: FarmStack, adb_server: AdbServer, fleet
 ) -> None:
-    phone, model = farm(prod, adb_server, fleet, "exynos7420", timing_mode="profile")
+    # sim timing: the phone's time does not depend on this (shared, loaded) host, so 3 % shows
+    phone, model = farm(prod, adb_server, fleet, "exynos7420", timing_mode="sim")
     spec = {"trials": 5, "min_secs": 0.3}
     a = run_job(prod, model, **spec)["id"]
     b = run_job(prod, model, **spec)["id"]
-    phone.faults.slowdown = 1.3
+    phone.faults.slowdown = 1.03
     c = run_job(prod, model, **spec)["id"]
 
     def compare(x: int, y: int) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "cli.main", "compare", str(x), str(y), "--fail-on-regression", "5%"],
+            [sys.executable, "-m", "cli.main", "compare", str(x), str(y), "--fail-on-regression", "1%"],
             env=prod.env,
             cwd=ROOT,
             capture_output=True,
@@ -102,9 +103,10 @@ def test_compare_detects_an_injected_regression_but_not_a_rerun(
     assert "no regression" in rerun.stdout
     regressed = compare(a, c)
     assert regressed.returncode == 1, regressed.stdout + regressed.stderr
-    assert "slower" in regressed.stdout
+    assert "1 regression(s) beyond 1%" in regressed.stdout
     api = prod.http.get("/compare", params={"a": a, "b": c}).json()
     (pair,) = api["pairs"]
-    assert pair["verdict"] == "slower" and 1.15 < pair["ratio"] < 1.5
+    assert pair["verdict"] == "slower" and 1.02 < pair["ratio"] < 1.04
+    assert pair["detectable_pct"] is not None and pair["detectable_pct"] < 3
     page = prod.http.get(f"{prod.env['FARM_API_URL']}/compare/jobs", params={"a": a, "b": c})
     assert page.status_code == 200 and "<strong>slower</strong>" in page.text
