@@ -110,3 +110,34 @@ def test_compare_detects_an_injected_regression_but_not_a_rerun(
     assert pair["detectable_pct"] is not None and pair["detectable_pct"] < 3
     page = prod.http.get(f"{prod.env['FARM_API_URL']}/compare/jobs", params={"a": a, "b": c})
     assert page.status_code == 200 and "<strong>slower</strong>" in page.text
+
+
+def test_a_sustained_job_on_a_sim_phone_throttles_and_charts_it(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    phone, model = farm(prod, adb_server, fleet, "sdm845", timing_mode="sim")
+    phone.faults.tau_heat_s = 1.0  # the die heats in seconds instead of a minute
+    job = run_job(
+        prod, model, trials=1, threads=[4], thermal_limit_c=None, sustained_s=6, sustained_segment_s=0.5
+    )
+    sustained = job["runs"][0]["result"]["env"]["sustained"]
+    assert len(sustained["samples"]) >= 4
+    assert sustained["ratio"] > 1.1 and sustained["time_to_plus10_s"] is not None
+    temps = [s["temp_c"] for s in sustained["samples"]]
+    assert max(temps) > temps[0]
+    page = prod.http.get(f"{prod.env['FARM_API_URL']}/jobs/{job['id']}")
+    assert page.status_code == 200 and "Sustained run" in page.text
+
+
+def test_adaptive_precision_adds_trials_until_the_target(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    phone, model = farm(prod, adb_server, fleet, "exynos7420", timing_mode="sim")
+    result = run_job(prod, model, trials=2, target_ci_pct=1.0, max_trials=12, min_secs=0.2)["runs"][0][
+        "result"
+    ]
+    precision = result["env"]["precision"]
+    assert 3 <= result["trials"] <= 12 and precision["trials"] == result["trials"]
+    assert result["ci_half_pct"] is not None and result["detectable_pct"] > result["ci_half_pct"]
+    if "target reached" in precision["stopped"]:
+        assert result["ci_half_pct"] <= 1.0
