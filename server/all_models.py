@@ -5,6 +5,17 @@ from server.db import Base
 from server.devices.models import Device, FarmHost
 from server.jobs.models import Job, Run
 from server.models.models import Model
-from server.results.models import Result, ResultRollup
+from server.results.models import Result, ResultGroupRollup, ResultRollup
 
-__all__ = ["ApiToken", "Base", "Device", "FarmHost", "Job", "Model", "Result", "ResultRollup", "Run"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Device",
+    "FarmHost",
+    "Job",
+    "Model",
+    "Result",
+    "ResultGroupRollup",
+    "ResultRollup",
+    "Run",
+]

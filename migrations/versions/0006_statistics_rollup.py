@@ -2,7 +2,8 @@
 
 p90_us was mean + 1.28·std (a normal fit) stored under a percentile's name: renamed to
 trial_p90_us and cleared (new results fill it from their trials). New:
-tool_p95_us, ci_half_pct, detectable_pct; result_rollups backfilled from results.
+tool_p95_us, ci_half_pct, detectable_pct; result_rollups and result_group_rollups backfilled
+from results.
 
 Revision ID: 0006
 Revises: 0001
@@ -58,12 +59,43 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_result_rollups_model", "result_rollups", ["model_id", "delegate"])
-    from server.results.rollup import REBUILD_SQL
+    op.create_table(
+        "result_group_rollups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("delegate", sa.String(length=16), nullable=False),
+        sa.Column("soc_name", sa.String(length=128), nullable=False),
+        sa.Column("soc_known", sa.Boolean(), nullable=False),
+        sa.Column("ram_gb", sa.Float(), nullable=False),
+        sa.Column("is_virtual", sa.Boolean(), nullable=False),
+        sa.Column("phones", sa.Integer(), nullable=False),
+        sa.Column("sum_phone_avg_us", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id"],
+            ["models.id"],
+            name=op.f("fk_result_group_rollups_model_id_models"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_result_group_rollups")),
+        sa.UniqueConstraint(
+            "model_id",
+            "delegate",
+            "soc_name",
+            "soc_known",
+            "ram_gb",
+            "is_virtual",
+            name="uq_result_group_rollups_key",
+        ),
+    )
+    op.create_index(op.f("ix_result_group_rollups_model_id"), "result_group_rollups", ["model_id"])
+    from server.results.rollup import rebuild
 
-    op.execute(REBUILD_SQL)
+    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_result_group_rollups_model_id"), table_name="result_group_rollups")
+    op.drop_table("result_group_rollups")
     op.drop_index("ix_result_rollups_model", table_name="result_rollups")
     op.drop_table("result_rollups")
     with op.batch_alter_table("results") as batch:

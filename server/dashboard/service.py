@@ -31,7 +31,7 @@ from server.jobs.schemas import Progress
 from server.models.models import Model
 from server.models.service import visible as model_visible
 from server.results import rollup
-from server.results.models import Result, ResultRollup
+from server.results.models import Result, ResultGroupRollup, ResultRollup
 
 DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
 DEFAULT_COMPARE_MODELS = 20
@@ -465,6 +465,46 @@ def compare_rows(
     """One row per (model, delegate, SoC, RAM, virtual): mean over phones of each phone's mean latency."""
     if not model_ids:
         return []
+    groups = _public_groups(db, principal, model_ids, include_virtual)
+    if groups is None:
+        groups = _exact_groups(db, principal, model_ids, include_virtual)
+    return _compare_dicts(db, principal, groups)
+
+
+def _public_groups(
+    db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
+) -> list[Any] | None:
+    """From result_group_rollups when the viewer sees only public results of these models, else None."""
+    private = (
+        select(ResultRollup.id)
+        .where(
+            ResultRollup.model_id.in_(model_ids),
+            ResultRollup.public.is_(False),
+            true() if principal.is_admin else ResultRollup.submitter == principal.name,
+        )
+        .limit(1)
+    )
+    if db.scalar(private) is not None:
+        return None
+    g = ResultGroupRollup
+    q = select(
+        g.model_id,
+        g.delegate,
+        case((g.soc_name == "", null()), else_=g.soc_name).label("soc_name"),
+        g.soc_known,
+        case((g.ram_gb < 0, null()), else_=g.ram_gb).label("ram_gb"),
+        g.is_virtual,
+        (g.sum_phone_avg_us / g.phones).label("avg_us"),
+        g.phones,
+    ).where(g.model_id.in_(model_ids), g.phones > 0)
+    if not include_virtual:
+        q = q.where(g.is_virtual.is_(False))
+    return list(db.execute(q).all())
+
+
+def _exact_groups(
+    db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
+) -> list[Any]:
     r = ResultRollup
     per_phone = (
         select(
@@ -499,7 +539,10 @@ def compare_rows(
             Device.is_virtual,
         )
     )
-    groups = db.execute(q).all()
+    return list(db.execute(q).all())
+
+
+def _compare_dicts(db: Session, principal: Principal, groups: list[Any]) -> list[dict[str, Any]]:
     if not groups:
         return []
     info = {

@@ -95,3 +95,37 @@ class ResultRollup(Base):
     max_us: Mapped[float | None] = mapped_column(Float)
     last_job_id: Mapped[int] = mapped_column(default=0)
     last_result_id: Mapped[int] = mapped_column(default=0)
+
+
+class ResultGroupRollup(Base):
+    """Public results per model × delegate × phone group (SoC, nominal RAM, virtual): the comparison table.
+
+    Holds the sum over phones of each phone's mean latency and the number of phones, kept in
+    the same transaction as each public result (rollup.add). The comparison page reads these
+    few thousand rows instead of grouping 400,000 results; a viewer who may also see private
+    results for the compared models is answered exactly from `result_rollups` instead.
+    Unknown SoC and RAM are stored as '' and -1 so the unique key matches them.
+    """
+
+    __tablename__ = "result_group_rollups"
+    __table_args__ = (
+        UniqueConstraint(
+            "model_id",
+            "delegate",
+            "soc_name",
+            "soc_known",
+            "ram_gb",
+            "is_virtual",
+            name="uq_result_group_rollups_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    delegate: Mapped[str] = mapped_column(String(16))
+    soc_name: Mapped[str] = mapped_column(String(128))
+    soc_known: Mapped[bool] = mapped_column(Boolean)
+    ram_gb: Mapped[float] = mapped_column(Float)
+    is_virtual: Mapped[bool] = mapped_column(Boolean)
+    phones: Mapped[int] = mapped_column(default=0)
+    sum_phone_avg_us: Mapped[float] = mapped_column(Float, default=0.0)

@@ -9,14 +9,18 @@ a repair after bulk loads such as bench/dashboard_scale.py's COPY).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, or_, text, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, case, cast, func, insert, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from server.auth.service import Principal
-from server.results.models import Result, ResultRollup
+from server.dashboard.tables import NOMINAL_RAM_GB, nominal_ram_gb
+from server.devices.models import Device
+from server.results.models import Result, ResultGroupRollup, ResultRollup
 
 REBUILD_SQL = """
 INSERT INTO result_rollups (model_id, device_id, delegate, public, submitter, n, sum_avg_us, sum_sq_avg_us,
@@ -29,9 +33,57 @@ GROUP BY r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter, ''
 """
 
 
+def ram_gb_sql(ram_mb: Any) -> ColumnElement[Any]:
+    """tables.nominal_ram_gb in SQL (NULL for unknown)."""
+    whens = [(ram_mb <= int(g * 1024), literal(float(g))) for g in NOMINAL_RAM_GB]
+    beyond = cast((ram_mb + 1023) // 1024, Float)
+    return case((ram_mb.is_(None), None), (ram_mb <= 0, None), *whens, else_=beyond)
+
+
 def rebuild(conn: Connection) -> None:
+    """Recompute both rollups from `results` (backfill, or repair after bulk loads)."""
     conn.execute(text("DELETE FROM result_rollups"))
     conn.execute(text(REBUILD_SQL))
+    rebuild_groups(conn)
+
+
+def rebuild_groups(conn: Connection) -> None:
+    conn.execute(ResultGroupRollup.__table__.delete())
+    r = ResultRollup.__table__.c
+    per_phone = (
+        select(r.model_id, r.delegate, r.device_id, (func.sum(r.sum_avg_us) / func.sum(r.n)).label("mean"))
+        .where(r.public.is_(True))
+        .group_by(r.model_id, r.delegate, r.device_id)
+        .subquery()
+    )
+    d = Device.__table__.c
+    ram = func.coalesce(ram_gb_sql(d.ram_mb), -1.0)
+    soc = func.coalesce(d.soc_name, "")
+    q = (
+        select(
+            per_phone.c.model_id,
+            per_phone.c.delegate,
+            soc,
+            d.soc_known,
+            ram,
+            d.is_virtual,
+            func.count(),
+            func.sum(per_phone.c.mean),
+        )
+        .join_from(per_phone, Device.__table__, d.id == per_phone.c.device_id)
+        .group_by(per_phone.c.model_id, per_phone.c.delegate, soc, d.soc_known, ram, d.is_virtual)
+    )
+    cols = [
+        "model_id",
+        "delegate",
+        "soc_name",
+        "soc_known",
+        "ram_gb",
+        "is_virtual",
+        "phones",
+        "sum_phone_avg_us",
+    ]
+    conn.execute(insert(ResultGroupRollup.__table__).from_select(cols, q))
 
 
 def add(db: Session, result: Result, public: bool, submitter: str | None) -> None:
@@ -72,6 +124,49 @@ def add(db: Session, result: Result, public: bool, submitter: str | None) -> Non
         },
     )
     db.execute(stmt)
+    if public:
+        # the phone's mean over all public results for this model and delegate, any submitter
+        r = ResultRollup
+        n, total = db.execute(
+            select(func.sum(r.n), func.sum(r.sum_avg_us)).where(
+                r.model_id == result.model_id,
+                r.device_id == result.device_id,
+                r.delegate == result.delegate,
+                r.public.is_(True),
+            )
+        ).one()
+        _add_to_group(db, result, int(n), float(total), postgres)
+
+
+def _add_to_group(db: Session, result: Result, n: int, total: float, postgres: bool) -> None:
+    """Move the phone's mean in its group: a new phone adds one, a known one shifts its mean.
+
+    n and total are the phone's public count and sum for this model and delegate, this result
+    included; the phone's group (SoC, RAM, virtual) is read now (a re-identified phone's old
+    group keeps its share until `rebuild()`)."""
+    device = db.get(Device, result.device_id)
+    if device is None:
+        return
+    new_mean = total / n
+    old_mean = (total - result.avg_us) / (n - 1) if n > 1 else 0.0
+    values = {
+        "model_id": result.model_id,
+        "delegate": result.delegate,
+        "soc_name": device.soc_name or "",
+        "soc_known": bool(device.soc_known),
+        "ram_gb": nominal_ram_gb(device.ram_mb) or -1.0,
+        "is_virtual": bool(device.is_virtual),
+        "phones": 1 if n == 1 else 0,
+        "sum_phone_avg_us": new_mean - old_mean,
+    }
+    stmt = (pg_insert if postgres else sqlite_insert)(ResultGroupRollup).values(**values)
+    t, x = ResultGroupRollup.__table__.c, stmt.excluded
+    db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["model_id", "delegate", "soc_name", "soc_known", "ram_gb", "is_virtual"],
+            set_={"phones": t.phones + x.phones, "sum_phone_avg_us": t.sum_phone_avg_us + x.sum_phone_avg_us},
+        )
+    )
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:

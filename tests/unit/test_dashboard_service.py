@@ -172,3 +172,31 @@ def test_the_rollup_matches_a_group_by_over_the_results(db: Session, farm: dict)
     }
     assert before == after
     assert sum(v[0] for v in after.values()) == db.scalar(select(func.count()).select_from(Result))
+
+
+def test_the_comparison_from_the_group_rollup_equals_the_exact_one(db: Session, farm: dict) -> None:
+    for include_virtual in (False, True):
+        fast = service._public_groups(db, ANON, [1], include_virtual)
+        exact = service._exact_groups(db, ANON, [1], include_virtual)
+        assert fast is not None
+
+        def key(rows: list) -> list[tuple]:
+            return sorted(
+                (
+                    r.model_id,
+                    r.delegate,
+                    r.soc_name,
+                    r.ram_gb,
+                    bool(r.is_virtual),
+                    round(float(r.avg_us), 6),
+                    r.phones,
+                )
+                for r in rows
+            )
+
+        assert key(fast) == key(exact)
+    assert service._public_groups(db, ALICE, [1], False) is None  # alice has a private result: exact path
+    rollup.rebuild(db.connection())
+    assert key(service._public_groups(db, ANON, [1], True) or []) == key(
+        service._exact_groups(db, ANON, [1], True)
+    )
