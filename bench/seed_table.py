@@ -112,6 +112,7 @@ def main() -> None:
         stack.start_worker(adb, concurrency=4)
         devices = stack.wait_online(len(PHONES), timeout=60)
         serial_profile = {ph.serial: ph.device.profile.id for ph in fleet.phones}
+        serial_profile |= {ph.address: ph.device.profile.id for ph in fleet.phones}
         profile_of = {d["id"]: serial_profile.get(d["serial"], d["serial"]) for d in devices}
         for label, name, delegate in NETS:
             model = stack.upload(paths[name])

@@ -247,17 +247,33 @@ def _sustained(
         protocol.sustained_spec(spec),
     )
     series = protocol.Sustained()
+    latest: list[float | None] = [None]
+    done = threading.Event()
+
+    def watch() -> None:  # temperatures from a second shell, so the segments run back to back
+        while not done.is_set():
+            try:
+                latest[0] = snapshot.take_thermal(device).max_cpu_temp_c
+            except Exception:  # a missed reading must not end the run
+                log.debug("sustained temperature read failed", exc_info=True)
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True, name=f"sustained-{claim.run_id}")
+    watcher.start()
     start = time.monotonic()
-    while time.monotonic() - start < float(spec["sustained_s"]):
-        out = run(device, command, timeout=settings.run_timeout_s)
-        if beat.cancelled.is_set():
-            raise Cancelled
-        result = benchmark_output.parse(out.output)
-        if isinstance(result, benchmark_output.BenchmarkFailure) or out.exit_code != 0:
-            outputs.append(f"=== sustained segment failed ===\n{out.output}")
-            break
-        temp = snapshot.take_thermal(device).max_cpu_temp_c
-        series.add(protocol.Sample(round(time.monotonic() - start, 3), result.avg_us, temp))
+    try:
+        while time.monotonic() - start < float(spec["sustained_s"]):
+            out = run(device, command, timeout=settings.run_timeout_s)
+            if beat.cancelled.is_set():
+                raise Cancelled
+            result = benchmark_output.parse(out.output)
+            if isinstance(result, benchmark_output.BenchmarkFailure) or out.exit_code != 0:
+                outputs.append(f"=== sustained segment failed ===\n{out.output}")
+                break
+            series.add(protocol.Sample(round(time.monotonic() - start, 3), result.avg_us, latest[0]))
+    finally:
+        done.set()
+        watcher.join(5)
     return series.report()
 
 
