@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, insert, literal, or_, select, text, true
+from sqlalchemy import ColumnElement, Float, case, cast, delete, func, insert, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -48,7 +48,7 @@ def rebuild(conn: Connection) -> None:
 
 
 def rebuild_groups(conn: Connection) -> None:
-    conn.execute(ResultGroupRollup.__table__.delete())
+    conn.execute(delete(ResultGroupRollup))
     r = ResultRollup.__table__.c
     per_phone = (
         select(r.model_id, r.delegate, r.device_id, (func.sum(r.sum_avg_us) / func.sum(r.n)).label("mean"))
@@ -83,7 +83,7 @@ def rebuild_groups(conn: Connection) -> None:
         "phones",
         "sum_phone_avg_us",
     ]
-    conn.execute(insert(ResultGroupRollup.__table__).from_select(cols, q))
+    conn.execute(insert(ResultGroupRollup).from_select(cols, q))
 
 
 def add(db: Session, result: Result, public: bool, submitter: str | None) -> None:
