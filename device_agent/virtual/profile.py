@@ -80,7 +80,7 @@ class Thermal:
     max_rise_c: float  # a phone throttles before this; the model saturates there
     # sim/profile timing (thermal.py): rise under continuous load, governor trip and floor
     full_load_rise_c: float = 40.0  # steady-state die rise above ambient at 100 % busy
-    trip_c: float = 56.0  # die temperature (°C) where the governor starts capping the big cores
+    trip_c: float = 49.0  # die temperature (°C) where the governor starts capping the big cores
     throttle_floor: float = 0.55  # the cap's lowest value, as a fraction of the maximum frequency
 
 
@@ -264,7 +264,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         _req(t, "heat_per_inference_mc", float, w),
         max_rise,
         _opt(t, "full_load_rise_c", 0.9 * max_rise, w),
-        _opt(t, "trip_c", ambient + 0.6 * max_rise, w),
+        _opt(t, "trip_c", ambient + 0.45 * max_rise, w),
         _opt(t, "throttle_floor", 0.55, w),
     )
     if not 0 < thermal.throttle_floor <= 1:
