@@ -246,6 +246,7 @@ def _sustained(
         claim.threads,
         protocol.sustained_spec(spec),
     )
+    _thermal_gate(device, spec, beat, None)  # cold means cold: the trials may have warmed the phone
     series = protocol.Sustained()
     latest: list[float | None] = [None]
     done = threading.Event()
