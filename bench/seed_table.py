@@ -91,6 +91,19 @@ def loo_errors(farm: dict[str, list[float]], seed: dict[str, list[float]]) -> di
     return out
 
 
+def loo_phone_errors(farm: dict[str, list[float]], seed: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Per cell: predicted/seed - 1 when the network's scale is fitted on the other three phones.
+
+    The other direction: how well the profiles order the phones, whatever the network."""
+    out: dict[str, list[float]] = {label: [] for label in seed}
+    for label in seed:
+        for col in range(len(PHONES)):
+            others = [c for c in range(len(PHONES)) if c != col]
+            scale = math.exp(statistics.mean(math.log(seed[label][c] / farm[label][c]) for c in others))
+            out[label].append(farm[label][col] * scale / seed[label][col] - 1)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=4)
