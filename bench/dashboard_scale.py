@@ -27,7 +27,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.results.rollup import REBUILD_SQL  # noqa: E402
+from server.results.rollup import REBUILD_SQL
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 DELEGATES = ("cpu", "gpu", "nnapi", "xnnpack")
