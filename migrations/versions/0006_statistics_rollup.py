@@ -59,6 +59,8 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_result_rollups_model", "result_rollups", ["model_id", "delegate"])
+    op.create_index("ix_result_rollups_private", "result_rollups", ["public", "submitter", "model_id"])
+    op.create_index("ix_result_rollups_last_result", "result_rollups", ["last_result_id"])
     op.create_table(
         "result_group_rollups",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -70,6 +72,7 @@ def upgrade() -> None:
         sa.Column("is_virtual", sa.Boolean(), nullable=False),
         sa.Column("phones", sa.Integer(), nullable=False),
         sa.Column("sum_phone_avg_us", sa.Float(), nullable=False),
+        sa.Column("last_job_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["model_id"],
             ["models.id"],
@@ -96,6 +99,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_result_group_rollups_model_id"), table_name="result_group_rollups")
     op.drop_table("result_group_rollups")
+    op.drop_index("ix_result_rollups_last_result", table_name="result_rollups")
+    op.drop_index("ix_result_rollups_private", table_name="result_rollups")
     op.drop_index("ix_result_rollups_model", table_name="result_rollups")
     op.drop_table("result_rollups")
     with op.batch_alter_table("results") as batch:

@@ -442,14 +442,24 @@ class Comparison:
 
 
 def recent_models_with_results(db: Session, principal: Principal, limit: int) -> list[int]:
-    q = (
-        select(ResultRollup.model_id)
-        .where(rollup.visible(principal))
-        .group_by(ResultRollup.model_id)
-        .order_by(func.max(ResultRollup.last_job_id).desc())
+    """The models of the most recent visible jobs with results: public ones from the group
+    rollup (a few thousand rows), the caller's private ones from the indexed private rows."""
+    g, r = ResultGroupRollup, ResultRollup
+    public = (
+        select(g.model_id, func.max(g.last_job_id).label("last"))
+        .group_by(g.model_id)
+        .order_by(func.max(g.last_job_id).desc())
         .limit(limit)
     )
-    return sorted(int(m) for m in db.scalars(q))
+    private = select(r.model_id, func.max(r.last_job_id).label("last")).where(r.public.is_(False))
+    if not principal.is_admin:
+        private = private.where(r.submitter == principal.name)
+    private = private.group_by(r.model_id).order_by(func.max(r.last_job_id).desc()).limit(limit)
+    last: dict[int, int] = {}
+    for q in (public, private):
+        for model_id, job_id in db.execute(q):
+            last[int(model_id)] = max(int(job_id), last.get(int(model_id), 0))
+    return sorted(sorted(last, key=lambda m: -last[m])[:limit])
 
 
 def nominal_ram_gb_sql() -> ColumnElement[Any]:

@@ -79,6 +79,8 @@ class ResultRollup(Base):
             "model_id", "device_id", "delegate", "public", "submitter", name="uq_result_rollups_key"
         ),
         Index("ix_result_rollups_model", "model_id", "delegate"),
+        Index("ix_result_rollups_private", "public", "submitter", "model_id"),
+        Index("ix_result_rollups_last_result", "last_result_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,3 +131,4 @@ class ResultGroupRollup(Base):
     is_virtual: Mapped[bool] = mapped_column(Boolean)
     phones: Mapped[int] = mapped_column(default=0)
     sum_phone_avg_us: Mapped[float] = mapped_column(Float, default=0.0)
+    last_job_id: Mapped[int] = mapped_column(default=0)

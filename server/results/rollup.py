@@ -11,7 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, cast, delete, func, insert, literal, or_, select, text, true
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -51,7 +64,13 @@ def rebuild_groups(conn: Connection) -> None:
     conn.execute(delete(ResultGroupRollup))
     r = ResultRollup.__table__.c
     per_phone = (
-        select(r.model_id, r.delegate, r.device_id, (func.sum(r.sum_avg_us) / func.sum(r.n)).label("mean"))
+        select(
+            r.model_id,
+            r.delegate,
+            r.device_id,
+            (func.sum(r.sum_avg_us) / func.sum(r.n)).label("mean"),
+            func.max(r.last_job_id).label("last_job_id"),
+        )
         .where(r.public.is_(True))
         .group_by(r.model_id, r.delegate, r.device_id)
         .subquery()
@@ -69,6 +88,7 @@ def rebuild_groups(conn: Connection) -> None:
             d.is_virtual,
             func.count(),
             func.sum(per_phone.c.mean),
+            func.max(per_phone.c.last_job_id),
         )
         .join_from(per_phone, Device.__table__, d.id == per_phone.c.device_id)
         .group_by(per_phone.c.model_id, per_phone.c.delegate, soc, d.soc_known, ram, d.is_virtual)
@@ -82,6 +102,7 @@ def rebuild_groups(conn: Connection) -> None:
         "is_virtual",
         "phones",
         "sum_phone_avg_us",
+        "last_job_id",
     ]
     conn.execute(insert(ResultGroupRollup).from_select(cols, q))
 
@@ -158,13 +179,18 @@ def _add_to_group(db: Session, result: Result, n: int, total: float, postgres: b
         "is_virtual": bool(device.is_virtual),
         "phones": 1 if n == 1 else 0,
         "sum_phone_avg_us": new_mean - old_mean,
+        "last_job_id": result.job_id,
     }
     stmt = (pg_insert if postgres else sqlite_insert)(ResultGroupRollup).values(**values)
     t, x = ResultGroupRollup.__table__.c, stmt.excluded
     db.execute(
         stmt.on_conflict_do_update(
             index_elements=["model_id", "delegate", "soc_name", "soc_known", "ram_gb", "is_virtual"],
-            set_={"phones": t.phones + x.phones, "sum_phone_avg_us": t.sum_phone_avg_us + x.sum_phone_avg_us},
+            set_={
+                "phones": t.phones + x.phones,
+                "sum_phone_avg_us": t.sum_phone_avg_us + x.sum_phone_avg_us,
+                "last_job_id": (func.greatest if postgres else func.max)(t.last_job_id, x.last_job_id),
+            },
         )
     )
 
