@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,9 +63,15 @@ def test_two_sim_phones_at_once_time_the_same_as_one_at_a_time(tmp_path: Path) -
 
 def test_sim_timings_come_from_the_cost_model_not_the_host(tmp_path: Path) -> None:
     heavy = [OpCost(i, "CONV_2D", 5e7, 2e6, 1e6, "c") for i in range(20)]
-    kw = {"cpu_kind": "cpu", "delegate": None, "delegate_ops": None, "xnnpack_ops": frozenset(), "threads": 4}
-    slow = plan(load_profile("msm8937"), heavy, **kw).inference_us()  # type: ignore[arg-type]
-    fast = plan(load_profile("sdm845"), heavy, **kw).inference_us()  # type: ignore[arg-type]
+    kw: dict[str, Any] = {
+        "cpu_kind": "cpu",
+        "delegate": None,
+        "delegate_ops": None,
+        "xnnpack_ops": frozenset(),
+        "threads": 4,
+    }
+    slow = plan(load_profile("msm8937"), heavy, **kw).inference_us()
+    fast = plan(load_profile("sdm845"), heavy, **kw).inference_us()
     assert slow > 3 * fast
     dev = make(tmp_path, "sdm845", timing_mode="sim")
     rc, out = bench(dev, RUN)
