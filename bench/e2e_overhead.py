@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from device_agent.phone.benchmark import binary_for, build_command
+from contracts.elf import fake_elf
+from device_agent.phone.benchmark import build_command
 from device_agent.virtual.fleet import PhoneFleet
 from tests.stack import AdbServer, FarmStack
 
@@ -89,7 +90,7 @@ def main() -> None:
         farm_s = time.monotonic() - t0
         assert j["state"] == "succeeded", j["state"]
 
-        data, _version = binary_for(True, None)
+        data = fake_elf("arm64-v8a")  # the virtual phones emulate any ELF for their ABI
         local_bin = tmp / "benchmark_model"
         local_bin.write_bytes(data)
         t0 = time.monotonic()

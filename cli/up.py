@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import adbutils
 import httpx
@@ -39,7 +40,7 @@ def bootstrap_token() -> str:
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text(token + "\n")
-    print(f"\nAdmin API token (shown once, saved to {saved}):\n  {token}\n", flush=True)
+    log.info("admin API token created and saved to %s", saved)  # the token itself stays out of logs
     return token
 
 
@@ -58,6 +59,17 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
+
+
+def _stand_in_binaries(fleet: Any) -> None:
+    """Virtual phones run registered binaries like real ones: give each ABI a stand-in if none."""
+    from server.binaries.service import ensure_stand_ins
+    from server.db import session_scope
+
+    abis = [a for p in fleet.phones for a in p.device.props()["ro.product.cpu.abilist"].split(",") if a]
+    with session_scope() as db:
+        for b in ensure_stand_ins(db, abis):
+            log.info("registered a virtual stand-in benchmark_model for %s (%s)", b.abi, b.sha256[:12])
 
 
 def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:
@@ -82,6 +94,7 @@ def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "hos
             phone = fleet.add(name, timing_mode=timing)
             adb_connect(phone.address, settings.adb_port)
         log.info("started %d virtual phones: %s", len(wanted), ", ".join(wanted))
+        _stand_in_binaries(fleet)
 
     env = dict(os.environ, FARM_TOKEN=token, FARM_API_URL=f"http://127.0.0.1:{port}")
     env["FARM_DATA_DIR"] = str(Path(settings.data_dir).resolve())
@@ -98,6 +111,8 @@ def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "hos
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             env=env,
         ),
@@ -111,10 +126,13 @@ def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "hos
 
         agent = Agent()
         threading.Thread(target=agent.run, daemon=True, name="agent").start()
-        print(
-            f"PhoneFarm is up: dashboard http://127.0.0.1:{port}/  API http://127.0.0.1:{port}/docs",
-            flush=True,
-        )
+        from cli.ready import online_phones, ready_block, record
+
+        url = f"http://127.0.0.1:{port}"
+        token_file = settings.data_dir / "admin.token"  # where bootstrap_token keeps it
+        config = record(url, settings.data_dir, token_file)
+        phones = online_phones(url, token, len(fleet.phones) if fleet is not None else 1)
+        print(ready_block(url, token_file, phones, config), flush=True)
         while all(c.poll() is None for c in children):
             time.sleep(1)
         log.error("a farm process exited; stopping")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from contracts.vocabulary import DeviceState
@@ -23,6 +25,7 @@ class DeviceReport(RequestModel):
     soc_known: bool = False
     platform: str | None = None
     abi: str | None = None
+    abilist: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=8)
     android_release: str | None = None
     sdk: int | None = None
     ram_mb: int | None = None

@@ -12,14 +12,22 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from contracts.farm_config import default_data_dir, read_config
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FARM_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(
-        Path("farm-data"), description="Where the embedded database, broker and models live"
+        default_factory=default_data_dir,
+        description="Where the embedded database, broker and models live (default ~/.local/share/phonefarm)",
     )
     database_url: str = Field("", description="SQLAlchemy URL; default: SQLite file in data_dir")
     broker_url: str = Field("", description="Celery broker URL; default: SQLite broker file in data_dir")
@@ -28,6 +36,9 @@ class Settings(BaseSettings):
     )
     api_url: str = Field("http://127.0.0.1:8000", description="Where agents and the CLI reach the API")
     token: str = Field("", description="API token used by the CLI and agents")
+    token_file: Path | None = Field(
+        None, description="File holding the API token when FARM_TOKEN is unset (farm up records its own)"
+    )
     public_read: bool = Field(True, description="Let callers without a token read public models and results")
 
     host_name: str = Field(default_factory=socket.gethostname, description="This farm host's name")
@@ -38,7 +49,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, description="Attempts per run before it is failed")
     run_timeout_s: float = Field(600.0, description="Wall-clock limit of one benchmark_model invocation")
     benchmark_binary: Path | None = Field(
-        None, description="benchmark_model build pushed to real phones (arm64); virtual phones need none"
+        None,
+        description="Shortcut: a benchmark_model file registered (ABI from its ELF header) at start-up",
     )
     heartbeat_s: float = Field(5.0, description="Agent heartbeat period")
     offline_after_s: float = Field(20.0, description="A host silent this long has its phones marked offline")
@@ -48,7 +60,26 @@ class Settings(BaseSettings):
     redispatch_s: float = Field(
         30.0, description="A queued run not picked up this long is sent to the broker again"
     )
+    log_format: str = Field(
+        "auto",
+        description="auto (text on a terminal, JSON otherwise), text or json",
+        pattern="^(auto|text|json)$",
+    )
+    log_level: str = Field("INFO", description="DEBUG also shows third-party libraries' chatter")
     quarantine_after: int = Field(5, description="Consecutive failed runs that quarantine a phone")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # after the environment: the config file `farm up` writes (contracts/farm_config.py)
+        recorded = InitSettingsSource(settings_cls, init_kwargs=read_config())
+        return init_settings, env_settings, dotenv_settings, recorded, file_secret_settings
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -61,6 +92,10 @@ class Settings(BaseSettings):
     @property
     def model_store(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def binary_store(self) -> Path:
+        return self.data_dir / "binaries"
 
     @property
     def is_embedded(self) -> bool:

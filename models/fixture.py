@@ -32,6 +32,28 @@ def make_fixture(out: Path = FIXTURE_PATH, seed: int = 0) -> Path:
     return out
 
 
+FALLBACK_FIXTURE_PATH = FIXTURE_PATH.with_name("tiny_segmenter_cumsum.tflite")
+
+
+def make_fallback_fixture(out: Path = FALLBACK_FIXTURE_PATH, seed: int = 0) -> Path:
+    """The tiny segmenter plus a running sum over its class scores (CUMSUM, which the GPU
+    delegate has no kernel for): a model whose GPU runs leave one node on the CPU."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    from models.convert import to_tflite
+    from models.nets import tiny
+
+    keras.utils.set_random_seed(seed)
+    base = tiny.build_model(FIXTURE_INPUT, FIXTURE_CLASSES)
+    out_t = layers.Lambda(lambda t: t + 0.1 * tf.math.cumsum(t, axis=-1), name="class_cumsum")(base.output)
+    model = keras.Model(base.inputs, out_t, name="tiny_segmenter_cumsum")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(to_tflite(model, "fp32"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0]) if args else FIXTURE_PATH

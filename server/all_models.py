@@ -1,8 +1,10 @@
 """Imports every ORM module so `Base.metadata` is complete (Alembic and tests need it)."""
 
 from server.auth.models import ApiToken
+from server.binaries.models import BenchmarkBinary
 from server.db import Base
 from server.devices.models import Device, FarmHost
+from server.inferences.models import Inference, InferenceOutput
 from server.jobs.models import Job, Run
 from server.models.models import Model
 from server.results.models import Result, ResultGroupRollup, ResultRollup
@@ -10,8 +12,11 @@ from server.results.models import Result, ResultGroupRollup, ResultRollup
 __all__ = [
     "ApiToken",
     "Base",
+    "BenchmarkBinary",
     "Device",
     "FarmHost",
+    "Inference",
+    "InferenceOutput",
     "Job",
     "Model",
     "Result",

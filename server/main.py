@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,11 +15,15 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.settings import get_settings
-from server.api import errors
+from server.api import docs, errors
+from server.binaries.views import router as binaries_router
+from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
 from server.dashboard.views import router as dashboard_router
 from server.db import get_engine
 from server.devices.views import router as devices_router
+from server.inferences.views import numerics_router
+from server.inferences.views import router as inferences_router
 from server.jobs.views import router as jobs_router
 from server.metrics import render
 from server.models.views import router as models_router
@@ -91,11 +96,24 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def register_configured_binary() -> None:
+    """FARM_BENCHMARK_BINARY registers its file at start-up; a bad file is logged, not fatal."""
+    from server.binaries.service import register_configured
+    from server.db import session_scope
+
+    try:
+        with session_scope() as db:
+            register_configured(db)
+    except Exception as exc:
+        logging.getLogger("phonefarm.binaries").error("FARM_BENCHMARK_BINARY not registered: %s", exc)
+
+
 def create_app(reconcile: bool = True) -> FastAPI:
     reconciler = Reconciler() if reconcile else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        register_configured_binary()
         if reconciler:
             reconciler.start()
         yield
@@ -107,15 +125,29 @@ def create_app(reconcile: bool = True) -> FastAPI:
         version="0.1.0",
         description="Benchmark TFLite models on a farm of Android phones.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by server/api/docs.py: no CDN, works offline
+        redoc_url=None,
     )
     errors.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit)
     api = APIRouter(prefix="/api/v1")
-    for router in (models_router, jobs_router, devices_router, results_router, compare_router, health):
+    for router in (
+        models_router,
+        jobs_router,
+        devices_router,
+        results_router,
+        compare_router,
+        binaries_router,
+        health,
+    ):
         api.include_router(router)
+    api.include_router(inferences_router)
+    api.include_router(numerics_router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(dashboard_router)
+    app.include_router(placement_router)
     app.mount("/static", StaticFiles(directory=DASHBOARD_STATIC), name="static")
     return app
 

@@ -84,7 +84,9 @@ class AdbServer:
 
 
 class FarmStack:
-    def __init__(self, tmp: Path, mode: str = "production", host_name: str = "hostA") -> None:
+    def __init__(
+        self, tmp: Path, mode: str = "production", host_name: str = "hostA", binaries: bool = True
+    ) -> None:
         self.tmp = tmp
         self.mode = mode
         self.host_name = host_name
@@ -127,12 +129,31 @@ class FarmStack:
 
         with session_scope() as db:
             self.token = create_token(db, "test-admin", Role.admin)
+        if binaries:  # a benchmark_model per ABI of the profiles: virtual phones emulate any ELF for theirs
+            self.add_binaries("arm64-v8a", "armeabi-v7a")
         self.env["FARM_TOKEN"] = self.token
         self.http = httpx.Client(
             base_url=f"http://127.0.0.1:{self.api_port}/api/v1",
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=30,
         )
+
+    def add_binaries(self, *abis: str) -> list[str]:
+        """Register a fake benchmark_model (a valid ELF header) per ABI, as `farm binary add` does."""
+        import io
+
+        from contracts.elf import fake_elf
+        from server.binaries.service import store_binary
+        from server.db import session_scope
+
+        shas = []
+        with session_scope() as db:
+            for abi in abis:
+                binary, _ = store_binary(
+                    db, io.BytesIO(fake_elf(abi, b"test benchmark_model")), added_by="test"
+                )
+                shas.append(binary.sha256)
+        return shas
 
     def apply_env(self) -> None:
         """Point this (test) process's settings at the stack too."""

@@ -96,3 +96,63 @@ def reference_output(x: np.ndarray, in_features: int = 8, out_features: int = 4)
     bias = np.linspace(-0.5, 0.5, out_features, dtype=np.float32)
     y = np.maximum(x @ weights.T + bias, 0)
     return y + y
+
+
+def _pack(sg: schema.SubGraphT, codes: list[int], buffers: list[schema.BufferT], description: str) -> bytes:
+    model = schema.ModelT()
+    model.version = 3
+    model.description = description
+    model.operatorCodes = [_opcode(c) for c in codes]
+    model.subgraphs = [sg]
+    model.buffers = buffers
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _buffer(data: np.ndarray | None) -> schema.BufferT:
+    b = schema.BufferT()
+    b.data = None if data is None else np.frombuffer(data.tobytes(), dtype=np.uint8)
+    return b
+
+
+def build_two_input_model(size: int = 8) -> bytes:
+    """Two image-shaped inputs added together: a model an inference (one image) cannot feed."""
+    sg = schema.SubGraphT()
+    sg.name = "main"
+    sg.tensors = [
+        _tensor("left", [1, size, size, 3], 0),
+        _tensor("right", [1, size, size, 3], 0),
+        _tensor("sum", [1, size, size, 3], 0),
+    ]
+    sg.inputs, sg.outputs = [0, 1], [2]
+    add = schema.OperatorT()
+    add.opcodeIndex, add.inputs, add.outputs = 0, [0, 1], [2]
+    add.builtinOptionsType = schema.BuiltinOptions.AddOptions
+    add.builtinOptions = schema.AddOptionsT()
+    sg.operators = [add]
+    return _pack(sg, [schema.BuiltinOperator.ADD], [_buffer(None)], "phonefarm two-input test model")
+
+
+def build_image_classifier(size: int = 8, classes: int = 4) -> bytes:
+    """An image in, class scores out ([1, classes]): a model without a spatial output."""
+    weights = (np.arange(classes * size * size * 3, dtype=np.float32).reshape(classes, -1) % 7 - 3) / 50.0
+    sg = schema.SubGraphT()
+    sg.name = "main"
+    sg.tensors = [
+        _tensor("image", [1, size, size, 3], 0),
+        _tensor("dense/kernel", [classes, size * size * 3], 1),
+        _tensor("scores", [1, classes], 0),
+    ]
+    sg.inputs, sg.outputs = [0], [2]
+    fc = schema.OperatorT()
+    fc.opcodeIndex, fc.inputs, fc.outputs = 0, [0, 1, -1], [2]
+    fc.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    fc.builtinOptions = schema.FullyConnectedOptionsT()
+    sg.operators = [fc]
+    return _pack(
+        sg,
+        [schema.BuiltinOperator.FULLY_CONNECTED],
+        [_buffer(None), _buffer(weights)],
+        "phonefarm classifier",
+    )

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from contracts.logs import log_context
 from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
-from contracts.vocabulary import RunState
+from contracts.vocabulary import FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import CommandTimeout, DeviceLost, run
@@ -30,8 +30,10 @@ from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
 from server.jobs.models import Run
-from worker import protocol
+from worker import benchmark_binary, inference_run, protocol
 from worker.celery_app import dispatch
+from worker.numerics_trial import maybe_numerics
+from worker.op_profile_trial import maybe_profile
 
 log = logging.getLogger("phonefarm.worker")
 WORKER_NAME = f"{socket.gethostname()}:{__import__('os').getpid()}"
@@ -166,16 +168,26 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     if spec.get("screen_off"):
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
     model_remote = install.model_path(claim.model_sha256)
-    data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
-    binary_remote = install.binary_path(version)
+    chosen = benchmark_binary.choose(device, claim.model_sha256)  # by the phone's abilist: real or virtual
+    binary_remote = install.binary_path(chosen.info.sha256[:12])
     install.ensure(
         device,
         [
             install.Upload(Path(claim.model_path), model_remote),
-            install.Upload(data, binary_remote, executable=True),
+            install.Upload(chosen.local, binary_remote, executable=True),
         ],
     )
-    command = benchmark.build_command(binary_remote, model_remote, claim.delegate, claim.threads, spec)
+    supported = benchmark_binary.supported_flags(device, chosen.info, binary_remote)
+    if (flag := benchmark.missing_delegate_flag(claim.delegate, supported)) is not None:
+        raise benchmark_binary.HostMisconfigured(
+            f"benchmark binary {chosen.info.sha256[:12]} (version {chosen.info.tool_version or '?'}) has no "
+            f"--{flag}: it cannot run the {claim.delegate} delegate; fetch a newer build "
+            f"('farm binary fetch --abi {chosen.info.abi}')"
+        )
+    skipped = benchmark.unapplied(claim.delegate, claim.threads, spec, supported)
+    command = benchmark.build_command(
+        binary_remote, model_remote, claim.delegate, claim.threads, spec, supported
+    )
     n_trials = int(spec.get("trials", 1))
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
     measured: list[Trial] = []
@@ -206,16 +218,48 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         parsed.append(result)
         measured.append(_trial(result))
         decision = protocol.next_trial(measured, spec)
-    sustained = _sustained(device, claim, spec, beat, outputs) if spec.get("sustained_s") else None
+    sustained = None
+    if spec.get("sustained_s"):
+        segment = benchmark.build_command(
+            binary_remote,
+            model_remote,
+            claim.delegate,
+            claim.threads,
+            protocol.sustained_spec(spec),
+            supported,
+        )
+        sustained = _sustained(device, claim, spec, beat, outputs, segment)
     after = snapshot.take(device)
+    # after the measured trials: op profiling slows every node, so it never enters the statistics
+    placement = maybe_profile(
+        device,
+        binary_remote,
+        model_remote,
+        claim.delegate,
+        claim.threads,
+        spec,
+        run_id=claim.run_id,
+        timeout=settings.run_timeout_s,
+    )
+    numerics = maybe_numerics(device, binary_remote, model_remote, claim, timeout=settings.run_timeout_s)
     trials = measured
     summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
+    benchmark_binary.note_version(chosen.info, parsed[-1].tool_version)
     env = {
         "command": command,
+        "binary": {
+            "sha256": chosen.info.sha256,
+            "abi": chosen.info.abi,
+            "flex": chosen.info.flex,
+            "tool_version": chosen.info.tool_version or parsed[-1].tool_version,
+        },
+        "unapplied_settings": skipped,
         "format": parsed[-1].format,
         "delegate_coverage": parsed[-1].delegate_coverage,
         "cpu_fallback": parsed[-1].cpu_fallback,
         "op_profile": [asdict(row) for row in parsed[-1].op_profile],
+        "placement": placement,
+        "numerics_output": numerics,
         "trials": [asdict_trial(t) for t in trials],
         "precision": protocol.precision_record(trials, spec, decision),
         "ci_refused": summary.ci_refused,
@@ -234,18 +278,10 @@ def _trial(p: benchmark_output.BenchmarkResult) -> Trial:
 
 
 def _sustained(
-    device: AdbDevice, claim: Claim, spec: dict[str, Any], beat: _Heartbeat, outputs: list[str]
+    device: AdbDevice, claim: Claim, spec: dict[str, Any], beat: _Heartbeat, outputs: list[str], command: str
 ) -> dict[str, Any]:
     """Back-to-back short invocations for `sustained_s`; one (time, latency, temperature) sample each."""
     settings = get_settings()
-    _data, version = benchmark.binary_for(claim.is_virtual, settings.benchmark_binary)
-    command = benchmark.build_command(
-        install.binary_path(version),
-        install.model_path(claim.model_sha256),
-        claim.delegate,
-        claim.threads,
-        protocol.sustained_spec(spec),
-    )
     _thermal_gate(device, spec, beat, None)  # cold means cold: the trials may have warmed the phone
     series = protocol.Sustained()
     latest: list[float | None] = [None]
@@ -292,6 +328,8 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
 
 def execute_claimed(claim: Claim) -> str:
     with log_context(job_id=claim.job_id, run_id=claim.run_id, device=claim.serial):
+        if inference_run.is_inference(claim):  # an image through the model, not a benchmark
+            return inference_run.execute(claim)
         return _execute_claimed(claim)
 
 
@@ -312,6 +350,20 @@ def _execute_claimed(claim: Claim) -> str:
             return RunState.failed
     except Cancelled:
         return RunState.cancelled
+    except benchmark_binary.HostMisconfigured as exc:
+        log.error("run=%s %s: %s", claim.run_id, FailureCause.host_misconfigured, exc)
+        with session_scope() as db:
+            lifecycle.fail(
+                db,
+                claim,
+                f"{FailureCause.host_misconfigured}: {exc}",
+                raw,
+                command,
+                device_lost=False,
+                cause=FailureCause.host_misconfigured,
+            )
+        settled = True
+        return RunState.failed
     except (DeviceLost, CommandTimeout, ConnectionError) as exc:
         lost = isinstance(exc, DeviceLost | ConnectionError)
         reason = str(exc) if lost else f"benchmark timed out: {exc}"

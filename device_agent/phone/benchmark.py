@@ -5,10 +5,7 @@ Only flags in `FLAGS` exist, each with its type; every value goes through shlex.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from device_agent.phone.shell import quote_cmd
@@ -39,30 +36,44 @@ def _fmt(value: Any, kind: type) -> str:
     return str(kind(value))
 
 
-def build_command(binary: str, model: str, delegate: str, threads: int, spec: Mapping[str, Any]) -> str:
+def _wanted(delegate: str, threads: int, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(flag, value) pairs the job asks for, --graph aside."""
     if delegate not in DELEGATE_FLAGS:
         raise ValueError(f"unknown delegate {delegate!r}")
-    args = [binary, f"--graph={model}", f"--num_threads={int(threads)}"]
-    args += [f"--{k}={_fmt(v, bool)}" for k, v in DELEGATE_FLAGS[delegate].items()]
+    out = [("num_threads", str(int(threads)))]
+    out += [(k, _fmt(v, bool)) for k, v in DELEGATE_FLAGS[delegate].items()]
     allowed = FLAGS | (GPU_FLAGS if delegate == "gpu" else {})
-    args += [
-        f"--{k}={_fmt(spec[k], kind)}" for k, kind in allowed.items() if k in spec and spec[k] is not None
-    ]
+    out += [(k, _fmt(spec[k], kind)) for k, kind in allowed.items() if k in spec and spec[k] is not None]
+    return out
+
+
+def build_command(
+    binary: str,
+    model: str,
+    delegate: str,
+    threads: int,
+    spec: Mapping[str, Any],
+    supported: Collection[str] | None = None,
+) -> str:
+    """The command line; with `supported` (from the binary's `--help`) only flags it knows are passed."""
+    args = [binary, f"--graph={model}"]
+    args += [f"--{k}={v}" for k, v in _wanted(delegate, threads, spec) if supported is None or k in supported]
     return quote_cmd(*args)
 
 
-@lru_cache
-def binary_for(is_virtual: bool, real_binary: Path | None) -> tuple[bytes, str]:
-    """The benchmark binary to push and its version tag (content hash)."""
-    if is_virtual:
-        from device_agent.virtual.benchmark_tool import stub_binary
+def unapplied(
+    delegate: str, threads: int, spec: Mapping[str, Any], supported: Collection[str] | None
+) -> list[str]:
+    """Requested settings the binary cannot take (`flag=value`), recorded with the result."""
+    if supported is None:
+        return []
+    return [f"{k}={v}" for k, v in _wanted(delegate, threads, spec) if k not in supported]
 
-        data = stub_binary()
-    else:
-        if real_binary is None:
-            raise FileNotFoundError(
-                "FARM_BENCHMARK_BINARY is not set: point it at TensorFlow Lite's benchmark_model "
-                "built for arm64 (android_aarch64_benchmark_model)."
-            )
-        data = real_binary.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()[:12]
+
+def missing_delegate_flag(delegate: str, supported: Collection[str] | None) -> str | None:
+    """The flag that turns the delegate on, when this build lacks it (the run would measure
+    something else: that is the binary's limit, not a setting to skip quietly)."""
+    if supported is None:
+        return None
+    on = [k for k, v in DELEGATE_FLAGS[delegate].items() if v]
+    return next((k for k in on if k not in supported), None)

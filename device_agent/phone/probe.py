@@ -48,6 +48,7 @@ def probe(device: AdbDevice) -> DeviceReport:
         soc_known=soc.known,
         platform=props.get("ro.board.platform"),
         abi=props.get("ro.product.cpu.abi"),
+        abilist=[a for a in props.get("ro.product.cpu.abilist", "").split(",") if a][:8],
         android_release=props.get("ro.build.version.release"),
         sdk=int(sdk) if sdk.isdecimal() else None,
         ram_mb=identity.parse_meminfo(meminfo),

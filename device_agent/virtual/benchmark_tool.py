@@ -1,8 +1,8 @@
 """The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
 
 Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
-what it prints. A virtual phone cannot run an arm64 binary, so the farm pushes a small stub
-file instead (`stub_binary()`); executing a file that starts with `STUB_MAGIC` runs this
+what it prints. A virtual phone cannot run ARM code: executing the ELF registered for its
+ABI (see as_real.py), or the legacy stub file (`stub_binary()`, refused `as_real`), runs this
 module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
 times real inferences and prints what the real tool prints, line for line, so the same
 parser and the same failure handling are exercised.
@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from device_agent.virtual import sim_timing
+from device_agent.virtual import sim_timing, tool_versions
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
@@ -157,9 +157,17 @@ FLAG_SPECS: list[tuple[str, str, Any, str]] = [
         "",
         "A map-like string representing value file. Each item is separated by ',', and the item value consists of input layer name and value file path separated by ':', e.g. input1:file_path1,input2:file_path2. If the input_name appears both in input_layer_value_range and input_layer_value_files, input_layer_value_range of the input_name will be ignored. The file format is binary and it should be array format or null separated strings format.",
     ),
+    ("output_filepath", "string", "", "File path to export outputs layer as binary data."),
     ("allow_fp16", "bool", False, "allow fp16"),
     ("require_full_delegation", "bool", False, "require delegate to run the entire graph"),
     ("enable_op_profiling", "bool", False, "enable op profiling"),
+    (
+        "op_profiling_output_mode",
+        "string",
+        "stdout",
+        "Output mode for op profiling results. Supported values are: 'stdout', 'csv' and 'proto'.",
+    ),
+    ("op_profiling_output_file", "string", "", "Output file for op profiling results."),
     ("max_profiling_buffer_entries", "int32", 1024, "max initial profiling buffer entries"),
     (
         "allow_dynamic_profiling_buffer_increase",
@@ -303,9 +311,12 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("input_layer_shape", "Input shapes"),
     ("input_layer_value_range", "Input value ranges"),
     ("input_layer_value_files", "Input value files"),
+    ("output_filepath", "File path to export outputs layer to"),
     ("allow_fp16", "Allow fp16"),
     ("require_full_delegation", "Require full delegation"),
     ("enable_op_profiling", "Enable op profiling"),
+    ("op_profiling_output_mode", "Op profiling output mode"),
+    ("op_profiling_output_file", "Op profiling output file"),
     ("max_profiling_buffer_entries", "Max initial profiling buffer entries"),
     ("allow_dynamic_profiling_buffer_increase", "Allow dynamic increase on profiling buffer entries"),
     ("profiling_output_csv_file", "CSV File to export profiling data to"),
@@ -486,8 +497,10 @@ def _parse_value(kind: str, raw: str) -> Any:
     return raw
 
 
-def usage(argv0: str) -> str:
-    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS]
+def usage(argv0: str, version: str = TOOL_VERSION) -> str:
+    from device_agent.virtual.tool_versions import knows
+
+    rows = [(f"--{n}={_display(k, d)}", k, u) for n, k, d, u in FLAG_SPECS if knows(version, n)]
     width = max(len(r[0]) for r in rows)
     lines = [f"usage: {argv0} <flags>", "Flags:"]
     lines += [f"\t{name:<{width}}\t{kind}\toptional\t{text}" for name, kind, text in rows]
@@ -625,11 +638,17 @@ class BenchmarkRun:
     def _run(self) -> int:
         dev = self.device
         self.info("STARTING!")
-        values, given, errors, unconsumed = parse_flags(self.argv[1:])
+        version = tool_versions.version_of(dev)
+        older = tool_versions.unknown_args(version, self.argv[1:])  # flags this (pinned) build lacks
+        values, given, errors, unconsumed = parse_flags([a for a in self.argv[1:] if a not in older])
+        unconsumed += older
         if errors or values["help"]:
             for e in errors:
                 self.error(e)
-            self.error(usage(self.argv[0]))
+            self.error(usage(self.argv[0], version))
+            return self.fail()
+        if unconsumed and tool_versions.stops_on_unknown_flags(version):
+            self.error("Unconsumed cmdline flags: " + " ".join(unconsumed))
             return self.fail()
         if unconsumed:
             self.warn("Unconsumed cmdline flags: " + " ".join(unconsumed))
@@ -657,7 +676,7 @@ class BenchmarkRun:
             f"{timing_key}, thermal governor and seeded noise; the host's clock is not used)",
         }[dev.timing_mode]
         self.info(
-            f"[phonefarm-virtual] benchmark_model version: {TOOL_VERSION}+phonefarm.virtual on virtual phone "
+            f"[phonefarm-virtual] benchmark_model version: {version}+phonefarm.virtual on virtual phone "
             f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
             + (
                 "model loaded and validated by LiteRT on the host"
@@ -778,7 +797,12 @@ class BenchmarkRun:
             self.info(
                 "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
             )
-            if not self._apply("GPU", "TfLiteGpuDelegateV2", GPU_OPS, ops, p):
+            from device_agent.virtual import op_profiling
+
+            gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
+            for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
+                self.info(line)
+            if not self._apply("GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
                 return self.fail()
             self.info("Initialized OpenCL-based API.")
             self.info("Created 1 GPU delegate kernels.")
@@ -799,9 +823,13 @@ class BenchmarkRun:
             if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
                 return self.fail()
 
+        from device_agent.virtual import tensor_io
+
+        # the GPU delegate computes in fp16 when precision loss is allowed: so does the virtual one
+        reduced = delegate == "gpu" and bool(p["gpu_precision_loss_allowed"])
         try:
             interp = Interpreter(
-                model_content=data,
+                model_content=tensor_io.fp16_weights(data) if reduced else data,
                 num_threads=threads,
                 # every delegate runs the same host path: per-delegate differences come only from
                 # a profile (profile, sim), never from the host's kernels (a fake "speed-up")
@@ -824,6 +852,17 @@ class BenchmarkRun:
 
         rng = np.random.default_rng()
         inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
+        if p["input_layer_value_files"]:
+            try:
+                given = tensor_io.load_inputs(
+                    interp.get_input_details(), p, lambda path: self.device.resolve(path, cwd=self.cwd)
+                )
+            except tensor_io.InputError as exc:
+                self.error(str(exc))
+                return self.fail()
+            inputs = [(idx, given.get(idx, arr)) for idx, arr in inputs]
+        if reduced:
+            inputs = [(idx, tensor_io.fp16_round(arr)) for idx, arr in inputs]
 
         if p["dry_run"]:
             p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
@@ -845,6 +884,18 @@ class BenchmarkRun:
         if regular is None:
             return self._fault_exit(fault)
         end_rss = _rss_kb()
+        if p["output_filepath"]:
+            outs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+            if reduced:
+                noise = fault.gpu_output_noise
+                outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
+            try:
+                tensor_io.write_outputs(
+                    self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
+                )
+            except OSError:
+                self.error(f"Failed to write the output file: {p['output_filepath']}")
+                return self.fail()
         self.info(
             f"Inference timings in us: Init: {init_us}, First inference: {warm.first()}, "
             f"Warmup (avg): {g(warm.avg())}, Inference (avg): {g(regular.avg())}"
@@ -881,13 +932,19 @@ class BenchmarkRun:
         """`sim` timing: plan the inference from the profile's cost model; returns the init time."""
         dev = self.device
         ops = sim_timing.op_costs(plain)
+        from device_agent.virtual import op_profiling  # imports this module
+
         taken = delegate in ("gpu", "nnapi") and delegate in dev.profile.delegates
         plan = sim_timing.plan(
             dev.profile,
             ops,
             cpu_kind=cpu_kind,
             delegate=delegate if taken else None,
-            delegate_ops=(GPU_OPS if delegate == "gpu" else NNAPI_OPS) if taken else None,
+            delegate_ops=(
+                op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops) if delegate == "gpu" else NNAPI_OPS
+            )
+            if taken
+            else None,
             xnnpack_ops=XNNPACK_OPS,
             threads=int(p["num_threads"]),
         )
@@ -1057,7 +1114,9 @@ class BenchmarkRun:
         cpu_kind: str,
         p: dict[str, Any],
     ) -> None:
-        info = self.info
+        # csv mode: the tables go to the file, not the log (the ESTIMATED note stays in the log)
+        csv_file = p["op_profiling_output_file"] if p["op_profiling_output_mode"] == "csv" else ""
+        info: Callable[[str], None] = self.info if not csv_file else (lambda _text: None)
         hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
         sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
         init_ms = init_us / 1e3
@@ -1094,7 +1153,7 @@ class BenchmarkRun:
         info(f"{len(init_rows)} nodes observed")
         info("")
         info("")
-        info(
+        self.info(
             "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
             "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
         )
@@ -1102,7 +1161,10 @@ class BenchmarkRun:
         first_ms = regular.first() / 1e3
         rows: list[tuple[str, str, float, float]] = []
         if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            supported = GPU_OPS if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
+            from device_agent.virtual.op_profiling import gpu_ops
+
+            gpu = gpu_ops(self.device.profile.gpu_unsupported_ops)
+            supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
             kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
                 delegate or "", "TfLiteXNNPackDelegate"
             )
@@ -1160,6 +1222,16 @@ class BenchmarkRun:
         info("Memory (bytes): count=0")
         info(f"{len(rows)} nodes observed")
         info("")
+        if csv_file:
+            from device_agent.virtual.op_profiling import write_csv
+
+            init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
+            init_line = f"count=1 curr={round(total * 1000)}"
+            try:
+                target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
+                write_csv(target, init_nodes, rows, init_line, regular.line())
+            except OSError:
+                self.error(f"Failed to open output file for writing: {csv_file}")
 
 
 def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:

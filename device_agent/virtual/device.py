@@ -73,6 +73,9 @@ class Faults:
     trial_slowdowns: list[float] = field(default_factory=list)
     # The die is at least this hot (°C) from when it is set: a phone fresh from a pocket or a car.
     hot: float | None = None
+    # Numerics: standard deviation of deterministic noise added to GPU outputs (a delegate that
+    # changes the answer), on top of the fp16 rounding every virtual GPU run has.
+    gpu_output_noise: float = 0.0
 
 
 @dataclass
@@ -203,6 +206,7 @@ class VirtualDevice:
         auth_required: bool = False,
         allowed_keys: list[bytes] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        as_real: bool = False,
     ) -> None:
         if timing_mode not in TIMING_MODES:
             raise ValueError(f"timing_mode must be one of {TIMING_MODES}, not {timing_mode!r}")
@@ -216,6 +220,7 @@ class VirtualDevice:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root.resolve()
         self.timing_mode = timing_mode
+        self.as_real = as_real  # no ro.phonefarm.* props, no stub: the farm must treat it as a real phone
         self.faults = faults or Faults()
         self.auth_required = auth_required
         self.allowed_keys: list[bytes] = list(allowed_keys or [])
@@ -247,6 +252,7 @@ class VirtualDevice:
         auth_required: bool = False,
         allowed_keys: list[bytes] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        as_real: bool = False,
     ) -> VirtualDevice:
         return cls(
             load_profile(name_or_path),
@@ -257,6 +263,7 @@ class VirtualDevice:
             auth_required=auth_required,
             allowed_keys=allowed_keys,
             clock=clock,
+            as_real=as_real,
         )
 
     @property
@@ -282,6 +289,8 @@ class VirtualDevice:
         p.setdefault("sys.boot_completed", "1")
         p.setdefault("init.svc.adbd", "running")
         p.setdefault("service.adb.root", "0")
+        if self.as_real:
+            return p
         p["ro.phonefarm.virtual"] = "1"
         p["ro.phonefarm.timing_mode"] = self.timing_mode
         p["ro.phonefarm.profile"] = self.profile.id

@@ -135,7 +135,8 @@ class PhoneFleet:
         adb_connect(phone.address, adb_port)
     """
 
-    def __init__(self, root: Path | None = None, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, root: Path | None = None, *, host: str = "127.0.0.1", as_real: bool = False) -> None:
+        self.as_real = as_real  # every phone added looks like a real one (no ro.phonefarm.*, no stub)
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="phonefarm-phones-")) if root is None else Path(root)
         self.host = host
@@ -170,6 +171,7 @@ class PhoneFleet:
         index = len(self.phones)
         root = self.root / f"phone{index}-{Path(profile).stem}"
         root.mkdir(parents=True, exist_ok=True)
+        opts.setdefault("as_real", self.as_real)
         device = VirtualDevice.from_profile(profile, serial=serial, root=root, **opts)
         if serial is None and any(ph.serial == device.serial for ph in self.phones):
             # Two phones of one profile: keep ro.serialno unique, as on a real bench.
@@ -288,6 +290,7 @@ def main_phone(
     root: Path | None = None,
     timing_mode: str = "host",
     faults: Faults | None = None,
+    as_real: bool = False,
 ) -> None:
     """`farm phone --profile sdm845 --port 5555` / `farm phone --all`: serve until Ctrl-C.
 
@@ -314,7 +317,7 @@ def main_phone(
     with contextlib.suppress(ValueError):  # not the main thread: Ctrl-C only
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with PhoneFleet(root, host=host) as fleet:
+        with PhoneFleet(root, host=host, as_real=as_real) as fleet:
             for i, name in enumerate(names):
                 phone = fleet.add(
                     name,

@@ -122,9 +122,12 @@ class Profile:
     delegates: tuple[str, ...]
     speed_factor: dict[str, float]
     kernel: str = "4.9.0"
+    # builtin ops this phone's GPU delegate refuses (they fall back to the CPU), on top of the 2.16 list
+    gpu_unsupported_ops: frozenset[str] = frozenset()
     storage_kb: int = 57_000_000
     extra: dict[str, Any] = field(default_factory=dict)
     sim: Sim | None = None
+    tool_version: str | None = None  # pins an older emulated benchmark_model (see tool_versions.py)
 
     @property
     def cores(self) -> int:
@@ -192,6 +195,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
             "delegates",
             "extra",
             "sim",
+            "tool_version",
         },
         where,
     )
@@ -303,7 +307,8 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
 
     d = _req(data, "delegates", dict, where)
     w = f"{where} [delegates]"
-    _only(d, {"available", "speed_factor"}, w)
+    _only(d, {"available", "speed_factor", "gpu_unsupported_ops"}, w)
+    gpu_unsupported = frozenset(str(x).upper() for x in d.get("gpu_unsupported_ops", []))
     available = tuple(str(x) for x in _req(d, "available", list, w))
     bad = [x for x in available if x not in DELEGATES]
     if bad or "cpu" not in available:
@@ -325,10 +330,12 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         battery=battery,
         delegates=available,
         speed_factor=speed,
+        gpu_unsupported_ops=gpu_unsupported,
         kernel=str(data.get("kernel", "4.9.0")),
         storage_kb=int(data.get("storage_kb", 57_000_000)),
         extra=dict(data.get("extra", {})),
         sim=_sim(data.get("sim"), tuple(clusters), available, where),
+        tool_version=_tool_version(data, where),
     )
 
 
@@ -388,3 +395,12 @@ def _sim(raw: Any, clusters: tuple[Cluster, ...], available: tuple[str, ...], wh
     if values["spike_prob"] < 0 or values["spike_prob"] > 1:
         raise ProfileError(f"{w}: spike_prob is a probability")
     return Sim(units, sources=str(raw.get("sources", "")), **values)
+
+
+def _tool_version(data: dict[str, Any], where: str) -> str | None:
+    from device_agent.virtual.tool_versions import VERSIONS
+
+    version = data.get("tool_version")
+    if version is not None and version not in VERSIONS:
+        raise ProfileError(f"{where}: tool_version must be one of {sorted(VERSIONS)}, not {version!r}")
+    return None if version is None else str(version)

@@ -607,7 +607,7 @@ class Shell:
         return await handler(self, argv, io)
 
     async def exec_file(self, argv: list[str], io: IO) -> int:
-        from device_agent.virtual import benchmark_tool
+        from device_agent.virtual import as_real, benchmark_tool
 
         path = argv[0]
         try:
@@ -627,11 +627,13 @@ class Shell:
             return 126
         with open(host, "rb") as fh:
             head = fh.read(4096)
-        if head.startswith(benchmark_tool.STUB_MAGIC):
+        if head.startswith(benchmark_tool.STUB_MAGIC) and not self.device.as_real:
             return await benchmark_tool.run(self.device, argv, io, cwd=self.cwd)
         if head.startswith(b"\x7fELF"):
-            bits = 64 if head[4:5] == b"\x02" else 32
-            await io.eprint(f"{SH}: {path}: not executable: {bits}-bit ELF file\n")
+            refusal = as_real.exec_refusal(self.device, head)  # None: an ELF for this phone's ABIs
+            if refusal is None:
+                return await benchmark_tool.run(self.device, argv, io, cwd=self.cwd)
+            await io.eprint(f"{SH}: {path}: {refusal}\n")
             return 126
         if b"\0" in head:
             magic = int.from_bytes(head[:2].ljust(2, b"\0"), "big")

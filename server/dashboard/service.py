@@ -19,9 +19,10 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, or_, select, true
 from sqlalchemy.orm import Session
 
+from contracts.labels import unique_phone_labels
 from contracts.vocabulary import TERMINAL_RUN_STATES
 from server.auth.service import Principal
-from server.dashboard.tables import NOMINAL_RAM_GB, soc_label
+from server.dashboard.tables import NOMINAL_RAM_GB, model_label, soc_label
 from server.devices.models import Device
 from server.devices.schemas import DeviceOut
 from server.devices.service import list_devices
@@ -41,11 +42,6 @@ def job_visible(principal: Principal) -> ColumnElement[bool]:
     if principal.is_admin:
         return true()
     return or_(Job.public, Job.submitter == principal.name)
-
-
-def phone_label(model: str | None, serial: str, is_virtual: bool) -> str:
-    label = model or serial
-    return f"{label} (virtual)" if is_virtual else label
 
 
 # ---------------------------------------------------------------- devices
@@ -106,8 +102,16 @@ def models(db: Session, principal: Principal) -> list[ModelRow]:
 
 
 def model_choices(db: Session, principal: Principal) -> list[tuple[int, str]]:
-    q = select(Model.id, Model.name).where(model_visible(principal)).order_by(Model.id.desc())
-    return [(int(i), str(n)) for i, n in db.execute(q)]
+    """Models that have results the caller may see, newest first, as (id, 'name [HxW]') for pickers."""
+    with_results = (
+        select(Result.model_id).join(Job, Job.id == Result.job_id).where(job_visible(principal)).distinct()
+    )
+    q = (
+        select(Model.id, Model.name, Model.inputs)
+        .where(model_visible(principal), Model.id.in_(with_results))
+        .order_by(Model.id.desc())
+    )
+    return [(int(i), model_label(str(n), list(inputs or []))) for i, n, inputs in db.execute(q)]
 
 
 # ---------------------------------------------------------------- jobs
@@ -232,6 +236,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
         _progress(counts),
     )
     detail = JobDetail(row, model, dict(job.spec or {}))
+    labels = unique_phone_labels((d.id, d.model, d.serial, d.is_virtual) for d in phones.values())
     for run in job.runs:
         d = phones.get(run.device_id)
         res = results.get(run.id)
@@ -239,9 +244,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
             RunRow(
                 run_id=run.id,
                 device_id=run.device_id,
-                phone=phone_label(
-                    d.model if d else None, d.serial if d else str(run.device_id), bool(d and d.is_virtual)
-                ),
+                phone=labels.get(run.device_id, f"device {run.device_id}"),
                 soc=(d.soc_name or "unknown")
                 if d and d.soc_known
                 else f"unknown ({d.soc_name if d else '?'})",
@@ -290,6 +293,7 @@ def _result_dict(res: Result) -> dict[str, Any]:
     out["sustained"] = (res.env or {}).get("sustained")
     out["precision"] = (res.env or {}).get("precision")
     out["ci_refused"] = (res.env or {}).get("ci_refused")
+    out["placement"] = (res.env or {}).get("placement")
     return out
 
 
@@ -407,15 +411,16 @@ def leaderboard(
     if not rows:
         return Leaderboard(model_id, delegate, include_virtual, empty, virtual_only)
     df = pd.DataFrame(rows, columns=list(q.selected_columns.keys()))
+    labels = unique_phone_labels(
+        (int(i), m, str(s), bool(v))
+        for i, m, s, v in zip(df["device_id"], df["model"], df["serial"], df["is_virtual"], strict=True)
+    )
     variance = (df["mean_var"] + (df["mean_sq"] - df["avg_us"] ** 2).clip(lower=0)).astype(float)
     table = pd.DataFrame(
         {
             "rank": range(1, len(df) + 1),
             "device_id": df["device_id"].astype(int),
-            "phone": [
-                phone_label(m, s, bool(v))
-                for m, s, v in zip(df["model"], df["serial"], df["is_virtual"], strict=True)
-            ],
+            "phone": [labels[int(i)] for i in df["device_id"]],
             "soc": [soc_label(n, bool(k)) for n, k in zip(df["soc_name"], df["soc_known"], strict=True)],
             "is_virtual": df["is_virtual"].astype(bool),
             "delegate": df["delegate"],

@@ -32,10 +32,10 @@ def nominal_ram_gb(ram_mb: int | None) -> float | None:
 
 
 def ram_label(ram_gb: float | None) -> str | None:
-    """'6Gb RAM', the seed's spelling, from a nominal size in GB; None if unknown."""
+    """'6 GB RAM' from a nominal size in GB (the seed wrote 'Gb', gigabits); None if unknown."""
     if not ram_gb or ram_gb <= 0:
         return None
-    return f"{ram_gb:g}Gb RAM"
+    return f"{ram_gb:g} GB RAM"
 
 
 def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
@@ -46,7 +46,7 @@ def soc_label(soc_name: str | None, soc_known: bool = True) -> str:
 
 
 def column_label(soc_name: str | None, soc_known: bool, ram_gb: float | None, is_virtual: bool) -> str:
-    """'Snapdragon 845 (6Gb RAM)', with ' [virtual]' for virtual phones."""
+    """'Snapdragon 845 (6 GB RAM)', with ' [virtual]' for virtual phones."""
     label = soc_label(soc_name, soc_known)
     ram = ram_label(ram_gb)
     if ram:

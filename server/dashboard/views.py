@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
-from server.dashboard import figures, service, tables
+from server.dashboard import figures, placement, service, tables
+from server.inferences import benchmark_numerics
 from server.results.compare import compare_jobs
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +37,7 @@ ModelList = Annotated[
     str | None, Query(max_length=2000, pattern=r"^[0-9, ]*$", description="Comma-separated model ids")
 ]
 IncludeVirtual = Annotated[bool, Query(description="Include virtual phones (0|1)")]
+ModelPicks = Annotated[list[int] | None, Query(max_length=100, description="Model ids from the picker")]
 
 
 def _when(value: datetime | None) -> str:
@@ -101,12 +103,14 @@ def job_page(request: Request, db: DB, principal: Viewer, job_id: IdPath) -> HTM
         sustained = figures.sustained_lines(detail.runs)
         if sustained is not None:
             charts.append(Markup(figures.to_html(sustained, "sustained")))  # noqa: S704
+    numerics = benchmark_numerics.job_numerics(db, principal, job_id) if detail.spec.get("numerics") else []
     return _page(
         request,
         "job.html",
         nav="jobs",
         d=detail,
         charts=charts,
+        numerics=numerics,
         refresh=3 if detail.job.active else None,
     )
 
@@ -165,8 +169,10 @@ def compare_page(
     principal: Viewer,
     models: ModelList = None,
     include_virtual: IncludeVirtual = False,
+    model: ModelPicks = None,
 ) -> HTMLResponse:
-    cmp = _comparison(db, principal, models, include_virtual)
+    picked = ",".join(str(m) for m in model or [])
+    cmp = _comparison(db, principal, ",".join(p for p in (models, picked) if p) or None, include_virtual)
     table = tables.comparison_frame(cmp.rows)
     speedup = tables.speedup_frame(cmp.rows)
     return _page(
@@ -180,6 +186,7 @@ def compare_page(
         speedup_cells=tables.table_cells(speedup, tables.speedup_colours(speedup), prefix="×"),
         query=_query(cmp),
         choices=service.model_choices(db, principal),
+        share=placement.delegated_share(db, principal, cmp.model_ids, include_virtual),
     )
 
 

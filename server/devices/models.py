@@ -44,6 +44,7 @@ class Device(Base):
     soc_known: Mapped[bool] = mapped_column(default=False)
     platform: Mapped[str | None] = mapped_column(String(64))
     abi: Mapped[str | None] = mapped_column(String(32))
+    abilist: Mapped[list[str]] = mapped_column(default=list)  # ro.product.cpu.abilist, preferred first
     android_release: Mapped[str | None] = mapped_column(String(16))
     sdk: Mapped[int | None]
     ram_mb: Mapped[int | None]

@@ -38,6 +38,7 @@ class DeviceOut(BaseModel):
     soc_known: bool
     platform: str | None
     abi: str | None
+    abilist: list[str] = []
     android_release: str | None
     sdk: int | None
     ram_mb: int | None

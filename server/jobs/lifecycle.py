@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
-from contracts.vocabulary import DeviceState, JobState, RunState
+from contracts.vocabulary import DeviceState, FailureCause, JobState, RunState
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import release_lease, runnable
@@ -203,10 +203,18 @@ def complete(db: Session, claim_: Claim, result: dict[str, Any], raw_output: str
 
 
 def fail(
-    db: Session, claim_: Claim, error: str, raw_output: str | None, command: str | None, *, device_lost: bool
+    db: Session,
+    claim_: Claim,
+    error: str,
+    raw_output: str | None,
+    command: str | None,
+    *,
+    device_lost: bool,
+    cause: FailureCause | None = None,
 ) -> tuple[int, str] | None:
     """Record a failed attempt. A lost phone means another attempt (maybe on a twin phone);
-    a tool failure is final and counts towards the phone's quarantine. Returns what to dispatch."""
+    a tool failure is final and counts towards the phone's quarantine, unless the host caused
+    it (`host_misconfigured`: no binary for the phone's ABI). Returns what to dispatch."""
     run = _lock_run(db, claim_.run_id)
     if run is None or run.state != RunState.running or run.attempts != claim_.attempt:
         release(db, claim_)
@@ -230,9 +238,10 @@ def fail(
     else:
         run.state = RunState.failed
         run.finished_at = utcnow()
-        device.consecutive_failures += 1
-        if device.consecutive_failures >= get_settings().quarantine_after:
-            device.quarantined = True
+        if cause != FailureCause.host_misconfigured:  # quarantine is for failures the phone causes
+            device.consecutive_failures += 1
+            if device.consecutive_failures >= get_settings().quarantine_after:
+                device.quarantined = True
     refresh_job_state(db, run.job_id)
     db.commit()
     return target

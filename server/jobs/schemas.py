@@ -19,9 +19,16 @@ class DeviceSelector(RequestModel):
     all: bool = Field(False, description="Every runnable phone (other criteria still narrow it)")
     ids: list[int] = Field(default_factory=list, max_length=1000)
     serials: list[str] = Field(default_factory=list, max_length=1000)
-    socs: list[str] = Field(default_factory=list, max_length=100, description="Marketing name or codename")
+    socs: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="SoC marketing name, codename, chip id (sm8550) or an unambiguous prefix of a name",
+    )
     tags: list[str] = Field(default_factory=list, max_length=100)
     include_virtual: bool = True
+    allow_partial: bool = Field(
+        False, description="Run on what matches even when some ids, serials, socs or tags match nothing"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> DeviceSelector:
@@ -30,7 +37,9 @@ class DeviceSelector(RequestModel):
         return self
 
     def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual"}).items() if v]
+        parts = [
+            f"{k}={v}" for k, v in self.model_dump(exclude={"include_virtual", "allow_partial"}).items() if v
+        ]
         return ", ".join(parts)
 
 
@@ -49,6 +58,16 @@ class BenchmarkSpec(RequestModel):
     run_delay: float = Field(-1.0, ge=-1, le=10, description="Seconds between inferences (-1: none)")
     gpu_precision_loss_allowed: bool = True
     enable_op_profiling: bool = False
+    op_profile: bool | None = Field(
+        None,
+        description="Run one op-profiling trial after the measured ones (placement, CPU fallbacks, "
+        "top ops); unset means on for gpu and nnapi",
+    )
+    numerics: bool = Field(
+        False,
+        description="Feed a fixed deterministic input once per run and compare each non-CPU delegate's "
+        "outputs with the CPU's on the same phone (GET /benchmarks/{id}/numerics)",
+    )
     report_peak_memory_footprint: bool = True
     # measurement protocol: repeated trials behind a thermal and battery gate
     trials: int = Field(3, ge=1, le=20, description="Benchmark invocations per run, each after the gates")
@@ -96,7 +115,20 @@ class BenchmarkSpec(RequestModel):
 
 
 class BenchmarkIn(BenchmarkSpec):
-    model: str = Field(description="Model id, sha256 (or 8+ char prefix) or zoo name", max_length=200)
+    model: int | str = Field(
+        description='Model id (1 or "1"), sha256 (or 8+ char prefix), file name or zoo name',
+        union_mode="left_to_right",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model_ref(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and not 1 <= len(v) <= 200:
+            raise ValueError("a model reference is 1 to 200 characters")
+        if isinstance(v, int) and not 1 <= v <= 2**62:
+            raise ValueError("a model id is a positive integer")
+        return v
+
     devices: DeviceSelector
     public: bool = True
 

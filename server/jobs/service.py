@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from contracts.vocabulary import TERMINAL_RUN_STATES, JobState, RunState
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
+from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
 from server.devices.service import runnable
@@ -21,6 +22,30 @@ from server.results.models import Result
 
 Dispatch = Callable[[Iterable[tuple[int, str]]], None]
 """Sends (run id, host queue) pairs to the broker."""
+
+
+def available_socs(devices: list[Device]) -> list[str]:
+    """The SoC names a selector can use now (runnable phones only)."""
+    return sorted({d.soc_name for d in devices if d.soc_name and runnable(d)})
+
+
+def soc_matches(wanted: str, devices: list[Device]) -> list[Device]:
+    """Phones a --soc value names: marketing name, codename or chip id (ro.board.platform), any
+    case; failing those, a prefix of exactly one marketing name ("Snapdragon 8 Gen 2" for
+    "Snapdragon 8 Gen 2 for Galaxy"). An ambiguous prefix matches nothing."""
+    key = wanted.strip().casefold()
+    if not key:
+        return []
+    exact = [
+        d
+        for d in devices
+        if key
+        in {(d.soc_name or "").casefold(), (d.soc_codename or "").casefold(), (d.platform or "").casefold()}
+    ]
+    if exact:
+        return exact
+    names = {d.soc_name for d in devices if d.soc_name and d.soc_name.casefold().startswith(key)}
+    return [d for d in devices if d.soc_name in names] if len(names) == 1 else []
 
 
 def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
@@ -41,28 +66,26 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
             misses.append(f"serials {missing_s}")
         chosen = [d for d in chosen if d.serial in selector.serials]
     if selector.socs:
-        wanted = {s.casefold() for s in selector.socs}
-
-        def soc_match(d: Device) -> bool:
-            return bool({(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()} & wanted)
-
-        unmatched = [
-            s
-            for s in selector.socs
-            if not any(
-                s.casefold() in {(d.soc_name or "").casefold(), (d.soc_codename or "").casefold()}
-                for d in chosen
-            )
-        ]
+        matches = {s: soc_matches(s, chosen) for s in selector.socs}
+        unmatched = [s for s, found in matches.items() if not found]
         if unmatched:
             misses.append(f"socs {unmatched}")
-        chosen = [d for d in chosen if soc_match(d)]
+        ids = {d.id for found in matches.values() for d in found}
+        chosen = [d for d in chosen if d.id in ids]
     if selector.tags:
         unmatched_t = [t for t in selector.tags if not any(t in (d.tags or []) for d in chosen)]
         if unmatched_t:
             misses.append(f"tags {unmatched_t}")
         chosen = [d for d in chosen if set(selector.tags) & set(d.tags or [])]
     ready = [d for d in chosen if runnable(d)]
+    if ready and misses and not selector.allow_partial:
+        raise ProblemError(
+            422,
+            "No matching phone",
+            "Nothing in the farm matches " + "; ".join(misses) + "; fix or drop it, or allow a partial "
+            "choice (allow_partial, farm submit --allow-partial).",
+            available_socs=available_socs(devices),
+        )
     if not ready:
         if misses:
             detail = "Nothing in the farm matches " + "; ".join(misses) + "."
@@ -74,14 +97,14 @@ def select_devices(db: Session, selector: DeviceSelector) -> list[Device]:
             )
         else:
             detail = f"No phone in the farm matches {selector.describe()}."
-        known = sorted({d.soc_name for d in devices if d.soc_name and runnable(d)})
-        raise ProblemError(422, "No matching phone", detail, available_socs=known)
+        raise ProblemError(422, "No matching phone", detail, available_socs=available_socs(devices))
     return ready
 
 
 def create_job(db: Session, principal: Principal, req: BenchmarkIn, dispatch: Dispatch) -> Job:
-    model = find_model(db, principal, req.model)
+    model = find_model(db, principal, str(req.model))
     devices = select_devices(db, req.devices)
+    check_devices(db, devices, needs_flex(model.operators))  # 409 naming the ABI and the fix
     spec = req.model_dump(mode="json", exclude={"model", "public"})
     job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=req.public)
     db.add(job)

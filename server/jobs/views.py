@@ -12,7 +12,13 @@ from worker.celery_app import dispatch
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
 
-@router.post("", response_model=JobOut, status_code=202, responses={422: {}}, summary="Submit a benchmark")
+@router.post(
+    "",
+    response_model=JobOut,
+    status_code=202,
+    responses={409: {"description": "No benchmark binary fits a chosen phone"}, 422: {}},
+    summary="Submit a benchmark",
+)
 def submit(db: DB, principal: Submitter, body: BenchmarkIn) -> JobOut:
     job = service.create_job(db, principal, body, dispatch)
     return service.job_view(db, service.get_job(db, principal, job.id))

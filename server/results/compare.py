@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.labels import unique_phone_labels
 from contracts.stats import compare
 from server.auth.service import Principal
 from server.devices.models import Device
@@ -61,9 +62,10 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
     ra, rb = by_key(job_a.id), by_key(job_b.id)
     devices = {d.id: d for d in db.scalars(select(Device).where(Device.id.in_({k[0] for k in ra | rb})))}
     pairs, missing = [], []
+    names = unique_phone_labels((d.id, d.model, d.serial, False) for d in devices.values())
     for key in sorted(set(ra) | set(rb)):
         dev = devices.get(key[0])
-        label = f"{dev.model if dev else key[0]} {key[1]} x{key[2]}"
+        label = f"{names.get(key[0], key[0])} {key[1]} x{key[2]}"
         if key not in ra or key not in rb:
             missing.append(f"{label}: only in job {a if key in ra else b}")
             continue
@@ -73,7 +75,7 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
         pairs.append(
             PairOut(
                 device_id=key[0],
-                device=dev.model if dev else None,
+                device=names.get(key[0]),
                 soc=dev.soc_name if dev else None,
                 delegate=key[1],
                 threads=key[2],

@@ -145,15 +145,15 @@ def test_compare_averages_each_phone_then_the_column(db: Session, farm: dict) ->
     assert cmp.defaulted and cmp.model_ids == [1]
     df = tables.comparison_frame(cmp.rows)
     # Snapdragon 845 6 GB: phone a's CPU mean 1100 µs and phone b's 2000 µs -> 1.55 ms
-    assert df.loc["Net [8x8] CPU", "Snapdragon 845 (6Gb RAM)"] == pytest.approx((1.1 + 2.0) / 2)
-    assert df.loc["Net [8x8] GPU", "Snapdragon 845 (6Gb RAM)"] == pytest.approx(0.5)  # private GPU hidden
-    assert df.loc["Net [8x8] CPU", "Exynos 7420 (3Gb RAM)"] == pytest.approx(4.0)
+    assert df.loc["Net [8x8] CPU", "Snapdragon 845 (6 GB RAM)"] == pytest.approx((1.1 + 2.0) / 2)
+    assert df.loc["Net [8x8] GPU", "Snapdragon 845 (6 GB RAM)"] == pytest.approx(0.5)  # private GPU hidden
+    assert df.loc["Net [8x8] CPU", "Exynos 7420 (3 GB RAM)"] == pytest.approx(4.0)
     assert df.loc["Net [8x8] GPU", "Size (MB)"] == pytest.approx(2.0)
     assert not any("virtual" in c for c in df.columns)
     sp = tables.speedup_frame(cmp.rows)
-    assert sp.loc["Net [8x8] GPU speed-up over CPU", "Exynos 7420 (3Gb RAM)"] == pytest.approx(4000 / 6000)
+    assert sp.loc["Net [8x8] GPU speed-up over CPU", "Exynos 7420 (3 GB RAM)"] == pytest.approx(4000 / 6000)
     alice = tables.comparison_frame(service.comparison(db, ALICE, [1], include_virtual=False).rows)
-    assert alice.loc["Net [8x8] GPU", "Snapdragon 845 (6Gb RAM)"] == pytest.approx((0.5 + 0.05) / 2)
+    assert alice.loc["Net [8x8] GPU", "Snapdragon 845 (6 GB RAM)"] == pytest.approx((0.5 + 0.05) / 2)
 
 
 def test_the_rollup_matches_a_group_by_over_the_results(db: Session, farm: dict) -> None:

@@ -58,14 +58,14 @@ def test_rows_columns_and_cells() -> None:
     ]
     assert list(df.columns) == [
         "Exynos 7420",
-        "Snapdragon 625 (4Gb RAM)",
-        "Snapdragon 845 (6Gb RAM)",
-        "Snapdragon 845 (4Gb RAM) [virtual]",
+        "Snapdragon 625 (4 GB RAM)",
+        "Snapdragon 845 (6 GB RAM)",
+        "Snapdragon 845 (4 GB RAM) [virtual]",
         "Size (MB)",
     ]
-    assert df.loc["DeepLab V3 [513x513] CPU", "Snapdragon 845 (6Gb RAM)"] == pytest.approx(845.35)
-    assert df.loc["DeepLab V3 [513x513] GPU", "Snapdragon 625 (4Gb RAM)"] == pytest.approx(391.6)
-    assert df.loc["U-Net [224x224] CPU", "Snapdragon 845 (4Gb RAM) [virtual]"] == pytest.approx(30.0)
+    assert df.loc["DeepLab V3 [513x513] CPU", "Snapdragon 845 (6 GB RAM)"] == pytest.approx(845.35)
+    assert df.loc["DeepLab V3 [513x513] GPU", "Snapdragon 625 (4 GB RAM)"] == pytest.approx(391.6)
+    assert df.loc["U-Net [224x224] CPU", "Snapdragon 845 (4 GB RAM) [virtual]"] == pytest.approx(30.0)
     assert math.isnan(df.loc["DeepLab V3 [513x513] GPU", "Exynos 7420"])
     assert math.isnan(df.loc["U-Net [224x224] CPU", "Exynos 7420"])
     assert df.loc["DeepLab V3 [513x513] GPU", "Size (MB)"] == pytest.approx(8.8)
@@ -101,7 +101,7 @@ def test_markdown_matches_the_seed_form() -> None:
     ]
     md = tables.to_markdown(tables.comparison_frame(rows))
     assert md == (
-        "|  | Snapdragon 625 (4Gb RAM) | Snapdragon 845 (6Gb RAM) | Size (MB) |\n"
+        "|  | Snapdragon 625 (4 GB RAM) | Snapdragon 845 (6 GB RAM) | Size (MB) |\n"
         "|---|---|---|---|\n"
         "| DeepLab V3 [513x513] CPU | 2307.75 | 845.35 | 8.80 |\n"
         "| DeepLab V3 [513x513] GPU | – | 139.55 | 8.80 |\n"
@@ -124,8 +124,8 @@ def test_csv_round_trips() -> None:
 def test_gpu_speedup_per_column() -> None:
     sp = tables.speedup_frame(seed_rows())
     assert list(sp.index) == ["DeepLab V3 [513x513] GPU speed-up over CPU"]
-    assert sp.loc[sp.index[0], "Snapdragon 845 (6Gb RAM)"] == pytest.approx(845.35 / 139.55)
-    assert sp.loc[sp.index[0], "Snapdragon 625 (4Gb RAM)"] == pytest.approx(2307.75 / 391.6)
+    assert sp.loc[sp.index[0], "Snapdragon 845 (6 GB RAM)"] == pytest.approx(845.35 / 139.55)
+    assert sp.loc[sp.index[0], "Snapdragon 625 (4 GB RAM)"] == pytest.approx(2307.75 / 391.6)
     assert "Exynos 7420" not in sp.columns  # no GPU result there
     assert tables.speedup_frame([row(UNET, SD845, "cpu", 1.0)]).empty
 
@@ -141,22 +141,22 @@ def test_row_colours_green_fast_red_slow() -> None:
     )
     css = tables.row_colours(df)
     r = "DeepLab V3 [513x513] CPU"
-    assert css.loc[r, "Snapdragon 625 (4Gb RAM)"] == "background-color: hsl(120, 70%, 82%)"
-    assert css.loc[r, "Snapdragon 845 (6Gb RAM)"] == "background-color: hsl(0, 70%, 82%)"
+    assert css.loc[r, "Snapdragon 625 (4 GB RAM)"] == "background-color: hsl(120, 70%, 82%)"
+    assert css.loc[r, "Snapdragon 845 (6 GB RAM)"] == "background-color: hsl(0, 70%, 82%)"
     assert css.loc[r, "Exynos 7420"] == "background-color: hsl(60, 70%, 82%)"
     assert css.loc[r, "Size (MB)"] == ""
     u = "U-Net [224x224] CPU"
-    assert css.loc[u, "Snapdragon 845 (6Gb RAM)"] == "background-color: hsl(120, 70%, 82%)"  # alone: green
-    assert css.loc[u, "Snapdragon 625 (4Gb RAM)"] == ""  # no value, no colour
+    assert css.loc[u, "Snapdragon 845 (6 GB RAM)"] == "background-color: hsl(120, 70%, 82%)"  # alone: green
+    assert css.loc[u, "Snapdragon 625 (4 GB RAM)"] == ""  # no value, no colour
 
 
 def test_labels() -> None:
     assert tables.row_label("IC-Net", [{"shape": [1, 256, 256, 3]}], "cpu") == "IC-Net [256x256] CPU"
     assert tables.input_label([{"shape": [1, 100]}]) == "[100]"
     assert tables.input_label([]) == ""
-    assert tables.column_label("Snapdragon 845", True, 6.0, False) == "Snapdragon 845 (6Gb RAM)"
+    assert tables.column_label("Snapdragon 845", True, 6.0, False) == "Snapdragon 845 (6 GB RAM)"
     assert tables.column_label("msm9999", False, None, False) == "unknown (msm9999)"
-    assert tables.column_label(None, False, 1.5, True) == "unknown SoC (1.5Gb RAM) [virtual]"
+    assert tables.column_label(None, False, 1.5, True) == "unknown SoC (1.5 GB RAM) [virtual]"
 
 
 @pytest.mark.parametrize(

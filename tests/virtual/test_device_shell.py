@@ -64,6 +64,7 @@ def test_every_profile_is_identified_as_its_soc(name: str) -> None:
         "msm8953": "Snapdragon 625",
         "sdm845": "Snapdragon 845",
         "msm8937": "Snapdragon 430",
+        "msm8917": "Snapdragon 425",
         "exynos7420": "Exynos 7420",
         "sm8550": "Snapdragon 8 Gen 2",
         "mt6893": "Dimensity 1200",

@@ -1,0 +1,1 @@
+"""Inference jobs: a real image through a model on phones, masks out, delegate-vs-CPU numerics."""

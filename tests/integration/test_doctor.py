@@ -1,0 +1,105 @@
+"""`farm doctor` on a healthy farm host (exit 0), then with each check broken (exit 1 and its fix)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.stack import ROOT, AdbServer, FarmStack, free_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "doctor", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def failing(result: subprocess.CompletedProcess[str]) -> str:
+    """The FAIL lines and their fixes, one string (rich may wrap)."""
+    assert "Traceback" not in result.stderr, result.stderr
+    return " ".join(result.stdout.split())
+
+
+@pytest.fixture
+def prod(tmp_path: Path):
+    s = FarmStack(tmp_path, mode="production")
+    yield s
+    s.close()
+
+
+def test_doctor_passes_on_a_healthy_farm_and_names_the_fix_for_each_failure(
+    prod: FarmStack, adb_server: AdbServer, tmp_path: Path
+) -> None:
+    from device_agent.virtual.fleet import PhoneFleet
+
+    with PhoneFleet(as_real=True) as fleet:
+        phone = fleet.add("sdm845")
+        adb_server.connect(phone.address)
+        prod.start_api()
+        prod.start_agent(adb_server)
+        prod.wait_online(1)
+        prod.start_worker(adb_server)
+        env = prod.host_env(adb_server)
+
+        healthy = wait_for(lambda: (r := doctor(env)).returncode == 0 and r, 60, 1.0, "a healthy doctor")
+        text = failing(healthy)
+        assert f"adb server: reachable on 127.0.0.1:{adb_server.port}" in text
+        assert f"phone {phone.address}: device" in text and "FAIL" not in text
+
+        # adb server not where FARM_ADB_PORT says
+        r = doctor(env | {"FARM_ADB_PORT": str(free_port())})
+        assert r.returncode == 1 and "start-server" in failing(r)
+
+        # the disk is (said to be) too small
+        r = doctor(env, "--min-free-gb", "1000000")
+        assert r.returncode == 1 and "FARM_DATA_DIR at a larger disk" in failing(r)
+
+        # no worker consumes this host's queue
+        r = doctor(env | {"FARM_HOST_NAME": "nobody-here"})
+        assert r.returncode == 1 and "no worker consumes host.nobody-here" in failing(r)
+
+        # no binary for the phone's ABI
+        for b in prod.http.get("/binaries").json():
+            assert prod.http.delete(f"/binaries/{b['sha256']}").status_code == 200
+        r = doctor(env)
+        assert r.returncode == 1 and "farm binary fetch --abi arm64-v8a" in failing(r)
+        prod.add_binaries("arm64-v8a")
+
+        # the API is not there
+        r = doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{free_port()}"})
+        assert r.returncode == 1 and "start it ('farm api' or 'farm up')" in failing(r)
+
+        # an API whose database and broker are unreachable
+        port = free_port()
+        broken = env | {
+            "FARM_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none",
+            "FARM_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
+        }
+        prod.spawn("api-broken", ["-m", "uvicorn", "server.main:app", "--port", str(port)], broken)
+        wait_for(lambda: doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{port}"}).stdout, 30, 0.5)
+        r = wait_for(
+            lambda: (
+                "answers" in (x := doctor(env | {"FARM_API_URL": f"http://127.0.0.1:{port}"})).stdout and x
+            ),
+            30,
+            0.5,
+            "the broken API",
+        )
+        text = failing(r)
+        assert r.returncode == 1 and "FARM_DATABASE_URL" in text and "FARM_BROKER_URL" in text
+
+        # a phone that was never authorized
+        locked = fleet.add("msm8953", auth=True, allowed_keys=[])
+        adb_server.client.connect(locked.address, timeout=5)
+        r = wait_for(lambda: "unauthorized" in (x := doctor(env)).stdout and x, 30, 1.0, "unauthorized phone")
+        assert r.returncode == 1 and "accept the RSA prompt on the phone" in failing(r)
