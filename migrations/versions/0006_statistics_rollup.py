@@ -6,7 +6,7 @@ tool_p95_us, ci_half_pct, detectable_pct; result_rollups and result_group_rollup
 from results.
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005 (chained after merging main; was 0001)
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
