@@ -72,7 +72,7 @@ def _stand_in_binaries(fleet: Any) -> None:
             log.info("registered a virtual stand-in benchmark_model for %s (%s)", b.abi, b.sha256[:12])
 
 
-def run_all(port: int, virtual: int | None, concurrency: int) -> None:
+def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:
     from server.migrate import upgrade
 
     settings = get_settings()
@@ -91,7 +91,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
         wanted = profiles if count < 0 else [profiles[i % len(profiles)] for i in range(count)]
         fleet = PhoneFleet()
         for name in wanted:
-            phone = fleet.add(name)
+            phone = fleet.add(name, timing_mode=timing)
             adb_connect(phone.address, settings.adb_port)
         log.info("started %d virtual phones: %s", len(wanted), ", ".join(wanted))
         _stand_in_binaries(fleet)

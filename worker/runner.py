@@ -28,7 +28,7 @@ from device_agent.phone.shell import CommandTimeout, DeviceLost, run
 from server.db import session_scope
 from server.jobs import lifecycle
 from server.jobs.lifecycle import Claim, ClaimOutcome
-from worker import benchmark_binary, inference_run
+from worker import benchmark_binary, inference_run, protocol
 from worker.celery_app import dispatch
 from worker.numerics_trial import maybe_numerics
 from worker.op_profile_trial import maybe_profile
@@ -95,13 +95,16 @@ def _result_fields(
         "std_us": summary.std_us,
         "median_us": summary.median_us,
         "mean_us": summary.mean_us,
-        "p90_us": summary.p90_us,
+        "trial_p90_us": summary.trial_p90_us,
+        "tool_p95_us": summary.tool_p95_us,
+        "ci_half_pct": summary.ci_half_pct,
+        "detectable_pct": summary.detectable_pct,
         "cv": summary.cv,
         "ci95_low_us": summary.ci95_low_us,
         "ci95_high_us": summary.ci95_high_us,
         "trials": summary.trials,
         "unstable": summary.unstable,
-        "unstable_reason": "; ".join(summary.reasons) or None,
+        "unstable_reason": "; ".join(summary.reasons)[:500] or None,
         "count": summary.count,
         "mem_init_mb": last.memory_init_mb,
         "mem_overall_mb": last.memory_overall_mb,
@@ -185,11 +188,15 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     )
     n_trials = int(spec.get("trials", 1))
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
+    measured: list[Trial] = []
+    decision = protocol.next_trial(measured, spec)
     outputs: list[str] = []
     parsed: list[benchmark_output.BenchmarkResult] = []
     gates = []
     walls: list[float] = []
-    for i in range(n_trials):
+    i = -1
+    while decision.more:
+        i += 1
         if i:
             _sleep(float(spec.get("cooldown_s", 0.0)), beat)
         gate = _thermal_gate(device, spec, beat, before if i == 0 else None)
@@ -207,6 +214,19 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         if out.exit_code != 0:
             return command, raw, None, f"benchmark_model exited with {out.exit_code}"
         parsed.append(result)
+        measured.append(_trial(result))
+        decision = protocol.next_trial(measured, spec)
+    sustained = None
+    if spec.get("sustained_s"):
+        segment = benchmark.build_command(
+            binary_remote,
+            model_remote,
+            claim.delegate,
+            claim.threads,
+            protocol.sustained_spec(spec),
+            supported,
+        )
+        sustained = _sustained(device, claim, spec, beat, outputs, segment)
     after = snapshot.take(device)
     # after the measured trials: op profiling slows every node, so it never enters the statistics
     placement = maybe_profile(
@@ -220,7 +240,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         timeout=settings.run_timeout_s,
     )
     numerics = maybe_numerics(device, binary_remote, model_remote, claim, timeout=settings.run_timeout_s)
-    trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
+    trials = measured
     summary = summarize(trials, float(spec.get("unstable_cv", 0.05)))
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version)
     env = {
@@ -239,6 +259,9 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
         "placement": placement,
         "numerics_output": numerics,
         "trials": [asdict_trial(t) for t in trials],
+        "precision": protocol.precision_record(trials, spec, decision),
+        "ci_refused": summary.ci_refused,
+        "sustained": sustained,
         "gates": gates,
         "trial_wall_s": walls,
         "fingerprint": before.fingerprint,
@@ -246,6 +269,47 @@ def _measure(claim: Claim, beat: _Heartbeat) -> tuple[str, str, dict[str, Any] |
     }
     fields = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
     return command, "\n".join(outputs), fields, None
+
+
+def _trial(p: benchmark_output.BenchmarkResult) -> Trial:
+    return Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us, p.p95_us)
+
+
+def _sustained(
+    device: AdbDevice, claim: Claim, spec: dict[str, Any], beat: _Heartbeat, outputs: list[str], command: str
+) -> dict[str, Any]:
+    """Back-to-back short invocations for `sustained_s`; one (time, latency, temperature) sample each."""
+    settings = get_settings()
+    _thermal_gate(device, spec, beat, None)  # cold means cold: the trials may have warmed the phone
+    series = protocol.Sustained()
+    latest: list[float | None] = [None]
+    done = threading.Event()
+
+    def watch() -> None:  # temperatures from a second shell, so the segments run back to back
+        while not done.is_set():
+            try:
+                latest[0] = snapshot.take_thermal(device).max_cpu_temp_c
+            except Exception:  # a missed reading must not end the run
+                log.debug("sustained temperature read failed", exc_info=True)
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True, name=f"sustained-{claim.run_id}")
+    watcher.start()
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < float(spec["sustained_s"]):
+            out = run(device, command, timeout=settings.run_timeout_s)
+            if beat.cancelled.is_set():
+                raise Cancelled
+            result = benchmark_output.parse(out.output)
+            if isinstance(result, benchmark_output.BenchmarkFailure) or out.exit_code != 0:
+                outputs.append(f"=== sustained segment failed ===\n{out.output}")
+                break
+            series.add(protocol.Sample(round(time.monotonic() - start, 3), result.avg_us, latest[0]))
+    finally:
+        done.set()
+        watcher.join(5)
+    return series.report()
 
 
 def asdict_trial(t: Trial) -> dict[str, Any]:
@@ -256,6 +320,7 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
         "min_us": t.min_us,
         "max_us": t.max_us,
         "median_us": t.median_us,
+        "p95_us": t.p95_us,
     }
 
 
