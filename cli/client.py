@@ -344,6 +344,14 @@ def compare(
             raise typer.Exit(2)
 
 
+def _interval(p: dict[str, Any]) -> str:
+    """The ratio's 95 % interval and the smallest regression the pair detects, or why there is none."""
+    low, high, detect = p.get("ratio_low"), p.get("ratio_high"), p.get("detectable_pct")
+    if low is None or high is None or low != low or high != high:  # None or NaN: no interval
+        return "no interval"
+    return f"{low:.3f}–{high:.3f}" + (f" ≥{detect:.1f}%" if detect is not None and detect == detect else "")
+
+
 VERDICT_WORDS = {"indistinguishable": "same"}  # within noise; the API and JSON keep the full word
 
 
@@ -365,7 +373,7 @@ def print_comparison(result: Any, a: int, b: int) -> None:
             f"{p['delegate']} ×{p['threads']}",
             f"{p['a_median_us'] / 1000:.3f}",
             f"{p['b_median_us'] / 1000:.3f}",
-            f"{p['ratio']:.3f}\n[dim]{p['ratio_low']:.3f}–{p['ratio_high']:.3f}[/dim]",
+            f"{p['ratio']:.3f}\n[dim]{_interval(p)}[/dim]",
             f"[{style}]{verdict}[/{style}]" if style else verdict,
         )
     console.print(table)

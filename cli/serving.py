@@ -78,6 +78,12 @@ def agent() -> None:
     Agent().run()
 
 
+def _fault_help() -> str:
+    from device_agent.virtual.fault_flags import help_text
+
+    return help_text()
+
+
 def phone(
     profile: str | None = typer.Option(
         None, help="Profile id, e.g. sdm845 (see device_agent/virtual/profiles)"
@@ -86,7 +92,9 @@ def phone(
     all_profiles: bool = typer.Option(False, "--all", help="One phone per profile on consecutive ports"),
     auth_key: Path | None = typer.Option(None, help="Require AUTH; allow this adbkey.pub"),
     timing: str = typer.Option(
-        "host", help="host: real host timings; profile: scaled by the phone's profile"
+        "host",
+        help="host: real host timings; profile: scaled by the phone's profile; "
+        "sim: from the profile's cost model, heat and seeded noise (independent of host load)",
     ),
     adb_port: int | None = typer.Option(
         None, help="Also `adb connect` each phone to the adb server on this port"
@@ -94,15 +102,21 @@ def phone(
     as_real: bool = typer.Option(
         False, "--as-real", help="Look like real phones: no ro.phonefarm.* props, runs registered binaries"
     ),
+    fault: list[str] = typer.Option([], "--fault", help="NAME=VALUE, repeatable. Names: " + _fault_help()),
 ) -> None:
     """Run virtual phones that speak real ADB (for demos and tests)."""
+    from device_agent.virtual.fault_flags import parse_faults
     from device_agent.virtual.fleet import main_phone
 
     setup_logging()
     if not profile and not all_profiles:
         fail("give --profile NAME or --all")
-    if timing not in ("host", "profile"):
-        fail("--timing is host or profile")
+    if timing not in ("host", "profile", "sim"):
+        fail("--timing is host, profile or sim")
+    try:
+        faults = parse_faults(fault)
+    except ValueError as exc:
+        fail(str(exc))
     main_phone(
         profile=profile,
         port=port,
@@ -111,6 +125,7 @@ def phone(
         timing_mode=timing,
         adb_port=adb_port,
         as_real=as_real,
+        faults=faults if fault else None,
     )
 
 
@@ -127,12 +142,15 @@ def up(
         None, help="Start N virtual phones (default: all profiles when no real phone is attached)"
     ),
     concurrency: int = typer.Option(8, help="Worker threads"),
+    timing: str = typer.Option("host", help="Virtual phones' timing: host, profile or sim"),
 ) -> None:
     """Everything on one machine: migrations, API, a worker, an agent, and virtual phones if needed."""
     from cli.up import run_all
 
     setup_logging()
-    run_all(port=port, virtual=virtual, concurrency=concurrency)
+    if timing not in ("host", "profile", "sim"):
+        fail("--timing is host, profile or sim")
+    run_all(port=port, virtual=virtual, concurrency=concurrency, timing=timing)
 
 
 def register(app: typer.Typer) -> None:

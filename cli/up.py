@@ -132,7 +132,7 @@ def load_fleet(path: Path) -> list[SavedPhone]:
         return []
 
 
-def start_fleet(count: int, adb_port: int) -> PhoneFleet:
+def start_fleet(count: int, adb_port: int, timing: str = "host") -> PhoneFleet:
     """The same virtual phones as last time (serials and ports from the data dir), plus new ones
     up to `count` (< 0: one per profile). A saved port now taken by something else gets a new
     port; the phone keeps its serial, so the farm still knows it."""
@@ -150,7 +150,7 @@ def start_fleet(count: int, adb_port: int) -> PhoneFleet:
     fleet = PhoneFleet(settings.data_dir / "virtual-phones")
     for entry in plan:
         port = entry.port if entry.port and _port_free(entry.port) else 0
-        phone = fleet.add(entry.profile, port, serial=entry.serial)
+        phone = fleet.add(entry.profile, port, serial=entry.serial, timing_mode=timing)
         entry.port = phone.port
         adb_connect(phone.address, adb_port)
     path.write_text(json.dumps([asdict(p) for p in plan], indent=1))
@@ -193,7 +193,7 @@ def _stop_children(children: list[subprocess.Popen[bytes]], grace: float = 10.0)
             child.wait(5)
 
 
-def run_all(port: int, virtual: int | None, concurrency: int) -> None:
+def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:
     from device_agent.agent import start_adb_server
     from server.migrate import upgrade
 
@@ -211,7 +211,7 @@ def run_all(port: int, virtual: int | None, concurrency: int) -> None:
     try:
         count = virtual if virtual is not None else (0 if real_phones(settings.adb_port) else -1)
         if count != 0:
-            fleet = start_fleet(count, settings.adb_port)
+            fleet = start_fleet(count, settings.adb_port, timing)
             _stand_in_binaries(fleet)
         api_url = f"http://127.0.0.1:{port}"
         env = dict(os.environ, FARM_TOKEN=token, FARM_API_URL=api_url)

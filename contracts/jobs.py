@@ -81,6 +81,21 @@ class BenchmarkSpec(RequestModel):
     unstable_cv: float = Field(
         0.05, gt=0, le=1, description="Flag results whose coefficient of variation passes this"
     )
+    target_ci_pct: float | None = Field(
+        None,
+        gt=0,
+        le=50,
+        description="Adaptive precision: add trials until the 95 % CI half-width of the median is within "
+        "this % of the median (or max_trials)",
+    )
+    max_trials: int = Field(20, ge=1, le=50, description="Cap on trials when target_ci_pct is set")
+    sustained_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="Also run the model continuously this long, recording latency and temperature over time",
+    )
+    sustained_segment_s: float = Field(2.0, ge=0.2, le=60, description="Length of one sustained sample")
 
     @field_validator("threads")
     @classmethod

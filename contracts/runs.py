@@ -97,7 +97,10 @@ class ResultRecord(RequestModel):
     std_us: float | None = None
     median_us: float | None = None
     mean_us: float | None = None
-    p90_us: float | None = None
+    trial_p90_us: float | None = None
+    tool_p95_us: float | None = None
+    ci_half_pct: float | None = None
+    detectable_pct: float | None = None
     cv: float | None = None
     ci95_low_us: float | None = None
     ci95_high_us: float | None = None

@@ -99,7 +99,9 @@ class Comparison:
                 f"{p['a_median_us'] / 1000:.3f}",
                 f"{p['b_median_us'] / 1000:.3f}",
                 f"{p['ratio']:.3f}",
-                f"{p['ratio_low']:.3f}–{p['ratio_high']:.3f}",
+                f"{p['ratio_low']:.3f}–{p['ratio_high']:.3f}"
+                if p["ratio_low"] is not None and p["ratio_low"] == p["ratio_low"]
+                else "none",
                 verdict,
             ]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

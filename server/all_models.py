@@ -7,7 +7,7 @@ from server.devices.models import Device, FarmHost
 from server.inferences.models import Inference, InferenceOutput
 from server.jobs.models import Job, Run
 from server.models.models import Model
-from server.results.models import Result
+from server.results.models import Result, ResultGroupRollup, ResultRollup
 
 __all__ = [
     "ApiToken",
@@ -20,5 +20,7 @@ __all__ = [
     "Job",
     "Model",
     "Result",
+    "ResultGroupRollup",
+    "ResultRollup",
     "Run",
 ]

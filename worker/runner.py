@@ -35,7 +35,7 @@ from device_agent import benchmark_output
 from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
-from worker import benchmark_binary, inference_run
+from worker import benchmark_binary, inference_run, protocol
 from worker.api_client import WorkerApi
 from worker.cache import CorruptDownload, FileCache
 from worker.numerics_trial import maybe_numerics
@@ -126,13 +126,16 @@ def _result_fields(
         std_us=summary.std_us,
         median_us=summary.median_us,
         mean_us=summary.mean_us,
-        p90_us=summary.p90_us,
+        trial_p90_us=summary.trial_p90_us,
+        tool_p95_us=summary.tool_p95_us,
+        ci_half_pct=summary.ci_half_pct,
+        detectable_pct=summary.detectable_pct,
         cv=summary.cv,
         ci95_low_us=summary.ci95_low_us,
         ci95_high_us=summary.ci95_high_us,
         trials=summary.trials,
         unstable=summary.unstable,
-        unstable_reason=("; ".join(summary.reasons) or None),
+        unstable_reason=("; ".join(summary.reasons)[:500] or None),
         count=summary.count,
         mem_init_mb=last.memory_init_mb,
         mem_overall_mb=last.memory_overall_mb,
@@ -231,11 +234,15 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     )
     n_trials = spec.trials
     log.info("run=%s starting %d trial(s): %s", claim.run_id, n_trials, command)
+    measured: list[Trial] = []
+    decision = protocol.next_trial(measured, spec)
     outputs: list[str] = []
     parsed: list[benchmark_output.BenchmarkResult] = []
     gates = []
     walls: list[float] = []
-    for i in range(n_trials):
+    i = -1
+    while decision.more:
+        i += 1
         if i:
             _sleep(spec.cooldown_s, beat)
         gate = _thermal_gate(device, spec, beat, before if i == 0 else None)
@@ -253,6 +260,19 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         if out.exit_code != 0:
             return Measurement(command, raw, error=f"benchmark_model exited with {out.exit_code}")
         parsed.append(result)
+        measured.append(_trial(result))
+        decision = protocol.next_trial(measured, spec)
+    sustained = None
+    if spec.sustained_s:
+        segment = benchmark.build_command(
+            binary_remote,
+            model_remote,
+            claim.delegate,
+            claim.threads,
+            protocol.sustained_spec(spec),
+            supported,
+        )
+        sustained = _sustained(device, claim, spec, beat, outputs, segment)
     after = snapshot.take(device)
     # after the measured trials: op profiling slows every node, so it never enters the statistics
     placement = maybe_profile(
@@ -270,7 +290,7 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     )
     if numerics is not None and "output_local" in numerics:
         numerics = _upload_numerics(claim, numerics)
-    trials = [Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us) for p in parsed]
+    trials = measured
     summary = summarize(trials, spec.unstable_cv)
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
     env = {
@@ -289,6 +309,9 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         "placement": placement,
         "numerics_output": numerics,
         "trials": [asdict_trial(t) for t in trials],
+        "precision": protocol.precision_record(trials, spec, decision),
+        "ci_refused": summary.ci_refused,
+        "sustained": sustained,
         "gates": gates,
         "trial_wall_s": walls,
         "fingerprint": before.fingerprint,
@@ -311,6 +334,47 @@ def _upload_numerics(claim: Claim, numerics: dict[str, Any]) -> dict[str, Any]:
     return numerics
 
 
+def _trial(p: benchmark_output.BenchmarkResult) -> Trial:
+    return Trial(p.avg_us, p.count or 1, p.std_us or 0.0, p.min_us, p.max_us, p.median_us, p.p95_us)
+
+
+def _sustained(
+    device: AdbDevice, claim: Claim, spec: BenchmarkSpec, beat: _Heartbeat, outputs: list[str], command: str
+) -> dict[str, Any]:
+    """Back-to-back short invocations for `sustained_s`; one (time, latency, temperature) sample each."""
+    settings = get_settings()
+    _thermal_gate(device, spec, beat, None)  # cold means cold: the trials may have warmed the phone
+    series = protocol.Sustained()
+    latest: list[float | None] = [None]
+    done = threading.Event()
+
+    def watch() -> None:  # temperatures from a second shell, so the segments run back to back
+        while not done.is_set():
+            try:
+                latest[0] = snapshot.take_thermal(device).max_cpu_temp_c
+            except Exception:  # a missed reading must not end the run
+                log.debug("sustained temperature read failed", exc_info=True)
+            done.wait(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True, name=f"sustained-{claim.run_id}")
+    watcher.start()
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < float(spec.sustained_s or 0.0):
+            out = run(device, command, timeout=settings.run_timeout_s)
+            if beat.cancelled.is_set():
+                raise Cancelled
+            result = benchmark_output.parse(out.output)
+            if isinstance(result, benchmark_output.BenchmarkFailure) or out.exit_code != 0:
+                outputs.append(f"=== sustained segment failed ===\n{out.output}")
+                break
+            series.add(protocol.Sample(round(time.monotonic() - start, 3), result.avg_us, latest[0]))
+    finally:
+        done.set()
+        watcher.join(5)
+    return series.report()
+
+
 def asdict_trial(t: Trial) -> dict[str, Any]:
     return {
         "avg_us": t.avg_us,
@@ -319,6 +383,7 @@ def asdict_trial(t: Trial) -> dict[str, Any]:
         "min_us": t.min_us,
         "max_us": t.max_us,
         "median_us": t.median_us,
+        "p95_us": t.p95_us,
     }
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: op_profiling and tests use it here
 from contracts.delegate_ops import NNAPI_OPS, XNNPACK_OPS
-from device_agent.virtual import tool_versions
+from device_agent.virtual import sim_timing, tool_versions
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
@@ -510,6 +510,8 @@ class BenchmarkRun:
         self.cancel = cancel
         self.factor = 1.0
         self.slow = 1.0
+        self.sim_step: Callable[[], int] | None = None  # `sim` timing: one inference's phone time
+        self.timing_key = "cpu"
 
     # logging as tools/logging.h prints it
     def info(self, text: str) -> None:
@@ -563,6 +565,7 @@ class BenchmarkRun:
         )
         cpu_kind = "xnnpack" if ("use_xnnpack" not in given or p["use_xnnpack"]) else "cpu"
         timing_key = delegate if delegate in ("gpu", "nnapi") else cpu_kind
+        self.timing_key = timing_key
         if dev.timing_mode == "profile":
             self.factor = dev.profile.speed_factor.get(timing_key, dev.profile.speed_factor["cpu"])
         fault = dev.faults
@@ -570,14 +573,23 @@ class BenchmarkRun:
         mode_text = (
             f"injected (every inference {g(fault.inference_us)} us on the phone's clock, not the host's)"
             if fault.inference_us is not None
-            else "host (timings are this host's)"
-            if dev.timing_mode == "host"
-            else f"profile (host timings x {g(self.factor)}, the profile's speed_factor for {timing_key})"
+            else {
+                "host": "host (timings are this host's; host timing, not a phone: every delegate runs the "
+                "same host path, LiteRT with XNNPACK on the host CPU)",
+                "profile": f"profile (host timings x {g(self.factor)}, the profile's speed_factor for "
+                f"{timing_key}, slowed by the thermal governor)",
+                "sim": "sim (phone time from the profile's cost model for "
+                f"{timing_key}, thermal governor and seeded noise; the host's clock is not used)",
+            }[dev.timing_mode]
         )
         self.info(
             f"[phonefarm-virtual] benchmark_model version: {version}+phonefarm.virtual on virtual phone "
             f"{dev.profile.id} ({dev.profile.props['ro.product.model']}); timing mode: {mode_text}; "
-            "executed by LiteRT on the host CPU"
+            + (
+                "model loaded and validated by LiteRT on the host"
+                if dev.timing_mode == "sim"
+                else "executed by LiteRT on the host CPU"
+            )
             + (f"; injected slowdown x{g(self.slow)}" if self.slow != 1.0 else "")
         )
 
@@ -730,11 +742,9 @@ class BenchmarkRun:
             interp = Interpreter(
                 model_content=tensor_io.fp16_weights(data) if reduced else data,
                 num_threads=threads,
-                experimental_op_resolver_type=(
-                    OpResolverType.AUTO
-                    if use_xnnpack_runtime
-                    else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-                ),
+                # every delegate runs the same host path: per-delegate differences come only from
+                # a profile (profile, sim), never from the host's kernels (a fake "speed-up")
+                experimental_op_resolver_type=OpResolverType.AUTO,
             )
             interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
@@ -744,6 +754,8 @@ class BenchmarkRun:
             self.error("Failed to allocate tensors!")
             return self.fail()
         init_us = self._scaled(int((time.perf_counter() - t0) * 1e6))
+        if dev.timing_mode == "sim":
+            init_us = self._sim_setup(plain, len(data), delegate, cpu_kind, p)
         init_rss = _rss_kb()
         size_mb = len(data) / 1e6
         self.info(f"The input model file size (MB): {g(size_mb)}")
@@ -770,6 +782,9 @@ class BenchmarkRun:
             for idx, arr in inputs:
                 interp.set_tensor(idx, arr)
             interp.invoke()
+
+        if self.sim_step is not None and not p["dry_run"] and p.get("output_filepath"):
+            invoke()  # outputs asked for: run the real model once, untimed
 
         warm = self._loop(
             invoke, p["warmup_runs"], p["warmup_min_secs"], p["max_secs"], p, fault, regular=False
@@ -816,6 +831,47 @@ class BenchmarkRun:
         return 0
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _cap(self) -> float:
+        """The thermal governor's slow-down now (profile mode): full on CPUs, half on accelerators."""
+        scale = sim_timing.governor_scale(self.device)
+        return scale if self.timing_key in ("cpu", "xnnpack") else 1.0 - (1.0 - scale) * 0.5
+
+    def _sim_setup(
+        self, plain: Any, size: int, delegate: str | None, cpu_kind: str, p: dict[str, Any]
+    ) -> int:
+        """`sim` timing: plan the inference from the profile's cost model; returns the init time."""
+        dev = self.device
+        ops = sim_timing.op_costs(plain)
+        from device_agent.virtual import op_profiling  # imports this module
+
+        taken = delegate in ("gpu", "nnapi") and delegate in dev.profile.delegates
+        plan = sim_timing.plan(
+            dev.profile,
+            ops,
+            cpu_kind=cpu_kind,
+            delegate=delegate if taken else None,
+            delegate_ops=(
+                op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops) if delegate == "gpu" else NNAPI_OPS
+            )
+            if taken
+            else None,
+            xnnpack_ops=XNNPACK_OPS,
+            threads=int(p["num_threads"]),
+        )
+        noise = sim_timing.noise_for(dev)
+        offset = noise.invocation() * self.slow
+        cache = {"left": 0.0, "scale": 1.0}
+
+        def step() -> int:
+            if cache["left"] <= 0:  # the governor's cap, re-read every 10 ms of phone time
+                cache["scale"], cache["left"] = sim_timing.governor_scale(dev), 0.01
+            us = plan.inference_us(cache["scale"]) * offset * noise.inference()
+            cache["left"] -= us / 1e6
+            return max(1, round(us))
+
+        self.sim_step = step
+        return sim_timing.init_us(dev.profile, size, delegate if taken else None, len(ops))
 
     def _scaled(self, us: int) -> int:
         return max(1, round(us * self.factor)) if self.factor != 1.0 else us
@@ -893,7 +949,8 @@ class BenchmarkRun:
             f"terminate if exceeding {g(max_secs)} seconds."
         )
         stat = Stat()
-        clock = 0.0  # seconds on the phone's clock (host time, scaled in profile mode)
+        clock = 0.0  # seconds on the phone's clock (host time, scaled in profile mode; simulated in sim)
+        sim_s, loop_start = 0.0, time.perf_counter()
         min_finish, max_finish = min_secs, max_secs
         delay = p["run_delay"]
         run = 0
@@ -911,28 +968,46 @@ class BenchmarkRun:
                 if fault.benchmark_crash_signal is not None or fault.disconnect_during_benchmark:
                     return None
             start = time.perf_counter()
-            if not dry:
-                invoke()
-            if fault.inference_us is not None:  # the phone's own time, not the host's
+            if self.sim_step is not None:
+                us = self.sim_step() if not dry else 1
+                sim_s += us / 1e6 + max(delay, 0.0)
+                ahead = sim_s - (time.perf_counter() - loop_start)
+                if ahead > 0.002 and self.cancel.wait(ahead):  # pace to the phone's time
+                    raise Cancelled
+            elif fault.inference_us is not None:  # the phone's own time, not the host's
+                if not dry:
+                    invoke()
                 us = max(1, round(fault.inference_us * self.slow * noise.gauss(1.0, 0.02)))
                 if self.cancel.wait(max(0.0, start + us / 1e6 - time.perf_counter())):
                     raise Cancelled
             else:
+                if not dry:
+                    invoke()
                 if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
                     until = start + (time.perf_counter() - start) * self.slow
                     while time.perf_counter() < until:
                         pass
-                us = self._scaled(round((time.perf_counter() - start) * 1e6))
+                host_us = round((time.perf_counter() - start) * 1e6)
+                us = self._scaled(host_us)
+                if self.device.timing_mode == "profile":
+                    us = max(1, round(us / self._cap()))
             if not dry:
-                self.device.thermal.add_load(1)
+                if self.device.timing_mode == "host":
+                    self.device.thermal.add_load(1)
+                else:
+                    self.device.thermal.add_busy(us / 1e6)
+                self.device.battery.add_busy(us / 1e6)
             stat.add(us)
-            if delay > 0 and self.cancel.wait(delay):
-                raise Cancelled
-            # the tool bounds its loop by the wall clock (NowMicros), not by summed inference times
-            if fault.inference_us is not None:
-                clock += us / 1e6 + max(0.0, delay)
+            if self.sim_step is not None:
+                clock = sim_s
             else:
-                clock += (time.perf_counter() - iteration) * self.factor
+                if delay > 0 and self.cancel.wait(delay):
+                    raise Cancelled
+                # the tool bounds its loop by the wall clock (NowMicros), not by summed inference times
+                if fault.inference_us is not None:
+                    clock += us / 1e6 + max(0.0, delay)
+                else:
+                    clock += (time.perf_counter() - iteration) * self.factor
             run += 1
         if not regular and fault.benchmark_hang and min_runs == 0:
             pass

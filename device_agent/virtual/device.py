@@ -35,13 +35,14 @@ from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_p
 from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.logbuf import LogBuffer
 from device_agent.virtual.sh.procs import ProcessTable
+from device_agent.virtual.thermal import BatteryModel, Governor, busy_heat_c
 
 if TYPE_CHECKING:
     from device_agent.virtual.sh.stdin import Stdin
 
 __all__ = ["Faults", "SandboxError", "ThermalModel", "VirtualDevice", "list_profiles"]
 
-TIMING_MODES = ("host", "profile")
+TIMING_MODES = ("host", "profile", "sim")
 
 # Phone directories a shell user may write to; everything else is read-only, as for
 # adb's `shell` user on a production build.
@@ -78,6 +79,8 @@ class Faults:
     # load); `trial_slowdowns` for the next invocations, one value each (a jittery phone).
     slowdown: float = 1.0
     trial_slowdowns: list[float] = field(default_factory=list)
+    # The die is at least this hot (°C) from when it is set: a phone fresh from a pocket or a car.
+    hot: float | None = None
     # Numerics: standard deviation of deterministic noise added to GPU outputs (a delegate that
     # changes the answer), on top of the fp16 rounding every virtual GPU run has.
     gpu_output_noise: float = 0.0
@@ -111,6 +114,7 @@ class ThermalModel:
     _state: _ThermalState | None = None
     _last_load: float = -math.inf
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _hot_applied: float | None = None
 
     def _params(self) -> tuple[float, float, float, float]:
         th, f = self.profile.thermal, self.faults
@@ -138,6 +142,10 @@ class ThermalModel:
                 a = d0 * tau / (tau - tau_b)
                 battery = a * math.exp(-dt / tau) + (b0 - a) * math.exp(-dt / tau_b)
             self._state = s = _ThermalState(now, die, battery)
+        hot = self.faults.hot
+        if hot is not None and hot != self._hot_applied:
+            s.die = min(self.profile.thermal.max_rise_c, max(s.die, hot - self._params()[0]))
+            self._hot_applied = hot
         return s
 
     def add_load(self, inferences: int = 1) -> None:
@@ -145,6 +153,15 @@ class ThermalModel:
             s = self._advance()
             heat = self._params()[3] * inferences / 1000.0
             s.die = min(self.profile.thermal.max_rise_c, s.die + heat)
+            self._last_load = s.t
+
+    def add_busy(self, seconds: float) -> None:
+        """Heat from `seconds` of full load (sim and profile timing): see thermal.busy_heat_c."""
+        with self._lock:
+            s = self._advance()
+            s.die = min(
+                self.profile.thermal.max_rise_c, s.die + busy_heat_c(self.profile, seconds, self._params()[1])
+            )
             self._last_load = s.t
 
     def die_c(self) -> float:
@@ -222,6 +239,7 @@ class VirtualDevice:
         self.on_disconnect: Callable[[], None] | None = None
         self.clock = clock
         self.thermal = ThermalModel(profile, self.faults, clock)
+        self.battery = BatteryModel(profile, clock)
         self._refreshed_at = -math.inf
         self._was_throttled = False
         self.settings: dict[tuple[str, str], str] = {
@@ -500,10 +518,19 @@ class VirtualDevice:
 
     def cur_freqs(self) -> list[int]:
         busy, throttled = self.thermal.busy(), self.thermal.throttled()
+        coupled = self.timing_mode in ("sim", "profile")
+        cap = Governor.for_profile(self.profile).scale(self.thermal.die_c()) if coupled else 1.0
+        top = max(c.max_freq_khz for c in self.profile.clusters)
         out = []
         for cl in self.profile.clusters:
             if not busy:
                 f = cl.min_freq_khz
+            elif coupled:  # the governor caps the big cores (thermal.Governor)
+                f = (
+                    _nearest_step(cl, cap * cl.max_freq_khz)
+                    if cl.max_freq_khz >= 0.8 * top
+                    else cl.max_freq_khz
+                )
             elif throttled:
                 f = _nearest_step(cl, 0.75 * cl.max_freq_khz)
             else:
@@ -537,7 +564,7 @@ class VirtualDevice:
         for cpu, f in enumerate(self.cur_freqs()):
             self._write(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq", f"{f}\n")
         bat = "/sys/class/power_supply/battery"
-        self._write(f"{bat}/capacity", f"{self.profile.battery.level}\n")
+        self._write(f"{bat}/capacity", f"{self.battery.level()}\n")
         self._write(f"{bat}/status", self.battery_status() + "\n")
         self._write(f"{bat}/temp", f"{round(self.thermal.battery_c() * 10)}\n")
         self._write("/proc/meminfo", self.meminfo())

@@ -43,11 +43,11 @@ def battery(device: VirtualDevice) -> str:
     lines += [
         f"  Max charging current: {500000 if b.usb_powered or b.ac_powered else 0}",
         f"  Max charging voltage: {5000000 if b.usb_powered or b.ac_powered else 0}",
-        f"  Charge counter: {b.level * 29500}",
+        f"  Charge counter: {device.battery.level() * 29500}",
         f"  status: {BATTERY_STATUS.get(device.battery_status(), 1)}",
         f"  health: {BATTERY_HEALTH.get(b.health, 1)}",
         "  present: true",
-        f"  level: {b.level}",
+        f"  level: {device.battery.level()}",
         "  scale: 100",
         f"  voltage: {b.voltage_mv}",
         f"  temperature: {temp}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import shutil
 import signal
@@ -261,6 +262,7 @@ def main_phone(
     adb_port: int | None = None,
     root: Path | None = None,
     timing_mode: str = "host",
+    faults: Faults | None = None,
     as_real: bool = False,
 ) -> None:
     """`farm phone --profile sdm845 --port 5555` / `farm phone --all`: serve until Ctrl-C.
@@ -296,6 +298,7 @@ def main_phone(
                     auth=auth_key is not None,
                     allowed_keys=keys,
                     timing_mode=timing_mode,
+                    faults=copy.deepcopy(faults) if faults is not None else None,
                 )
                 log.info("phone %s (%s) on %s", phone.serial, name, phone.address)
                 print(f"{phone.address}\t{phone.serial}\t{name}", flush=True)

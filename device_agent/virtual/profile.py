@@ -64,6 +64,8 @@ class Battery:
     voltage_mv: int
     technology: str
     health: str = "Good"
+    drain_pct_per_busy_hour: float = 20.0  # percent per hour of full load (sim/profile timing)
+    charge_pct_per_hour: float = 10.0  # while status is Charging
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,34 @@ class Thermal:
     tau_battery_s: float  # the battery follows the die, more slowly
     heat_per_inference_mc: float  # steady-state rise per inference/s of load, in milli-°C
     max_rise_c: float  # a phone throttles before this; the model saturates there
+    # sim/profile timing (thermal.py): rise under continuous load, governor trip and floor
+    full_load_rise_c: float = 40.0  # steady-state die rise above ambient at 100 % busy
+    trip_c: float = 49.0  # die temperature (°C) where the governor starts capping the big cores
+    throttle_floor: float = 0.55  # the cap's lowest value, as a fraction of the maximum frequency
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One compute unit's effective throughput for the sim cost model (sim_timing.py)."""
+
+    gmacs: float  # effective multiply-accumulates per second, 1e9, at the maximum frequency
+    gbps: float  # effective bytes moved per second, 1e9
+    op_us: float  # fixed cost per op (dispatch, kernel launch)
+
+
+@dataclass(frozen=True)
+class Sim:
+    """Per-delegate throughput, transfer costs and noise for `sim` timing mode."""
+
+    units: dict[str, Unit]
+    transfer_gbps: float = 4.0  # tensors crossing a delegate boundary
+    partition_us: float = 150.0  # fixed cost per delegate partition boundary crossed
+    invoke_us: float = 30.0  # per inference (Invoke overhead)
+    jitter_pct: float = 0.8  # per-inference noise (log-normal sigma, %)
+    trial_pct: float = 0.25  # per-invocation offset (background state), %
+    spike_prob: float = 0.004  # chance an inference meets a background-load spike
+    spike_pct: float = 25.0  # a spike's mean extra time, %
+    sources: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +126,7 @@ class Profile:
     gpu_unsupported_ops: frozenset[str] = frozenset()
     storage_kb: int = 57_000_000
     extra: dict[str, Any] = field(default_factory=dict)
+    sim: Sim | None = None
     tool_version: str | None = None  # pins an older emulated benchmark_model (see tool_versions.py)
 
     @property
@@ -160,6 +191,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
             "battery",
             "delegates",
             "extra",
+            "sim",
             "tool_version",
         },
         where,
@@ -208,21 +240,56 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
 
     t = _req(data, "thermal", dict, where)
     w = f"{where} [thermal]"
-    _only(t, {"zones", "ambient_c", "tau_heat_s", "tau_battery_s", "heat_per_inference_mc", "max_rise_c"}, w)
+    _only(
+        t,
+        {
+            "zones",
+            "ambient_c",
+            "tau_heat_s",
+            "tau_battery_s",
+            "heat_per_inference_mc",
+            "max_rise_c",
+            "full_load_rise_c",
+            "trip_c",
+            "throttle_floor",
+        },
+        w,
+    )
+    ambient = _req(t, "ambient_c", float, w)
+    max_rise = _req(t, "max_rise_c", float, w)
     thermal = Thermal(
         tuple(str(z) for z in _req(t, "zones", list, w)),
-        _req(t, "ambient_c", float, w),
+        ambient,
         _req(t, "tau_heat_s", float, w),
         _req(t, "tau_battery_s", float, w),
         _req(t, "heat_per_inference_mc", float, w),
-        _req(t, "max_rise_c", float, w),
+        max_rise,
+        _opt(t, "full_load_rise_c", 0.9 * max_rise, w),
+        _opt(t, "trip_c", ambient + 0.45 * max_rise, w),
+        _opt(t, "throttle_floor", 0.55, w),
     )
+    if not 0 < thermal.throttle_floor <= 1:
+        raise ProfileError(f"{w}: throttle_floor is a fraction in (0, 1]")
     if not thermal.zones or thermal.tau_heat_s <= 0 or thermal.tau_battery_s <= 0:
         raise ProfileError(f"{w}: needs zones and positive time constants")
 
     b = _req(data, "battery", dict, where)
     w = f"{where} [battery]"
-    _only(b, {"level", "status", "ac_powered", "usb_powered", "voltage_mv", "technology", "health"}, w)
+    _only(
+        b,
+        {
+            "level",
+            "status",
+            "ac_powered",
+            "usb_powered",
+            "voltage_mv",
+            "technology",
+            "health",
+            "drain_pct_per_busy_hour",
+            "charge_pct_per_hour",
+        },
+        w,
+    )
     battery = Battery(
         _req(b, "level", int, w),
         _req(b, "status", str, w),
@@ -231,6 +298,8 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         _req(b, "voltage_mv", int, w),
         _req(b, "technology", str, w),
         str(b.get("health", "Good")),
+        _opt(b, "drain_pct_per_busy_hour", 20.0, w),
+        _opt(b, "charge_pct_per_hour", 10.0, w),
     )
 
     d = _req(data, "delegates", dict, where)
@@ -262,8 +331,67 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         kernel=str(data.get("kernel", "4.9.0")),
         storage_kb=int(data.get("storage_kb", 57_000_000)),
         extra=dict(data.get("extra", {})),
+        sim=_sim(data.get("sim"), tuple(clusters), available, where),
         tool_version=_tool_version(data, where),
     )
+
+
+def _opt(table: dict[str, Any], key: str, default: float, where: str) -> float:
+    return float(_req(table, key, float, where)) if key in table else float(default)
+
+
+def default_units(clusters: tuple[Cluster, ...]) -> dict[str, Unit]:
+    """Throughput when a profile has no [sim] table: from its big cluster's cores and clock.
+
+    A rough, uncalibrated guess (4 fp32 MACs per cycle per big core at 30 % efficiency for
+    XNNPACK on the fast clusters, 40 % of that on slower ones, half that for the reference kernels, the GPU 3x and NNAPI 2x XNNPACK); profiles
+    used for figures carry calibrated [sim] tables with their sources instead."""
+    top = max(c.max_freq_khz for c in clusters)
+    peak = sum(
+        c.cores * c.max_freq_khz / 1e6 * 4 * (1.0 if c.max_freq_khz >= 0.8 * top else 0.4) for c in clusters
+    )
+    x = 0.3 * peak
+    return {
+        "cpu": Unit(x / 2, 3.0, 8.0),
+        "xnnpack": Unit(x, 5.0, 4.0),
+        "gpu": Unit(3 * x, 8.0, 25.0),
+        "nnapi": Unit(2 * x, 6.0, 20.0),
+    }
+
+
+def _sim(raw: Any, clusters: tuple[Cluster, ...], available: tuple[str, ...], where: str) -> Sim:
+    w = f"{where} [sim]"
+    units = default_units(clusters)
+    if raw is None:
+        return Sim(units, sources="uncalibrated defaults from the CPU clusters (profile.default_units)")
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{w}: should be a table")
+    scalars = {
+        "transfer_gbps",
+        "partition_us",
+        "invoke_us",
+        "jitter_pct",
+        "trial_pct",
+        "spike_prob",
+        "spike_pct",
+    }
+    _only(raw, scalars | set(DELEGATES) | {"sources"}, w)
+    for name in DELEGATES:
+        if name in raw:
+            u = _req(raw, name, dict, w)
+            _only(u, {"gmacs", "gbps", "op_us"}, f"{w}.{name}")
+            unit = Unit(
+                _req(u, "gmacs", float, f"{w}.{name}"),
+                _req(u, "gbps", float, f"{w}.{name}"),
+                _req(u, "op_us", float, f"{w}.{name}"),
+            )
+            if unit.gmacs <= 0 or unit.gbps <= 0 or unit.op_us < 0:
+                raise ProfileError(f"{w}.{name}: gmacs and gbps must be positive, op_us not negative")
+            units[name] = unit
+    values = {k: _opt(raw, k, getattr(Sim, k), w) for k in scalars}
+    if values["spike_prob"] < 0 or values["spike_prob"] > 1:
+        raise ProfileError(f"{w}: spike_prob is a probability")
+    return Sim(units, sources=str(raw.get("sources", "")), **values)
 
 
 def _tool_version(data: dict[str, Any], where: str) -> str | None:

@@ -5,7 +5,7 @@ change (USB → Wi-Fi adb, another host, a restart). Existing rows keep their ad
 both identity and address until their agent reports the hardware serial.
 
 Revision ID: 0003
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02 00:45:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

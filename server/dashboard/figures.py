@@ -80,7 +80,8 @@ def speedup_bars(runs: Sequence[RunRow], fast: str = "gpu", base: str = "cpu") -
     """CPU ms / GPU ms per phone; None when no phone has both."""
     by_phone: dict[str, dict[str, float]] = {}
     for r in runs:
-        if r.result:
+        # a speed-up only where it was measured on a phone or simulated from a profile
+        if r.result and not (r.is_virtual and getattr(r, "timing_mode", None) in (None, "host")):
             by_phone.setdefault(r.phone, {})[r.delegate] = float(r.result["avg_us"])
     pairs = [(p, d[base] / d[fast]) for p, d in by_phone.items() if base in d and fast in d and d[fast] > 0]
     if not pairs:
@@ -98,6 +99,50 @@ def speedup_bars(runs: Sequence[RunRow], fast: str = "gpu", base: str = "cpu") -
     fig.update_layout(
         title=f"{fast.upper()} vs {base.upper()}: speed-up per phone ({base.upper()} ms / {fast.upper()} ms)",
         yaxis_title="speed-up",
+        **LAYOUT,
+    )
+    return fig
+
+
+def sustained_lines(runs: Sequence[RunRow]) -> go.Figure | None:
+    """Latency and hottest CPU zone over a sustained run (job option sustained_s); None without one."""
+    fig = go.Figure()
+    found = False
+    for r in runs:
+        s = (r.result or {}).get("sustained") or {}
+        samples = s.get("samples") or []
+        if not samples:
+            continue
+        found = True
+        label = f"{r.phone} {r.delegate.upper()}"
+        ratio = s.get("ratio")
+        t10 = s.get("time_to_plus10_s")
+        note = f" (sustained/cold ×{ratio:.2f}" if ratio else " ("
+        note += f", +10 % at {t10:.0f} s)" if t10 is not None else ", never +10 %)"
+        fig.add_trace(
+            go.Scatter(
+                x=[x["t_s"] for x in samples],
+                y=[_ms(x["latency_us"]) for x in samples],
+                name=f"{label} latency{note}",
+                mode="lines+markers",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[x["t_s"] for x in samples],
+                y=[x["temp_c"] for x in samples],
+                name=f"{label} °C",
+                yaxis="y2",
+                line={"dash": "dot"},
+            )
+        )
+    if not found:
+        return None
+    fig.update_layout(
+        title="Sustained run: latency and hottest CPU zone over time",
+        xaxis_title="s",
+        yaxis_title="ms",
+        yaxis2={"title": "°C", "overlaying": "y", "side": "right"},
         **LAYOUT,
     )
     return fig

@@ -39,7 +39,8 @@ from server.jobs.schemas import Progress
 from server.jobs.service import job_visible, progress_from_counts
 from server.models.models import Model
 from server.models.service import visible as model_visible
-from server.results.models import MEASUREMENTS, Result
+from server.results import rollup
+from server.results.models import MEASUREMENTS, Result, ResultGroupRollup, ResultRollup
 
 DELEGATES = tuple(d.value for d in Delegate)
 DEFAULT_COMPARE_MODELS = 20
@@ -186,6 +187,12 @@ class RunRow:
     output_bytes: int | None  # the whole output is served on its own endpoint
     output_tail: str | None  # its last OUTPUT_TAIL characters (the timings), shown inline
     result: dict[str, Any] | None
+    timing_mode: str | None = None  # a virtual phone's: host, profile or sim
+
+    @property
+    def host_timing(self) -> bool:
+        """A delegate the host cannot emulate, timed on the host: not a phone's figure."""
+        return self.is_virtual and self.timing_mode in (None, "host") and self.delegate in ("gpu", "nnapi")
 
     @property
     def active(self) -> bool:
@@ -263,6 +270,7 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
                 output_bytes=run.output_bytes,
                 output_tail=tails.get(run.id),
                 result=_result_dict(res) if res else None,
+                timing_mode=d.timing_mode if d and d.is_virtual else None,
             )
         )
     return detail
@@ -271,6 +279,9 @@ def job_detail(db: Session, principal: Principal, job_id: int) -> JobDetail:
 def _result_dict(res: Result) -> dict[str, Any]:
     out = {k: getattr(res, k) for k in ("delegate_applied", *MEASUREMENTS)}
     out["trial_stats"] = list((res.env or {}).get("trials") or [])
+    out["sustained"] = (res.env or {}).get("sustained")
+    out["precision"] = (res.env or {}).get("precision")
+    out["ci_refused"] = (res.env or {}).get("ci_refused")
     out["placement"] = (res.env or {}).get("placement")
     return out
 
@@ -293,10 +304,9 @@ def _virtual_filter(include_virtual: bool) -> ColumnElement[bool]:
 
 def latest_model_with_results(db: Session, principal: Principal) -> int | None:
     q = (
-        select(Result.model_id)
-        .join(Job, Job.id == Result.job_id)
-        .where(job_visible(principal))
-        .order_by(Result.id.desc())
+        select(ResultRollup.model_id)
+        .where(rollup.visible(principal))
+        .order_by(ResultRollup.last_result_id.desc())
         .limit(1)
     )
     found = db.scalar(q)
@@ -305,10 +315,9 @@ def latest_model_with_results(db: Session, principal: Principal) -> int | None:
 
 def _has_virtual_results(db: Session, principal: Principal, model_ids: list[int]) -> bool:
     q = (
-        select(Result.id)
-        .join(Job, Job.id == Result.job_id)
-        .join(Device, Device.id == Result.device_id)
-        .where(Result.model_id.in_(model_ids), job_visible(principal), Device.is_virtual.is_(True))
+        select(ResultRollup.id)
+        .join(Device, Device.id == ResultRollup.device_id)
+        .where(ResultRollup.model_id.in_(model_ids), rollup.visible(principal), Device.is_virtual.is_(True))
         .limit(1)
     )
     return db.scalar(q) is not None
@@ -336,25 +345,27 @@ def leaderboard(
     empty = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
     if model_id is None:
         return Leaderboard(None, delegate, include_virtual, empty, False)
-    conds = [Result.model_id == model_id, job_visible(principal), _virtual_filter(include_virtual)]
+    # from the rollup (kept with each result): the same sums a GROUP BY over results would give
+    r = ResultRollup
+    conds = [r.model_id == model_id, rollup.visible(principal), _virtual_filter(include_virtual)]
     if delegate != "best":
-        conds.append(Result.delegate == delegate)
+        conds.append(r.delegate == delegate)
+    n = func.sum(r.n)
     per_pair = (
         select(
-            Result.device_id,
-            Result.delegate,
-            func.count().label("n"),
-            func.avg(Result.avg_us).label("avg_us"),
-            func.min(func.coalesce(Result.min_us, Result.avg_us)).label("min_us"),
-            func.max(func.coalesce(Result.max_us, Result.avg_us)).label("max_us"),
+            r.device_id,
+            r.delegate,
+            n.label("n"),
+            (func.sum(r.sum_avg_us) / n).label("avg_us"),
+            func.min(r.min_us).label("min_us"),
+            func.max(r.max_us).label("max_us"),
             # pooled spread: mean within-result variance + variance between results' means
-            func.avg(func.coalesce(Result.std_us, 0.0) * func.coalesce(Result.std_us, 0.0)).label("mean_var"),
-            func.avg(Result.avg_us * Result.avg_us).label("mean_sq"),
+            (func.sum(r.sum_var_us) / n).label("mean_var"),
+            (func.sum(r.sum_sq_avg_us) / n).label("mean_sq"),
         )
-        .join(Job, Job.id == Result.job_id)
-        .join(Device, Device.id == Result.device_id)
+        .join(Device, Device.id == r.device_id)
         .where(and_(*conds))
-        .group_by(Result.device_id, Result.delegate)
+        .group_by(r.device_id, r.delegate)
     ).subquery()
     ranked = select(
         per_pair,
@@ -425,14 +436,24 @@ class Comparison:
 
 
 def recent_models_with_results(db: Session, principal: Principal, limit: int) -> list[int]:
-    q = (
-        select(Job.model_id)
-        .where(job_visible(principal), Job.id.in_(select(Result.job_id).distinct()))
-        .group_by(Job.model_id)
-        .order_by(func.max(Job.id).desc())
+    """The models of the most recent visible jobs with results: public ones from the group
+    rollup (a few thousand rows), the caller's private ones from the indexed private rows."""
+    g, r = ResultGroupRollup, ResultRollup
+    public = (
+        select(g.model_id, func.max(g.last_job_id).label("last"))
+        .group_by(g.model_id)
+        .order_by(func.max(g.last_job_id).desc())
         .limit(limit)
     )
-    return sorted(int(m) for m in db.scalars(q))
+    private = select(r.model_id, func.max(r.last_job_id).label("last")).where(r.public.is_(False))
+    if not principal.is_admin:
+        private = private.where(r.submitter == principal.name)
+    private = private.group_by(r.model_id).order_by(func.max(r.last_job_id).desc()).limit(limit)
+    last: dict[int, int] = {}
+    for q in (public, private):
+        for model_id, job_id in db.execute(q):
+            last[int(model_id)] = max(int(job_id), last.get(int(model_id), 0))
+    return sorted(sorted(last, key=lambda m: -last[m])[:limit])
 
 
 def nominal_ram_gb_sql() -> ColumnElement[Any]:
@@ -448,16 +469,56 @@ def compare_rows(
     """One row per (model, delegate, SoC, RAM, virtual): mean over phones of each phone's mean latency."""
     if not model_ids:
         return []
+    groups = _public_groups(db, principal, model_ids, include_virtual)
+    if groups is None:
+        groups = _exact_groups(db, principal, model_ids, include_virtual)
+    return _compare_dicts(db, principal, groups)
+
+
+def _public_groups(
+    db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
+) -> list[Any] | None:
+    """From result_group_rollups when the viewer sees only public results of these models, else None."""
+    private = (
+        select(ResultRollup.id)
+        .where(
+            ResultRollup.model_id.in_(model_ids),
+            ResultRollup.public.is_(False),
+            true() if principal.is_admin else ResultRollup.submitter == principal.name,
+        )
+        .limit(1)
+    )
+    if db.scalar(private) is not None:
+        return None
+    g = ResultGroupRollup
+    q = select(
+        g.model_id,
+        g.delegate,
+        case((g.soc_name == "", null()), else_=g.soc_name).label("soc_name"),
+        g.soc_known,
+        case((g.ram_gb < 0, null()), else_=g.ram_gb).label("ram_gb"),
+        g.is_virtual,
+        (g.sum_phone_avg_us / g.phones).label("avg_us"),
+        g.phones,
+    ).where(g.model_id.in_(model_ids), g.phones > 0)
+    if not include_virtual:
+        q = q.where(g.is_virtual.is_(False))
+    return list(db.execute(q).all())
+
+
+def _exact_groups(
+    db: Session, principal: Principal, model_ids: list[int], include_virtual: bool
+) -> list[Any]:
+    r = ResultRollup
     per_phone = (
         select(
-            Result.model_id,
-            Result.delegate,
-            Result.device_id,
-            func.avg(Result.avg_us).label("avg_us"),
+            r.model_id,
+            r.delegate,
+            r.device_id,
+            (func.sum(r.sum_avg_us) / func.sum(r.n)).label("avg_us"),
         )
-        .join(Job, Job.id == Result.job_id)
-        .where(Result.model_id.in_(model_ids), job_visible(principal))
-        .group_by(Result.model_id, Result.delegate, Result.device_id)
+        .where(r.model_id.in_(model_ids), rollup.visible(principal))
+        .group_by(r.model_id, r.delegate, r.device_id)
     ).subquery()
     ram_gb = nominal_ram_gb_sql().label("ram_gb")
     q = (
@@ -482,7 +543,10 @@ def compare_rows(
             Device.is_virtual,
         )
     )
-    groups = db.execute(q).all()
+    return list(db.execute(q).all())
+
+
+def _compare_dicts(db: Session, principal: Principal, groups: list[Any]) -> list[dict[str, Any]]:
     if not groups:
         return []
     info = {
@@ -534,12 +598,7 @@ def overview(db: Session, principal: Principal) -> dict[str, int]:
         select(func.count()).select_from(Job).where(job_visible(principal), Job.state.in_(ACTIVE_JOB_STATES))
     )
     n_models = db.scalar(select(func.count()).select_from(Model).where(model_visible(principal)))
-    n_results = db.scalar(
-        select(func.count())
-        .select_from(Result)
-        .join(Job, Job.id == Result.job_id)
-        .where(job_visible(principal))
-    )
+    n_results = db.scalar(select(func.coalesce(func.sum(ResultRollup.n), 0)).where(rollup.visible(principal)))
     return {
         "phones": len(phones),
         "online": sum(states[s] for s in AVAILABLE_DEVICE_STATES),

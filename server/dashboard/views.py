@@ -100,6 +100,9 @@ def job_page(request: Request, db: DB, principal: Viewer, job_id: IdPath) -> HTM
         if speedup is not None:
             charts.append(Markup(figures.to_html(speedup, "speedup")))  # noqa: S704
         charts.append(Markup(figures.to_html(figures.trial_boxes(detail.runs), "trials")))  # noqa: S704
+        sustained = figures.sustained_lines(detail.runs)
+        if sustained is not None:
+            charts.append(Markup(figures.to_html(sustained, "sustained")))  # noqa: S704
     numerics = benchmark_numerics.job_numerics(db, principal, job_id) if detail.spec.get("numerics") else []
     return _page(
         request,

@@ -38,6 +38,7 @@ from server.devices.service import release_lease, runnable
 from server.jobs.models import Job, Run
 from server.jobs.service import refresh_job_state
 from server.models.models import Model
+from server.results import rollup
 from server.results.models import Result
 
 
@@ -202,17 +203,19 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
         release(db, claim_)  # cancelled or taken over: nothing to store, but the phone is free
         return False
     now = utcnow()
-    db.add(
-        Result(
-            run_id=run.id,
-            job_id=run.job_id,
-            model_id=db.scalar(select(Job.model_id).where(Job.id == run.job_id)),
-            device_id=run.device_id,
-            delegate=run.delegate,
-            threads=run.threads,
-            **result.model_dump(),
-        )
+    job = db.execute(select(Job.model_id, Job.public, Job.submitter).where(Job.id == run.job_id)).one()
+    stored = Result(
+        run_id=run.id,
+        job_id=run.job_id,
+        model_id=job.model_id,
+        device_id=run.device_id,
+        delegate=run.delegate,
+        threads=run.threads,
+        **result.model_dump(),
     )
+    db.add(stored)
+    db.flush()
+    rollup.add(db, stored, job.public, job.submitter)  # same transaction as the result
     run.state = RunState.succeeded
     run.finished_at = now
     run.raw_output, run.output_bytes = bound(raw_output)

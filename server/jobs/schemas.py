@@ -88,10 +88,17 @@ class ResultOut(BaseModel):
     std_us: float | None
     median_us: float | None
     mean_us: float | None
-    p90_us: float | None
+    trial_p90_us: float | None = Field(
+        None, description="90th percentile over the trial values, not inferences"
+    )
+    tool_p95_us: float | None = Field(
+        None, description="benchmark_model's own per-inference p95, when printed"
+    )
     cv: float | None
     ci95_low_us: float | None
     ci95_high_us: float | None
+    ci_half_pct: float | None = Field(None, description="Precision reached: CI half-width, % of the median")
+    detectable_pct: float | None = Field(None, description="Smallest slowdown (%) a compare can detect")
     trials: int
     unstable: bool
     unstable_reason: str | None

@@ -10,6 +10,8 @@ comparison explicitly.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,10 +34,14 @@ class PairOut(BaseModel):
     a_median_us: float
     b_median_us: float
     ratio: float
-    ratio_low: float
-    ratio_high: float
-    verdict: str
+    ratio_low: float | None
+    ratio_high: float | None
+    verdict: str  # faster | slower | indistinguishable | unknown (no interval on a side)
     unstable: bool
+    reason: str | None = None
+    a_ci_half_pct: float | None = None  # precision each side reached
+    b_ci_half_pct: float | None = None
+    detectable_pct: float | None = None  # smallest slowdown this pair could show
 
 
 class CompareOut(BaseModel):
@@ -58,9 +64,9 @@ class CompareOut(BaseModel):
         return out
 
 
-def _median_ci(r: Result) -> tuple[float, float, float]:
-    median = r.median_us or r.avg_us
-    return median, r.ci95_low_us or median, r.ci95_high_us or median
+def _median_ci(r: Result) -> tuple[float, float | None, float | None]:
+    """The median and its interval; no interval (None) is kept as such, never zero-width."""
+    return r.median_us or r.avg_us, r.ci95_low_us, r.ci95_high_us
 
 
 def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOut:
@@ -97,6 +103,10 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
                 ratio_high=c.ratio_high,
                 verdict=c.verdict,
                 unstable=ra[key].unstable or rb[key].unstable,
+                reason=c.reason,
+                a_ci_half_pct=ra[key].ci_half_pct,
+                b_ci_half_pct=rb[key].ci_half_pct,
+                detectable_pct=_detectable(ra[key], rb[key]),
             )
         )
     unfinished = []
@@ -107,6 +117,14 @@ def compare_jobs(db: Session, principal: Principal, a: int, b: int) -> CompareOu
                 label = f"{dev.model if dev else run.device_id} {run.delegate} x{run.threads}"
                 unfinished.append(f"{label}: run {run.id} of job {job.id} is {run.state}")
     return CompareOut(a=a, b=b, pairs=pairs, missing=missing, unfinished=unfinished)
+
+
+def _detectable(a: Result, b: Result) -> float | None:
+    """Smallest slowdown this pair detects (80 % power): from each side's own figure, in quadrature."""
+    if a.detectable_pct is None or b.detectable_pct is None:
+        return None
+    la, lb = math.log1p(a.detectable_pct / 100), math.log1p(b.detectable_pct / 100)
+    return (math.exp(math.sqrt((la * la + lb * lb) / 2)) - 1) * 100
 
 
 def regressions(result: CompareOut, tolerance: float) -> list[PairOut]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, utcnow
@@ -39,10 +39,14 @@ class Result(Base):
     std_us: Mapped[float | None] = mapped_column(Float)
     median_us: Mapped[float | None] = mapped_column(Float)
     mean_us: Mapped[float | None] = mapped_column(Float)
-    p90_us: Mapped[float | None] = mapped_column(Float)
+    # 90th percentile over the trial values (not over inferences); the tool's own p95 when printed
+    trial_p90_us: Mapped[float | None] = mapped_column(Float)
+    tool_p95_us: Mapped[float | None] = mapped_column(Float)
     cv: Mapped[float | None] = mapped_column(Float)
     ci95_low_us: Mapped[float | None] = mapped_column(Float)
     ci95_high_us: Mapped[float | None] = mapped_column(Float)
+    ci_half_pct: Mapped[float | None] = mapped_column(Float)  # precision reached, % of the median
+    detectable_pct: Mapped[float | None] = mapped_column(Float)  # smallest regression it can detect
     trials: Mapped[int] = mapped_column(default=1)
     unstable: Mapped[bool] = mapped_column(default=False)
     unstable_reason: Mapped[str | None] = mapped_column(String(500))
@@ -72,10 +76,13 @@ MEASUREMENTS = (
     "std_us",
     "median_us",
     "mean_us",
-    "p90_us",
+    "trial_p90_us",
+    "tool_p95_us",
     "cv",
     "ci95_low_us",
     "ci95_high_us",
+    "ci_half_pct",
+    "detectable_pct",
     "trials",
     "unstable",
     "unstable_reason",
@@ -94,3 +101,74 @@ MEASUREMENTS = (
 A new result column is added to `Result`, here, to `ResultOut` (the API schema) and to the
 worker's record; tests/unit/test_result_fields.py fails until all of them agree.
 """
+
+
+class ResultRollup(Base):
+    """Per model × phone × delegate (× visibility) sums, kept in the transaction that adds a result.
+
+    Why: the leaderboard and comparison pages aggregate every result; at 400,000 results a
+    GROUP BY over `results` costs half a second and more. These rows hold the sums those
+    pages need (count, sum and sum of squares of the averages, summed variances, min, max),
+    so a page reads thousands of rows, not hundreds of thousands. `public`/`submitter` are
+    the job's, so visibility filters the same way as on results.
+    """
+
+    __tablename__ = "result_rollups"
+    __table_args__ = (
+        UniqueConstraint(
+            "model_id", "device_id", "delegate", "public", "submitter", name="uq_result_rollups_key"
+        ),
+        Index("ix_result_rollups_model", "model_id", "delegate"),
+        Index("ix_result_rollups_private", "public", "submitter", "model_id"),
+        Index("ix_result_rollups_last_result", "last_result_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    delegate: Mapped[str] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean)
+    submitter: Mapped[str] = mapped_column(String(128))
+    n: Mapped[int] = mapped_column(default=0)
+    sum_avg_us: Mapped[float] = mapped_column(Float, default=0.0)
+    sum_sq_avg_us: Mapped[float] = mapped_column(Float, default=0.0)
+    sum_var_us: Mapped[float] = mapped_column(Float, default=0.0)  # sum of each result's std²
+    min_us: Mapped[float | None] = mapped_column(Float)
+    max_us: Mapped[float | None] = mapped_column(Float)
+    last_job_id: Mapped[int] = mapped_column(default=0)
+    last_result_id: Mapped[int] = mapped_column(default=0)
+
+
+class ResultGroupRollup(Base):
+    """Public results per model × delegate × phone group (SoC, nominal RAM, virtual): the comparison table.
+
+    Holds the sum over phones of each phone's mean latency and the number of phones, kept in
+    the same transaction as each public result (rollup.add). The comparison page reads these
+    few thousand rows instead of grouping 400,000 results; a viewer who may also see private
+    results for the compared models is answered exactly from `result_rollups` instead.
+    Unknown SoC and RAM are stored as '' and -1 so the unique key matches them.
+    """
+
+    __tablename__ = "result_group_rollups"
+    __table_args__ = (
+        UniqueConstraint(
+            "model_id",
+            "delegate",
+            "soc_name",
+            "soc_known",
+            "ram_gb",
+            "is_virtual",
+            name="uq_result_group_rollups_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    delegate: Mapped[str] = mapped_column(String(16))
+    soc_name: Mapped[str] = mapped_column(String(128))
+    soc_known: Mapped[bool] = mapped_column(Boolean)
+    ram_gb: Mapped[float] = mapped_column(Float)
+    is_virtual: Mapped[bool] = mapped_column(Boolean)
+    phones: Mapped[int] = mapped_column(default=0)
+    sum_phone_avg_us: Mapped[float] = mapped_column(Float, default=0.0)
+    last_job_id: Mapped[int] = mapped_column(default=0)

@@ -18,6 +18,7 @@ from contracts.vocabulary import Role
 from server.all_models import Base, Device, FarmHost, Job, Model, Result, Run
 from server.auth.service import Principal
 from server.dashboard import service, tables
+from server.results import rollup
 
 ANON = Principal("anonymous", Role.viewer)
 ALICE = Principal("alice", Role.submitter)
@@ -37,20 +38,21 @@ def add_result(
     run = Run(job_id=job.id, device_id=device.id, original_device_id=device.id, delegate=delegate, threads=4)
     db.add(run)
     db.flush()
-    db.add(
-        Result(
-            run_id=run.id,
-            job_id=job.id,
-            model_id=job.model_id,
-            device_id=device.id,
-            delegate=delegate,
-            threads=4,
-            avg_us=avg,
-            min_us=lo,
-            max_us=hi,
-            std_us=std,
-        )
+    res = Result(
+        run_id=run.id,
+        job_id=job.id,
+        model_id=job.model_id,
+        device_id=device.id,
+        delegate=delegate,
+        threads=4,
+        avg_us=avg,
+        min_us=lo,
+        max_us=hi,
+        std_us=std,
     )
+    db.add(res)
+    db.flush()
+    rollup.add(db, res, job.public, job.submitter)  # as lifecycle.complete does
 
 
 @pytest.fixture
@@ -129,6 +131,7 @@ def test_leaderboard_virtual_and_visibility(db: Session, farm: dict) -> None:
 
 def test_virtual_only_is_reported(db: Session, farm: dict) -> None:
     db.query(Result).filter(Result.device_id != farm["v"].id).delete()
+    rollup.rebuild(db.connection())  # results removed by hand: the rollup is rebuilt from them
     db.commit()
     board = service.leaderboard(db, ANON, 1, "best", include_virtual=False)
     assert board.table.empty and board.virtual_only
@@ -151,3 +154,49 @@ def test_compare_averages_each_phone_then_the_column(db: Session, farm: dict) ->
     assert sp.loc["Net [8x8] GPU speed-up over CPU", "Exynos 7420 (3 GB RAM)"] == pytest.approx(4000 / 6000)
     alice = tables.comparison_frame(service.comparison(db, ALICE, [1], include_virtual=False).rows)
     assert alice.loc["Net [8x8] GPU", "Snapdragon 845 (6 GB RAM)"] == pytest.approx((0.5 + 0.05) / 2)
+
+
+def test_the_rollup_matches_a_group_by_over_the_results(db: Session, farm: dict) -> None:
+    from sqlalchemy import func, select
+
+    from server.results.models import ResultRollup
+
+    before = {
+        (r.model_id, r.device_id, r.delegate, r.public, r.submitter): (r.n, r.sum_avg_us, r.min_us, r.max_us)
+        for r in db.scalars(select(ResultRollup))
+    }
+    rollup.rebuild(db.connection())
+    after = {
+        (r.model_id, r.device_id, r.delegate, r.public, r.submitter): (r.n, r.sum_avg_us, r.min_us, r.max_us)
+        for r in db.scalars(select(ResultRollup))
+    }
+    assert before == after
+    assert sum(v[0] for v in after.values()) == db.scalar(select(func.count()).select_from(Result))
+
+
+def test_the_comparison_from_the_group_rollup_equals_the_exact_one(db: Session, farm: dict) -> None:
+    for include_virtual in (False, True):
+        fast = service._public_groups(db, ANON, [1], include_virtual)
+        exact = service._exact_groups(db, ANON, [1], include_virtual)
+        assert fast is not None
+
+        def key(rows: list) -> list[tuple]:
+            return sorted(
+                (
+                    r.model_id,
+                    r.delegate,
+                    r.soc_name or "",
+                    -1.0 if r.ram_gb is None else float(r.ram_gb),
+                    bool(r.is_virtual),
+                    round(float(r.avg_us), 6),
+                    r.phones,
+                )
+                for r in rows
+            )
+
+        assert key(fast) == key(exact)
+    assert service._public_groups(db, ALICE, [1], False) is None  # alice has a private result: exact path
+    rollup.rebuild(db.connection())
+    assert key(service._public_groups(db, ANON, [1], True) or []) == key(
+        service._exact_groups(db, ANON, [1], True)
+    )

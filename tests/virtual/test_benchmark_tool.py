@@ -132,7 +132,7 @@ def test_profile_mode_scales_host_time_and_says_so(tmp_path: Path) -> None:
     dev = make(tmp_path, "msm8937", timing_mode="profile")
     rc, text = bench(dev, f"--use_xnnpack=false {FAST}")
     assert rc == 0, text
-    assert "timing mode: profile (host timings x 11, the profile's speed_factor for cpu)" in text
+    assert "timing mode: profile (host timings x 11, the profile's speed_factor for cpu, slowed by" in text
     assert dev.props()["ro.phonefarm.timing_mode"] == "profile"
     result = benchmark_output.parse(text)
     assert isinstance(result, benchmark_output.BenchmarkResult)

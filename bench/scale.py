@@ -1,0 +1,237 @@
+"""The farm at scale, by simulation: H host processes × N sim phones, R short runs, U users.
+
+Why sim phones: a sim phone's timing does not depend on host load, so many of them fit on
+one machine and what is measured is the farm (dispatch, claims, leases, results), not the
+host's CPU. Each farm host is its own set of processes, as on a real bench: a process
+serving N virtual phones, its own adb server, a device agent and a worker (concurrency =
+min(N, --worker-threads)); all hosts share one Postgres, one Redis and one API.
+
+Prints: dispatch throughput (runs started per second while the queue was saturated),
+phone utilisation (share of phone-seconds spent inside benchmark_model over the busy
+window; 100 % is the physical limit), per-run overhead (run start→finish minus the
+benchmark's own wall time), API read latency p50/p99 sampled during the run, and lost /
+duplicated runs (must be 0: every run ends in exactly one final state, every succeeded
+run has exactly one result). Asserts nothing.
+
+The issue's full size is --hosts 5 --phones 100 --runs 10000 --users 20. On a shared
+2-core box that is too heavy (each worker thread runs real adb traffic); the default is a
+reduced run, and the figures say which size they come from.
+
+Usage: python bench/scale.py [--hosts 2] [--phones 10] [--runs 400] [--users 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "fixtures" / "tiny_segmenter.tflite"
+PROFILES = ["sdm845", "msm8953", "exynos7420", "gs201", "sm8550", "mt6893", "s5e9925", "msm8937"]
+SPEC = {
+    "delegates": ["cpu"],
+    "threads": [4],
+    "trials": 1,
+    "num_runs": 5,
+    "min_secs": 0,
+    "warmup_runs": 1,
+    "warmup_min_secs": 0,
+    "cooldown_s": 0,
+    "thermal_limit_c": None,
+    "screen_off": False,
+    "battery_floor": 0,
+}
+
+
+def serve_phones(n: int, adb_port: int, host: int) -> None:
+    """Child process: N sim phones, each `adb connect`ed to this host's adb server."""
+    from device_agent.virtual.fleet import PhoneFleet, adb_connect
+
+    with PhoneFleet() as fleet:
+        for i in range(n):
+            phone = fleet.add(PROFILES[i % len(PROFILES)], timing_mode="sim", serial=f"h{host}p{i:03d}")
+            adb_connect(phone.address, adb_port)
+        print("ready", flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+
+
+def percentile(xs: list[float], q: float) -> float:
+    from contracts.stats import percentile as pct
+
+    return pct(xs, q)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, default=2)
+    ap.add_argument("--phones", type=int, default=10, help="per host")
+    ap.add_argument("--runs", type=int, default=400)
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--worker-threads", type=int, default=16)
+    ap.add_argument("--serve-phones", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--adb-port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--host-index", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve_phones:
+        serve_phones(args.serve_phones, args.adb_port, args.host_index)
+        return
+
+    import httpx
+
+    from tests.stack import AdbServer, FarmStack
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    stack = FarmStack(tmp, mode="production")
+    adbs: list[AdbServer] = []
+    phone_procs: list[subprocess.Popen[str]] = []
+    total = args.hosts * args.phones
+    try:
+        stack.start_api()
+        t0 = time.monotonic()
+        for h in range(args.hosts):
+            adb = AdbServer(tmp / f"adb{h}")
+            adb.start()
+            adbs.append(adb)
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--serve-phones", str(args.phones), "--adb-port", str(adb.port),
+                 "--host-index", str(h)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=stack.env,
+            )  # fmt: skip
+            phone_procs.append(proc)
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            stack.start_agent(adb, f"host{h}")
+            stack.start_worker(adb, f"host{h}", concurrency=min(args.phones, args.worker_threads))
+        stack.wait_online(total, timeout=120 + 2 * total)
+        print(f"{args.hosts} hosts × {args.phones} sim phones online in {time.monotonic() - t0:.1f} s")
+        model = stack.upload(TINY)
+
+        # users: one token each
+        from contracts.vocabulary import Role
+        from server.auth.service import create_token
+        from server.db import session_scope
+
+        with session_scope() as db:
+            tokens = [create_token(db, f"user{u}", Role.submitter) for u in range(args.users)]
+        jobs_total = max(1, round(args.runs / total))
+        reads: list[float] = []
+        stop = threading.Event()
+
+        def reader() -> None:
+            with httpx.Client(base_url=stack.http.base_url, headers=stack.http.headers, timeout=30) as c:
+                while not stop.is_set():
+                    t = time.perf_counter()
+                    c.get("/benchmarks", params={"limit": 20})
+                    c.get("/devices")
+                    reads.append((time.perf_counter() - t) * 1000 / 2)
+                    time.sleep(0.2)
+
+        job_ids: list[int] = []
+        lock = threading.Lock()
+
+        def user(u: int) -> None:
+            mine = [j for j in range(jobs_total) if j % args.users == u]
+            with httpx.Client(
+                base_url=stack.http.base_url, headers={"Authorization": f"Bearer {tokens[u]}"}, timeout=60
+            ) as c:
+                for _ in mine:
+                    body = {"model": str(model["id"]), "devices": {"all": True}, "public": True, **SPEC}
+                    resp = c.post("/benchmarks", json=body)
+                    assert resp.status_code == 202, resp.text
+                    with lock:
+                        job_ids.append(int(resp.json()["id"]))
+
+        readers = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
+        for reader_thread in readers:
+            reader_thread.start()
+        start = time.monotonic()
+        users = [threading.Thread(target=user, args=(u,)) for u in range(args.users)]
+        for t in users:
+            t.start()
+        for t in users:
+            t.join()
+        submitted = time.monotonic() - start
+        for j in job_ids:
+            stack.wait_job(j, timeout=3600)
+        wall = time.monotonic() - start
+        stop.set()
+
+        from sqlalchemy import func, select
+
+        from server.jobs.models import Run
+        from server.results.models import Result
+
+        with session_scope() as db:
+            runs = list(db.scalars(select(Run)))
+            results = {r.run_id: r for r in db.scalars(select(Result))}
+            dup = db.scalar(
+                select(func.count()).select_from(
+                    select(Result.run_id).group_by(Result.run_id).having(func.count() > 1).subquery()
+                )
+            )
+        states: dict[str, int] = {}
+        for r in runs:
+            states[r.state] = states.get(r.state, 0) + 1
+        started = sorted(r.started_at.timestamp() for r in runs if r.started_at)
+        finished = [r.finished_at.timestamp() for r in runs if r.finished_at]
+        busy = 0.0
+        overheads = []
+        for r in runs:
+            res = results.get(r.id)
+            if res is None or r.started_at is None or r.finished_at is None:
+                continue
+            bench_s = sum((res.env or {}).get("trial_wall_s") or [0.0])
+            busy += bench_s
+            overheads.append((r.finished_at - r.started_at).total_seconds() - bench_s)
+        window = max(finished) - min(started) if started and finished else wall
+        # saturated: the middle 80 % of starts (the queue is full between the first and last wave)
+        lo, hi = started[len(started) // 10], started[-max(1, len(started) // 10)]
+        mid = [s for s in started if lo <= s <= hi]
+        throughput = (len(mid) - 1) / (hi - lo) if hi > lo else float("nan")
+        lost = len(runs) - states.get("succeeded", 0) - states.get("failed", 0)
+        print(
+            f"size: {args.hosts} hosts × {args.phones} phones = {total} phones, {len(runs)} runs "
+            f"({len(job_ids)} jobs from {args.users} users, submitted in {submitted:.1f} s), wall {wall:.1f} s"
+        )
+        print(f"run states: {states}")
+        print(f"dispatch throughput (saturated, middle 80 % of starts): {throughput:.1f} runs started/s")
+        print(
+            f"phone utilisation: {busy / (total * window):.1%} of phone time inside benchmark_model "
+            f"(busy window {window:.1f} s)"
+        )
+        print(
+            f"per-run overhead (start→finish minus benchmark wall): median {statistics.median(overheads) * 1000:.0f} ms, "
+            f"p90 {percentile(overheads, 90) * 1000:.0f} ms"
+        )
+        print(
+            f"API reads during the run: {len(reads)} samples, p50 {percentile(reads, 50):.0f} ms, "
+            f"p99 {percentile(reads, 99):.0f} ms"
+        )
+        print(f"lost (not final) runs: {lost}; duplicated results: {dup}")
+        try:
+            stack.assert_exactly_once()
+            print("exactly-once check: passed")
+        except AssertionError as exc:
+            print(f"exactly-once check: FAILED: {exc}")
+    finally:
+        for proc in phone_procs:
+            if proc.stdin:
+                proc.stdin.close()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for adb in adbs:
+            adb.stop()
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()
