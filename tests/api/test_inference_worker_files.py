@@ -4,6 +4,7 @@ and only for runs on its own host's phones."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -12,7 +13,7 @@ from tests.api.test_hosts_identity import host_token, report
 from tests.api.test_inference_input import TINY, _model, png, submit
 
 
-def _inference_run(api: TestClient) -> tuple[dict[str, object], dict[str, str], dict[str, str]]:
+def _inference_run(api: TestClient) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     a, b = host_token("labA"), host_token("labB")
     assert api.put("/api/v1/hosts/labA/devices/X", json=report("X"), headers=a).status_code == 200
     h = make_token("submitter")
