@@ -34,19 +34,21 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: op_profiling and tests use it here
+from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: tests use it here
 from contracts.delegate_ops import NNAPI_OPS, XNNPACK_OPS
-from device_agent.virtual import sim_timing, tool_versions
+from device_agent.virtual import as_real, op_profiling, sim_timing, tool_versions
+from device_agent.virtual.cpp_format import g as g  # re-exported: tests use it here
+from device_agent.virtual.sh import programs
+from device_agent.virtual.sh.api import IO
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
-    from device_agent.virtual.shell import IO
 
 STUB_MAGIC = b"#!/system/bin/phonefarm-benchmark_model"
 TOOL_VERSION = "2.16.1"
@@ -350,15 +352,6 @@ PARAM_LABELS: list[tuple[str, str]] = [
     ("use_external_delegate", "Use external delegate"),
 ]
 ALWAYS_LOGGED = {"graph"}
-
-
-def g(value: float) -> str:
-    """A double as C++ ostream prints it by default (precision 6, %g)."""
-    if math.isnan(value):
-        return "nan" if not math.copysign(1, value) < 0 else "-nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:g}"
 
 
 def parse_flags(args: list[str]) -> tuple[dict[str, Any], set[str], list[str], list[str]]:
@@ -708,8 +701,6 @@ class BenchmarkRun:
             self.info(
                 "[phonefarm-virtual] GPU delegate: the delegated nodes execute on the host CPU, not a GPU"
             )
-            from device_agent.virtual import op_profiling
-
             gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
             for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
                 self.info(line)
@@ -843,8 +834,6 @@ class BenchmarkRun:
         """`sim` timing: plan the inference from the profile's cost model; returns the init time."""
         dev = self.device
         ops = sim_timing.op_costs(plain)
-        from device_agent.virtual import op_profiling  # imports this module
-
         taken = delegate in ("gpu", "nnapi") and delegate in dev.profile.delegates
         plan = sim_timing.plan(
             dev.profile,
@@ -1082,9 +1071,7 @@ class BenchmarkRun:
         first_ms = regular.first() / 1e3
         rows: list[tuple[str, str, float, float]] = []
         if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            from device_agent.virtual.op_profiling import gpu_ops
-
-            gpu = gpu_ops(self.device.profile.gpu_unsupported_ops)
+            gpu = op_profiling.gpu_ops(self.device.profile.gpu_unsupported_ops)
             supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
             kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
                 delegate or "", "TfLiteXNNPackDelegate"
@@ -1144,13 +1131,11 @@ class BenchmarkRun:
         info(f"{len(rows)} nodes observed")
         info("")
         if csv_file:
-            from device_agent.virtual.op_profiling import write_csv
-
             init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
             init_line = f"count=1 curr={round(total * 1000)}"
             try:
                 target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
-                write_csv(target, init_nodes, rows, init_line, regular.line())
+                op_profiling.write_csv(target, init_nodes, rows, init_line, regular.line())
             except OSError:
                 self.error(f"Failed to open output file for writing: {csv_file}")
 
@@ -1221,3 +1206,22 @@ async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/")
         with contextlib.suppress(Exception):
             future.cancel()
         raise
+
+
+def _program(device: VirtualDevice, argv: list[str], io: IO, cwd: str) -> Awaitable[int]:
+    return run(device, argv, io, cwd=cwd)
+
+
+@programs.recognise
+def _stub(device: VirtualDevice, head: bytes) -> programs.Program | None:
+    """The legacy stub file runs as benchmark_model, except on a phone that runs binaries as real."""
+    return _program if head.startswith(STUB_MAGIC) and not device.as_real else None
+
+
+@programs.recognise
+def _elf(device: VirtualDevice, head: bytes) -> programs.Program | str | None:
+    """An ELF for this phone's ABIs runs as benchmark_model; any other is refused as mksh does."""
+    if not head.startswith(b"\x7fELF"):
+        return None
+    refusal = as_real.exec_refusal(device, head)  # None: an ELF for this phone's ABIs
+    return _program if refusal is None else refusal

@@ -25,12 +25,23 @@ import os
 import posixpath
 import re
 import stat as stat_mod
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from device_agent.virtual.sh import arith
+from device_agent.virtual.sh import arith, programs
 from device_agent.virtual.sh.access import check_access
+from device_agent.virtual.sh.api import (
+    BUILTINS,
+    COMMANDS,
+    IO,
+    SH,
+    CmdError,
+    ExitShell,
+    LoopControl,
+    ReturnFromFunction,
+    Writer,
+    _strerror,
+)
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
 from device_agent.virtual.sh.stdin import Stdin
 from device_agent.virtual.sh.syntax import (
@@ -54,58 +65,11 @@ from device_agent.virtual.sh.syntax import (
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
-SH = "/system/bin/sh"
-Writer = Callable[[bytes], Awaitable[None]]
 
 # ---- execution ----------------------------------------------------------------------------------
 
 
-class ExitShell(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-class LoopControl(Exception):
-    """`break N` / `continue N` unwinding to the enclosing loop."""
-
-    def __init__(self, kind: str, levels: int) -> None:
-        self.kind = kind
-        self.levels = levels
-
-
-class ReturnFromFunction(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
 MAX_CALL_DEPTH = 100
-
-
-class CmdError(Exception):
-    """A toybox-style failure: message for stderr and an exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        self.message = message
-        self.code = code
-
-
-@dataclass
-class IO:
-    out: Writer
-    err: Writer
-    stdin: Stdin = field(default_factory=Stdin)
-
-    async def print(self, text: str) -> None:
-        await self.out(text.encode("utf-8", "surrogateescape"))
-
-    async def eprint(self, text: str) -> None:
-        await self.err(text.encode("utf-8", "surrogateescape"))
-
-
-def _strerror(exc: OSError) -> str:
-    if exc.errno == errno.ENOENT:
-        return "No such file or directory"
-    return exc.strerror or os.strerror(exc.errno or errno.EIO)
 
 
 async def _discard(_: bytes) -> None:
@@ -680,8 +644,6 @@ class Shell:
         return self.device.read_file(path, cwd=self.cwd)
 
     async def exec_file(self, argv: list[str], io: IO) -> int:
-        from device_agent.virtual import as_real, benchmark_tool
-
         path = argv[0]
         try:
             host = self.device.resolve(path, cwd=self.cwd)
@@ -700,14 +662,12 @@ class Shell:
             return 126
         with open(host, "rb") as fh:
             head = fh.read(4096)
-        if head.startswith(benchmark_tool.STUB_MAGIC) and not self.device.as_real:
-            return await self.child(path, argv, benchmark_tool.run(self.device, argv, io, cwd=self.cwd))
-        if head.startswith(b"\x7fELF"):
-            refusal = as_real.exec_refusal(self.device, head)  # None: an ELF for this phone's ABIs
-            if refusal is None:
-                return await self.child(path, argv, benchmark_tool.run(self.device, argv, io, cwd=self.cwd))
-            await io.eprint(f"{SH}: {path}: {refusal}\n")
+        program = programs.find(self.device, head)  # a registered program (the benchmark tool), or a refusal
+        if isinstance(program, str):
+            await io.eprint(f"{SH}: {path}: {program}\n")
             return 126
+        if program is not None:
+            return await self.child(path, argv, program(self.device, argv, io, self.cwd))
         if b"\0" in head:
             magic = int.from_bytes(head[:2].ljust(2, b"\0"), "big")
             await io.eprint(f"{SH}: {path}: not executable: magic {magic:04X}\n")
@@ -718,9 +678,14 @@ class Shell:
             await io.eprint(f"{SH}: {path}: No such file or directory\n")
             return 127
         # A text file without a usable #! is run by the shell itself, as mksh does (ENOEXEC).
+        sub = self.child_shell(io)
+        return await self.child(path, argv, sub.run(host.read_bytes().decode("utf-8", "surrogateescape")))
+
+    def child_shell(self, io: IO) -> Shell:
+        """A new `sh` as this shell's child (`sh -c`, a script): this cwd, fresh variables."""
         sub = Shell(self.device, io.out, io.err, stdin=io.stdin, ppid=self.pid)
         sub.cwd = self.cwd
-        return await self.child(path, argv, sub.run(host.read_bytes().decode("utf-8", "surrogateescape")))
+        return sub
 
 
 def _glob_key(p: str) -> list[Any]:
@@ -729,102 +694,6 @@ def _glob_key(p: str) -> list[Any]:
 
 # ---- toybox and builtins ------------------------------------------------------------------------
 
-Handler = Callable[[Shell, list[str], IO], Awaitable[int]]
-COMMANDS: dict[str, Handler] = {}
-# mksh's own builtins: run inside the shell's process, never as a child with a pid.
-BUILTINS = frozenset(
-    [
-        "true",
-        "false",
-        ":",
-        "exit",
-        "echo",
-        "cd",
-        "pwd",
-        "export",
-        "unset",
-        "read",
-        "trap",
-        "test",
-        "[",
-        "kill",
-        "printf",
-        "set",
-        "shift",
-        "return",
-        "local",
-        "eval",
-        ".",
-        "source",
-        "exec",
-        "wait",
-        "break",
-        "continue",
-        "type",
-        "alias",
-        "umask",
-        "ulimit",
-        "getopts",
-        "let",
-    ]
-)
-
-
-def command(*names: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for n in names:
-            COMMANDS[n] = fn
-        return fn
-
-    return deco
-
-
-def split_flags(argv: list[str], known: str) -> tuple[set[str], list[str]]:
-    """Toybox-style short flags (combined: -rf); stops at `--`; unknown flags raise."""
-    flags: set[str] = set()
-    rest: list[str] = []
-    it = iter(argv[1:])
-    for a in it:
-        if a == "--":
-            rest.extend(it)
-            break
-        if a.startswith("-") and len(a) > 1 and not rest:
-            for ch in a[1:]:
-                if ch not in known:
-                    raise CmdError(f"{argv[0]}: Unknown option '{ch}' (see \"{argv[0]} --help\")\n")
-                flags.add(ch)
-        else:
-            rest.append(a)
-    return flags, rest
-
-
-def _open_read(sh: Shell, cmd: str, path: str) -> bytes:
-    try:
-        return sh.read_file(path)
-    except IsADirectoryError:
-        raise CmdError(f"{cmd}: {path}: Is a directory\n") from None
-    except OSError as exc:
-        raise CmdError(f"{cmd}: {path}: {_strerror(exc)}\n") from None
-
-
-async def _each_file(
-    sh: Shell, name: str, files: list[str], io: IO, fn: Callable[[str, bytes], Awaitable[None]]
-) -> int:
-    status = 0
-    files = files or ["-"]
-    for path in files:
-        if path == "-":
-            await fn(path, await io.stdin.read_all())
-            continue
-        try:
-            data = _open_read(sh, name, path)
-        except CmdError as e:
-            await io.eprint(e.message)
-            status = 1
-            continue
-        await fn(path, data)
-    return status
-
-
+# The command families register into sh.api.COMMANDS when imported; they import sh.api, never this module.
 for _family in ("core", "fs", "info", "builtins", "files", "system", "text"):
     importlib.import_module(f"device_agent.virtual.sh.{_family}")

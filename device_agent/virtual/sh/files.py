@@ -13,8 +13,12 @@ import shutil
 import stat as stat_mod
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import IO, CmdError, Shell, _strerror, command, split_flags
+from device_agent.virtual.sh.api import IO, CmdError, _strerror, command, split_flags
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 _UNITS = {"c": 1, "w": 2, "b": 512, "k": 1024, "m": 1 << 20, "g": 1 << 30}
 

@@ -11,19 +11,22 @@ import re
 import stat as stat_mod
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import (
+from device_agent.virtual.sh.api import (
     COMMANDS,
     IO,
     CmdError,
     Handler,
-    Shell,
     _each_file,
     _open_read,
     _strerror,
     command,
     split_flags,
 )
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 @command("cat")

@@ -8,15 +8,12 @@ import os
 import re
 import stat as stat_mod
 import time
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import (
-    COMMANDS,
-    IO,
-    Shell,
-    _open_read,
-    command,
-    split_flags,
-)
+from device_agent.virtual.sh.api import COMMANDS, IO, _open_read, command, split_flags
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 @command("uname")

@@ -10,8 +10,12 @@ from __future__ import annotations
 import base64 as b64
 import binascii
 import re
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import IO, SH, CmdError, Shell, _open_read, command, split_flags
+from device_agent.virtual.sh.api import IO, SH, CmdError, _open_read, command, split_flags
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 async def _input(sh: Shell, name: str, files: list[str], io: IO) -> bytes:
