@@ -10,7 +10,8 @@ through VirtualDevice.resolve(), which confines it to the phone's sandbox.
 Layout: this module is the evaluator (expansion, redirections, pipelines, compound
 commands, the process each command runs as) and the command registry; the syntax lives in
 sh/syntax.py, arithmetic in sh/arith.py, and the commands in sh/ one module per family
-(core, builtins, fs, files, text, info, system), registered when imported at the end here.
+(core, builtins, fs, files, text, info, system), registered into sh/api.py's COMMANDS when
+imported here; a file executed as a program is looked up in sh/programs.py.
 What is not implemented answers `/system/bin/sh: NAME: inaccessible or not found` with
 status 127, as mksh does.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import fnmatch
-import importlib
 import os
 import posixpath
 import re
@@ -29,6 +29,16 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from device_agent.virtual.sh import arith, programs
+
+# The command families, imported for their registrations into sh.api.COMMANDS (no name is
+# registered twice, so the order does not matter); they import sh.api, never this module.
+from device_agent.virtual.sh import builtins as _builtins  # noqa: F401
+from device_agent.virtual.sh import core as _core  # noqa: F401
+from device_agent.virtual.sh import files as _files  # noqa: F401
+from device_agent.virtual.sh import fs as _fs  # noqa: F401
+from device_agent.virtual.sh import info as _info  # noqa: F401
+from device_agent.virtual.sh import system as _system  # noqa: F401
+from device_agent.virtual.sh import text as _text  # noqa: F401
 from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.api import (
     BUILTINS,
@@ -690,10 +700,3 @@ class Shell:
 
 def _glob_key(p: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p)]
-
-
-# ---- toybox and builtins ------------------------------------------------------------------------
-
-# The command families register into sh.api.COMMANDS when imported; they import sh.api, never this module.
-for _family in ("core", "fs", "info", "builtins", "files", "system", "text"):
-    importlib.import_module(f"device_agent.virtual.sh.{_family}")
