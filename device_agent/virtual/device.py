@@ -1,3 +1,4 @@
+# One file (over 600 lines): VirtualDevice is the one object (files, properties, temperature, shell) every other part is handed.
 """What a virtual phone is and does: its files, properties, temperature and shell.
 
 Why: no machine in this project has a phone, yet the farm's agent, probe and benchmark

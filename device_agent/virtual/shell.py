@@ -1,3 +1,4 @@
+# One file (over 600 lines): the evaluator is one recursive interpreter over one Shell's state; syntax, arithmetic and commands are in sh/.
 """The virtual phone's /system/bin/sh: a small POSIX-sh interpreter with toybox-style commands.
 
 Why an interpreter of our own: the farm sends real shell command lines to phones

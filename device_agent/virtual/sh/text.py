@@ -1,3 +1,4 @@
+# One file (over 600 lines): toybox's text family, one function per command, sharing the same flag and file helpers.
 """Text commands of toybox: printf, tr, sort, uniq, cut, base64, env, seq, basename, dirname,
 xargs, and the common subset of sed and awk that Android scripts use.
 
