@@ -51,7 +51,7 @@ from device_agent.virtual.sh.api import (
     LoopControl,
     ReturnFromFunction,
     Writer,
-    _strerror,
+    strerror,
 )
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
 from device_agent.virtual.sh.stdin import Stdin
@@ -581,7 +581,7 @@ class Shell:
                 try:
                     stdin = Stdin(self.read_file(target))
                 except OSError as exc:
-                    raise CmdError(f"{SH}: can't open {target}: {_strerror(exc)}\n") from None
+                    raise CmdError(f"{SH}: can't open {target}: {strerror(exc)}\n") from None
                 continue
             if target in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
                 w = _discard
@@ -594,7 +594,7 @@ class Shell:
                         check_access(host, "w", shell_owned=True)
                     fh = open(host, "ab" if r.op == ">>" else "wb")  # noqa: SIM115 - closed by exec_command
                 except OSError as exc:
-                    raise CmdError(f"{SH}: can't create {target}: {_strerror(exc)}\n") from None
+                    raise CmdError(f"{SH}: can't create {target}: {strerror(exc)}\n") from None
                 opened.append(fh)
 
                 async def w(data: bytes, fh: Any = fh) -> None:
@@ -663,7 +663,7 @@ class Shell:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 await io.eprint(f"{SH}: {path}: inaccessible or not found\n")
                 return 127
-            await io.eprint(f"{SH}: {path}: can't execute: {_strerror(exc)}\n")
+            await io.eprint(f"{SH}: {path}: can't execute: {strerror(exc)}\n")
             return 126
         if stat_mod.S_ISDIR(st.st_mode):
             await io.eprint(f"{SH}: {path}: can't execute: Is a directory\n")

@@ -62,7 +62,7 @@ class IO:
         await self.err(text.encode("utf-8", "surrogateescape"))
 
 
-def _strerror(exc: OSError) -> str:
+def strerror(exc: OSError) -> str:
     if exc.errno == errno.ENOENT:
         return "No such file or directory"
     return exc.strerror or os.strerror(exc.errno or errno.EIO)
@@ -137,16 +137,16 @@ def split_flags(argv: list[str], known: str) -> tuple[set[str], list[str]]:
     return flags, rest
 
 
-def _open_read(sh: Shell, cmd: str, path: str) -> bytes:
+def open_read(sh: Shell, cmd: str, path: str) -> bytes:
     try:
         return sh.read_file(path)
     except IsADirectoryError:
         raise CmdError(f"{cmd}: {path}: Is a directory\n") from None
     except OSError as exc:
-        raise CmdError(f"{cmd}: {path}: {_strerror(exc)}\n") from None
+        raise CmdError(f"{cmd}: {path}: {strerror(exc)}\n") from None
 
 
-async def _each_file(
+async def each_file(
     sh: Shell, name: str, files: list[str], io: IO, fn: Callable[[str, bytes], Awaitable[None]]
 ) -> int:
     status = 0
@@ -156,7 +156,7 @@ async def _each_file(
             await fn(path, await io.stdin.read_all())
             continue
         try:
-            data = _open_read(sh, name, path)
+            data = open_read(sh, name, path)
         except CmdError as e:
             await io.eprint(e.message)
             status = 1

@@ -7,7 +7,7 @@ import errno
 import re
 from typing import TYPE_CHECKING
 
-from device_agent.virtual.sh.api import IO, SH, ExitShell, _strerror, command
+from device_agent.virtual.sh.api import IO, SH, ExitShell, command, strerror
 
 if TYPE_CHECKING:
     from device_agent.virtual.shell import Shell
@@ -65,7 +65,7 @@ async def _cd(sh: Shell, argv: list[str], io: IO) -> int:
                 else FileNotFoundError(errno.ENOENT, "No such file or directory")
             )
     except OSError as exc:
-        await io.eprint(f"{SH}: cd: {target}: {_strerror(exc)}\n")
+        await io.eprint(f"{SH}: cd: {target}: {strerror(exc)}\n")
         return 2
     sh.cwd = phone
     sh.vars["PWD"] = phone
