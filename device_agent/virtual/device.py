@@ -1,3 +1,4 @@
+# One file (over 600 lines): VirtualDevice is the one object (files, properties, temperature, shell) every other part is handed.
 """What a virtual phone is and does: its files, properties, temperature and shell.
 
 Why: no machine in this project has a phone, yet the farm's agent, probe and benchmark
@@ -30,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# Imported for its registration: the shell runs a pushed benchmark_model through sh.programs,
+# where benchmark_tool registers it; every phone with a shell is a VirtualDevice, so it is here.
+from device_agent.virtual import benchmark_tool  # noqa: F401
 from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
 from device_agent.virtual.sh.access import check_access

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
-    from device_agent.virtual.shell import IO
+    from device_agent.virtual.sh.api import IO
 
 BATTERY_STATUS = {"Unknown": 1, "Charging": 2, "Discharging": 3, "Not charging": 4, "Full": 5}
 BATTERY_HEALTH = {"Unknown": 1, "Good": 2, "Overheat": 3, "Dead": 4, "Over voltage": 5, "Cold": 7}

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from device_agent.virtual.benchmark_tool import GPU_OPS, g
+from contracts.delegate_ops import GPU_OPS
+from device_agent.virtual.cpp_format import g
 
 # (node type, label, first ms, avg ms): one profiled node
 Row = tuple[str, str, float, float]

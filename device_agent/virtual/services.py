@@ -1,3 +1,4 @@
+# One file (over 600 lines): adbd's services share one stream's framing (shell v2 packets, sync) and one service-name dispatch.
 """adbd's services (`shell:`, `shell,v2,…:`, `exec:`, `sync:`, `reboot:`) over one ADB stream.
 
 Why: the transport only moves bytes between the adb server and a stream; what a real

@@ -1,3 +1,4 @@
+# One file (over 600 lines): the evaluator is one recursive interpreter over one Shell's state; syntax, arithmetic and commands are in sh/.
 """The virtual phone's /system/bin/sh: a small POSIX-sh interpreter with toybox-style commands.
 
 Why an interpreter of our own: the farm sends real shell command lines to phones
@@ -10,7 +11,8 @@ through VirtualDevice.resolve(), which confines it to the phone's sandbox.
 Layout: this module is the evaluator (expansion, redirections, pipelines, compound
 commands, the process each command runs as) and the command registry; the syntax lives in
 sh/syntax.py, arithmetic in sh/arith.py, and the commands in sh/ one module per family
-(core, builtins, fs, files, text, info, system), registered when imported at the end here.
+(core, builtins, fs, files, text, info, system), registered into sh/api.py's COMMANDS when
+imported here; a file executed as a program is looked up in sh/programs.py.
 What is not implemented answers `/system/bin/sh: NAME: inaccessible or not found` with
 status 127, as mksh does.
 """
@@ -20,17 +22,37 @@ from __future__ import annotations
 import asyncio
 import errno
 import fnmatch
-import importlib
 import os
 import posixpath
 import re
 import stat as stat_mod
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
-from device_agent.virtual.sh import arith
+from device_agent.virtual.sh import arith, programs
+
+# The command families, imported for their registrations into sh.api.COMMANDS (no name is
+# registered twice, so the order does not matter); they import sh.api, never this module.
+from device_agent.virtual.sh import builtins as _builtins  # noqa: F401
+from device_agent.virtual.sh import core as _core  # noqa: F401
+from device_agent.virtual.sh import files as _files  # noqa: F401
+from device_agent.virtual.sh import fs as _fs  # noqa: F401
+from device_agent.virtual.sh import info as _info  # noqa: F401
+from device_agent.virtual.sh import system as _system  # noqa: F401
+from device_agent.virtual.sh import text as _text  # noqa: F401
 from device_agent.virtual.sh.access import check_access
+from device_agent.virtual.sh.api import (
+    BUILTINS,
+    COMMANDS,
+    IO,
+    SH,
+    CmdError,
+    ExitShell,
+    LoopControl,
+    ReturnFromFunction,
+    Writer,
+    strerror,
+)
 from device_agent.virtual.sh.procs import ADBD_PID, Proc
 from device_agent.virtual.sh.stdin import Stdin
 from device_agent.virtual.sh.syntax import (
@@ -54,58 +76,11 @@ from device_agent.virtual.sh.syntax import (
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
-SH = "/system/bin/sh"
-Writer = Callable[[bytes], Awaitable[None]]
 
 # ---- execution ----------------------------------------------------------------------------------
 
 
-class ExitShell(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-class LoopControl(Exception):
-    """`break N` / `continue N` unwinding to the enclosing loop."""
-
-    def __init__(self, kind: str, levels: int) -> None:
-        self.kind = kind
-        self.levels = levels
-
-
-class ReturnFromFunction(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
 MAX_CALL_DEPTH = 100
-
-
-class CmdError(Exception):
-    """A toybox-style failure: message for stderr and an exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        self.message = message
-        self.code = code
-
-
-@dataclass
-class IO:
-    out: Writer
-    err: Writer
-    stdin: Stdin = field(default_factory=Stdin)
-
-    async def print(self, text: str) -> None:
-        await self.out(text.encode("utf-8", "surrogateescape"))
-
-    async def eprint(self, text: str) -> None:
-        await self.err(text.encode("utf-8", "surrogateescape"))
-
-
-def _strerror(exc: OSError) -> str:
-    if exc.errno == errno.ENOENT:
-        return "No such file or directory"
-    return exc.strerror or os.strerror(exc.errno or errno.EIO)
 
 
 async def _discard(_: bytes) -> None:
@@ -606,7 +581,7 @@ class Shell:
                 try:
                     stdin = Stdin(self.read_file(target))
                 except OSError as exc:
-                    raise CmdError(f"{SH}: can't open {target}: {_strerror(exc)}\n") from None
+                    raise CmdError(f"{SH}: can't open {target}: {strerror(exc)}\n") from None
                 continue
             if target in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
                 w = _discard
@@ -619,7 +594,7 @@ class Shell:
                         check_access(host, "w", shell_owned=True)
                     fh = open(host, "ab" if r.op == ">>" else "wb")  # noqa: SIM115 - closed by exec_command
                 except OSError as exc:
-                    raise CmdError(f"{SH}: can't create {target}: {_strerror(exc)}\n") from None
+                    raise CmdError(f"{SH}: can't create {target}: {strerror(exc)}\n") from None
                 opened.append(fh)
 
                 async def w(data: bytes, fh: Any = fh) -> None:
@@ -680,8 +655,6 @@ class Shell:
         return self.device.read_file(path, cwd=self.cwd)
 
     async def exec_file(self, argv: list[str], io: IO) -> int:
-        from device_agent.virtual import as_real, benchmark_tool
-
         path = argv[0]
         try:
             host = self.device.resolve(path, cwd=self.cwd)
@@ -690,7 +663,7 @@ class Shell:
             if exc.errno in (errno.ENOENT, errno.ENOTDIR):
                 await io.eprint(f"{SH}: {path}: inaccessible or not found\n")
                 return 127
-            await io.eprint(f"{SH}: {path}: can't execute: {_strerror(exc)}\n")
+            await io.eprint(f"{SH}: {path}: can't execute: {strerror(exc)}\n")
             return 126
         if stat_mod.S_ISDIR(st.st_mode):
             await io.eprint(f"{SH}: {path}: can't execute: Is a directory\n")
@@ -700,14 +673,12 @@ class Shell:
             return 126
         with open(host, "rb") as fh:
             head = fh.read(4096)
-        if head.startswith(benchmark_tool.STUB_MAGIC) and not self.device.as_real:
-            return await self.child(path, argv, benchmark_tool.run(self.device, argv, io, cwd=self.cwd))
-        if head.startswith(b"\x7fELF"):
-            refusal = as_real.exec_refusal(self.device, head)  # None: an ELF for this phone's ABIs
-            if refusal is None:
-                return await self.child(path, argv, benchmark_tool.run(self.device, argv, io, cwd=self.cwd))
-            await io.eprint(f"{SH}: {path}: {refusal}\n")
+        program = programs.find(self.device, head)  # a registered program (the benchmark tool), or a refusal
+        if isinstance(program, str):
+            await io.eprint(f"{SH}: {path}: {program}\n")
             return 126
+        if program is not None:
+            return await self.child(path, argv, program(self.device, argv, io, self.cwd))
         if b"\0" in head:
             magic = int.from_bytes(head[:2].ljust(2, b"\0"), "big")
             await io.eprint(f"{SH}: {path}: not executable: magic {magic:04X}\n")
@@ -718,113 +689,15 @@ class Shell:
             await io.eprint(f"{SH}: {path}: No such file or directory\n")
             return 127
         # A text file without a usable #! is run by the shell itself, as mksh does (ENOEXEC).
+        sub = self.child_shell(io)
+        return await self.child(path, argv, sub.run(host.read_bytes().decode("utf-8", "surrogateescape")))
+
+    def child_shell(self, io: IO) -> Shell:
+        """A new `sh` as this shell's child (`sh -c`, a script): this cwd, fresh variables."""
         sub = Shell(self.device, io.out, io.err, stdin=io.stdin, ppid=self.pid)
         sub.cwd = self.cwd
-        return await self.child(path, argv, sub.run(host.read_bytes().decode("utf-8", "surrogateescape")))
+        return sub
 
 
 def _glob_key(p: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p)]
-
-
-# ---- toybox and builtins ------------------------------------------------------------------------
-
-Handler = Callable[[Shell, list[str], IO], Awaitable[int]]
-COMMANDS: dict[str, Handler] = {}
-# mksh's own builtins: run inside the shell's process, never as a child with a pid.
-BUILTINS = frozenset(
-    [
-        "true",
-        "false",
-        ":",
-        "exit",
-        "echo",
-        "cd",
-        "pwd",
-        "export",
-        "unset",
-        "read",
-        "trap",
-        "test",
-        "[",
-        "kill",
-        "printf",
-        "set",
-        "shift",
-        "return",
-        "local",
-        "eval",
-        ".",
-        "source",
-        "exec",
-        "wait",
-        "break",
-        "continue",
-        "type",
-        "alias",
-        "umask",
-        "ulimit",
-        "getopts",
-        "let",
-    ]
-)
-
-
-def command(*names: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        for n in names:
-            COMMANDS[n] = fn
-        return fn
-
-    return deco
-
-
-def split_flags(argv: list[str], known: str) -> tuple[set[str], list[str]]:
-    """Toybox-style short flags (combined: -rf); stops at `--`; unknown flags raise."""
-    flags: set[str] = set()
-    rest: list[str] = []
-    it = iter(argv[1:])
-    for a in it:
-        if a == "--":
-            rest.extend(it)
-            break
-        if a.startswith("-") and len(a) > 1 and not rest:
-            for ch in a[1:]:
-                if ch not in known:
-                    raise CmdError(f"{argv[0]}: Unknown option '{ch}' (see \"{argv[0]} --help\")\n")
-                flags.add(ch)
-        else:
-            rest.append(a)
-    return flags, rest
-
-
-def _open_read(sh: Shell, cmd: str, path: str) -> bytes:
-    try:
-        return sh.read_file(path)
-    except IsADirectoryError:
-        raise CmdError(f"{cmd}: {path}: Is a directory\n") from None
-    except OSError as exc:
-        raise CmdError(f"{cmd}: {path}: {_strerror(exc)}\n") from None
-
-
-async def _each_file(
-    sh: Shell, name: str, files: list[str], io: IO, fn: Callable[[str, bytes], Awaitable[None]]
-) -> int:
-    status = 0
-    files = files or ["-"]
-    for path in files:
-        if path == "-":
-            await fn(path, await io.stdin.read_all())
-            continue
-        try:
-            data = _open_read(sh, name, path)
-        except CmdError as e:
-            await io.eprint(e.message)
-            status = 1
-            continue
-        await fn(path, data)
-    return status
-
-
-for _family in ("core", "fs", "info", "builtins", "files", "system", "text"):
-    importlib.import_module(f"device_agent.virtual.sh.{_family}")

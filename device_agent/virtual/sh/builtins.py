@@ -7,9 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import TYPE_CHECKING
 
+from device_agent.virtual.sh.api import (
+    BUILTINS,
+    COMMANDS,
+    IO,
+    SH,
+    CmdError,
+    ExitShell,
+    LoopControl,
+    ReturnFromFunction,
+    command,
+)
 from device_agent.virtual.sh.procs import SIGNALS, signal_number
-from device_agent.virtual.shell import COMMANDS, IO, SH, CmdError, Shell, command
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -113,8 +127,6 @@ async def _shift(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("type")
 async def _type(sh: Shell, argv: list[str], io: IO) -> int:
-    from device_agent.virtual.shell import BUILTINS
-
     status = 0
     for name in argv[1:]:
         if name in sh.functions:
@@ -147,16 +159,12 @@ async def _wait(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("break", "continue")
 async def _break(sh: Shell, argv: list[str], io: IO) -> int:
-    from device_agent.virtual.shell import LoopControl
-
     n = int(argv[1]) if len(argv) > 1 and argv[1].isdecimal() and int(argv[1]) > 0 else 1
     raise LoopControl(argv[0], n)
 
 
 @command("return")
 async def _return(sh: Shell, argv: list[str], io: IO) -> int:
-    from device_agent.virtual.shell import ReturnFromFunction
-
     code = int(argv[1]) & 0xFF if len(argv) > 1 and argv[1].lstrip("-").isdecimal() else sh.status
     raise ReturnFromFunction(code)
 
@@ -182,8 +190,6 @@ async def _let(sh: Shell, argv: list[str], io: IO) -> int:
 @command("exec")
 async def _exec(sh: Shell, argv: list[str], io: IO) -> int:
     """`exec CMD ARGS`: the command replaces the shell; its status is the shell's."""
-    from device_agent.virtual.shell import ExitShell
-
     if len(argv) < 2:
         return 0
     raise ExitShell(await sh.dispatch(argv[1:], io))

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import errno
 import re
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import (
-    IO,
-    SH,
-    ExitShell,
-    Shell,
-    _strerror,
-    command,
-)
+from device_agent.virtual.sh.api import IO, SH, ExitShell, command, strerror
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 @command("true", ":")
@@ -68,7 +65,7 @@ async def _cd(sh: Shell, argv: list[str], io: IO) -> int:
                 else FileNotFoundError(errno.ENOENT, "No such file or directory")
             )
     except OSError as exc:
-        await io.eprint(f"{SH}: cd: {target}: {_strerror(exc)}\n")
+        await io.eprint(f"{SH}: cd: {target}: {strerror(exc)}\n")
         return 2
     sh.cwd = phone
     sh.vars["PWD"] = phone
@@ -100,9 +97,7 @@ async def _unset(sh: Shell, argv: list[str], io: IO) -> int:
 @command("sh")
 async def _sh(sh: Shell, argv: list[str], io: IO) -> int:
     if len(argv) >= 3 and argv[1] == "-c":
-        sub = Shell(sh.device, io.out, io.err, stdin=io.stdin, ppid=sh.pid)
-        sub.cwd = sh.cwd
-        return await sub.run(argv[2])
+        return await sh.child_shell(io).run(argv[2])
     if len(argv) >= 2:
         return (
             await sh.exec_file(argv[1:], io) if "/" in argv[1] else await sh.exec_file(["./" + argv[1]], io)

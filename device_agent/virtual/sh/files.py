@@ -13,8 +13,12 @@ import shutil
 import stat as stat_mod
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import IO, CmdError, Shell, _strerror, command, split_flags
+from device_agent.virtual.sh.api import IO, CmdError, command, split_flags, strerror
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 _UNITS = {"c": 1, "w": 2, "b": 512, "k": 1024, "m": 1 << 20, "g": 1 << 30}
 
@@ -67,7 +71,7 @@ async def _dd(sh: Shell, argv: list[str], io: IO) -> int:
         try:
             data = sh.read_file(src)[skip * bs :]
         except OSError as exc:
-            raise CmdError(f"dd: {src}: {_strerror(exc)}\n") from None
+            raise CmdError(f"dd: {src}: {strerror(exc)}\n") from None
         data_iter = [data if total is None else data[:total]]
     elif not src:
         buf = await io.stdin.read_all()
@@ -85,7 +89,7 @@ async def _dd(sh: Shell, argv: list[str], io: IO) -> int:
             if seek:
                 out_fh.seek(seek * bs)
         except OSError as exc:
-            raise CmdError(f"dd: {opts['of']}: {_strerror(exc)}\n") from None
+            raise CmdError(f"dd: {opts['of']}: {strerror(exc)}\n") from None
     written = 0
     try:
         if endless:
@@ -142,7 +146,7 @@ async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
     try:
         dst_host = _host(sh, dst, write=True)
     except OSError as exc:
-        raise CmdError(f"cp: {dst}: {_strerror(exc)}\n") from None
+        raise CmdError(f"cp: {dst}: {strerror(exc)}\n") from None
     if len(srcs) > 1 and not dst_host.is_dir():
         raise CmdError(f"cp: '{dst}' not directory\n")
     for src in srcs:
@@ -163,7 +167,7 @@ async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
                 if flags & set("pa"):
                     shutil.copystat(src_host, target)
         except OSError as exc:
-            await io.eprint(f"cp: {src}: {_strerror(exc)}\n")
+            await io.eprint(f"cp: {src}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -178,7 +182,7 @@ async def _mv(sh: Shell, argv: list[str], io: IO) -> int:
     try:
         dst_host = _host(sh, dst, write=True)
     except OSError as exc:
-        raise CmdError(f"mv: {dst}: {_strerror(exc)}\n") from None
+        raise CmdError(f"mv: {dst}: {strerror(exc)}\n") from None
     for src in srcs:
         try:
             src_host = _host(sh, src, write=True)
@@ -187,7 +191,7 @@ async def _mv(sh: Shell, argv: list[str], io: IO) -> int:
             target = dst_host / posixpath.basename(src.rstrip("/")) if dst_host.is_dir() else dst_host
             os.replace(src_host, target)
         except OSError as exc:
-            await io.eprint(f"mv: {src}: {_strerror(exc)}\n")
+            await io.eprint(f"mv: {src}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -211,7 +215,7 @@ async def _ln(sh: Shell, argv: list[str], io: IO) -> int:
             else:
                 os.link(_host(sh, src), target)
         except OSError as exc:
-            await io.eprint(f"ln: {dst}: {_strerror(exc)}\n")
+            await io.eprint(f"ln: {dst}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -281,7 +285,7 @@ async def _find(sh: Shell, argv: list[str], io: IO) -> int:
             host = _host(sh, root)
             st = os.lstat(host)
         except OSError as exc:
-            await io.eprint(f"find: {root}: {_strerror(exc)}\n")
+            await io.eprint(f"find: {root}: {strerror(exc)}\n")
             status = 1
             continue
         stack = [(root, host, st, 0)]
@@ -293,7 +297,7 @@ async def _find(sh: Shell, argv: list[str], io: IO) -> int:
                 try:
                     names = sorted(os.listdir(h), reverse=True)
                 except OSError as exc:
-                    await io.eprint(f"find: {path}: {_strerror(exc)}\n")
+                    await io.eprint(f"find: {path}: {strerror(exc)}\n")
                     status = 1
                     continue
                 for n in names:
@@ -323,7 +327,7 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
         try:
             host = _host(sh, p)
         except OSError as exc:
-            await io.eprint(f"du: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"du: {p}: {strerror(exc)}\n")
             status = 1
             continue
         rows: list[tuple[int, str]] = []
@@ -343,7 +347,7 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
         try:
             total = walk(host, p)
         except OSError as exc:
-            await io.eprint(f"du: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"du: {p}: {strerror(exc)}\n")
             status = 1
             continue
         if "s" in flags or not rows:
@@ -365,7 +369,7 @@ async def _chown(sh: Shell, argv: list[str], io: IO) -> int:
             if not os.path.lexists(_host(sh, p)):
                 raise FileNotFoundError(2, "No such file or directory")
         except OSError as exc:
-            await io.eprint(f"{argv[0]}: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"{argv[0]}: {p}: {strerror(exc)}\n")
             status = 1
             continue
         if owner.split(":")[0] not in ("shell", "2000", ""):
@@ -384,7 +388,7 @@ async def _tee(sh: Shell, argv: list[str], io: IO) -> int:
         try:
             handles.append(open(_host(sh, p, write=True), "ab" if "a" in flags else "wb"))  # noqa: SIM115
         except OSError as exc:
-            await io.eprint(f"tee: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"tee: {p}: {strerror(exc)}\n")
             status = 1
     try:
         while (chunk := await io.stdin.read()) is not None:

@@ -11,19 +11,22 @@ import re
 import stat as stat_mod
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import (
+from device_agent.virtual.sh.api import (
     COMMANDS,
     IO,
     CmdError,
     Handler,
-    Shell,
-    _each_file,
-    _open_read,
-    _strerror,
     command,
+    each_file,
+    open_read,
     split_flags,
+    strerror,
 )
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 @command("cat")
@@ -37,7 +40,7 @@ async def _cat(sh: Shell, argv: list[str], io: IO) -> int:
     async def emit(path: str, data: bytes) -> None:
         await io.out(data)
 
-    return await _each_file(sh, "cat", files, io, emit)
+    return await each_file(sh, "cat", files, io, emit)
 
 
 def _hash_command(name: str, algo: str) -> Handler:
@@ -49,7 +52,7 @@ def _hash_command(name: str, algo: str) -> Handler:
         async def emit(path: str, data: bytes) -> None:
             await io.print(f"{hashlib.new(algo, data).hexdigest()}  {path}\n")
 
-        return await _each_file(sh, name, files, io, emit)
+        return await each_file(sh, name, files, io, emit)
 
     return run
 
@@ -57,10 +60,10 @@ def _hash_command(name: str, algo: str) -> Handler:
 async def _hash_check(sh: Shell, name: str, algo: str, files: list[str], io: IO) -> int:
     status = 0
     for f in files:
-        for line in _open_read(sh, name, f).decode().splitlines():
+        for line in open_read(sh, name, f).decode().splitlines():
             digest, _, path = line.partition("  ")
             try:
-                ok = hashlib.new(algo, _open_read(sh, name, path)).hexdigest() == digest
+                ok = hashlib.new(algo, open_read(sh, name, path)).hexdigest() == digest
             except CmdError as e:
                 await io.eprint(e.message)
                 ok = False
@@ -105,7 +108,7 @@ async def _ls(sh: Shell, argv: list[str], io: IO) -> int:
             host = sh.device.resolve(phone)
             st = os.lstat(host)
         except OSError as exc:
-            await io.eprint(f"ls: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"ls: {p}: {strerror(exc)}\n")
             status = 1
             continue
         if stat_mod.S_ISDIR(st.st_mode) and "d" not in flags:
@@ -135,7 +138,7 @@ async def _ls(sh: Shell, argv: list[str], io: IO) -> int:
         try:
             names = sorted(os.listdir(host))
         except OSError as exc:
-            await io.eprint(f"ls: {label}: {_strerror(exc)}\n")
+            await io.eprint(f"ls: {label}: {strerror(exc)}\n")
             status = 1
             continue
         if "a" not in flags and "A" not in flags:
@@ -180,7 +183,7 @@ async def _rm(sh: Shell, argv: list[str], io: IO) -> int:
         except OSError as exc:
             if "f" in flags and exc.errno == errno.ENOENT:
                 continue
-            await io.eprint(f"rm: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"rm: {p}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -210,7 +213,7 @@ async def _mkdir(sh: Shell, argv: list[str], io: IO) -> int:
             host.mkdir(parents="p" in flags)
             os.chmod(host, 0o775)  # noqa: S103 - the phone's mkdir mode, inside the sandbox
         except OSError as exc:
-            await io.eprint(f"mkdir: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"mkdir: {p}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -262,7 +265,7 @@ async def _chmod(sh: Shell, argv: list[str], io: IO) -> int:
                     return 1
             os.chmod(host, new & 0o7777)
         except OSError as exc:
-            await io.eprint(f"chmod: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"chmod: {p}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -276,7 +279,7 @@ async def _touch(sh: Shell, argv: list[str], io: IO) -> int:
             host = sh.device.resolve(p, cwd=sh.cwd, write=True)
             host.touch()
         except OSError as exc:
-            await io.eprint(f"touch: {p}: {_strerror(exc)}\n")
+            await io.eprint(f"touch: {p}: {strerror(exc)}\n")
             status = 1
     return status
 
@@ -303,7 +306,7 @@ async def _stat(sh: Shell, argv: list[str], io: IO) -> int:
             phone = sh.device.phone_path(p, sh.cwd)
             st = os.stat(sh.device.resolve(phone))
         except OSError as exc:
-            await io.eprint(f"stat: '{p}': {_strerror(exc)}\n")
+            await io.eprint(f"stat: '{p}': {strerror(exc)}\n")
             status = 1
             continue
         owner = _owner(sh, phone)

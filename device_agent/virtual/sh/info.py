@@ -8,15 +8,12 @@ import os
 import re
 import stat as stat_mod
 import time
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import (
-    COMMANDS,
-    IO,
-    Shell,
-    _open_read,
-    command,
-    split_flags,
-)
+from device_agent.virtual.sh.api import COMMANDS, IO, command, open_read, split_flags
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 @command("uname")
@@ -199,7 +196,7 @@ async def _grep(sh: Shell, argv: list[str], io: IO) -> int:
     data = b""
     if files:
         for f in files:
-            data += _open_read(sh, "grep", f)
+            data += open_read(sh, "grep", f)
     else:
         data = await io.stdin.read_all()
     lines = data.decode("utf-8", "surrogateescape").splitlines()
@@ -227,7 +224,7 @@ async def _head(sh: Shell, argv: list[str], io: IO) -> int:
         else:
             files.append(args[i])
         i += 1
-    data = b"".join(_open_read(sh, argv[0], f) for f in files) if files else await io.stdin.read_all()
+    data = b"".join(open_read(sh, argv[0], f) for f in files) if files else await io.stdin.read_all()
     lines = data.splitlines(keepends=True)
     await io.out(b"".join(lines[:n] if argv[0] == "head" else lines[-n:] if n else []))
     return 0
@@ -236,7 +233,7 @@ async def _head(sh: Shell, argv: list[str], io: IO) -> int:
 @command("wc")
 async def _wc(sh: Shell, argv: list[str], io: IO) -> int:
     flags, files = split_flags(argv, "lcw")
-    data = b"".join(_open_read(sh, "wc", f) for f in files) if files else await io.stdin.read_all()
+    data = b"".join(open_read(sh, "wc", f) for f in files) if files else await io.stdin.read_all()
     counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
     shown = [counts[k] for k in "lwc" if k in flags] or [counts["l"], counts["w"], counts["c"]]
     await io.print(" ".join(str(c) for c in shown) + (f" {files[0]}" if len(files) == 1 else "") + "\n")

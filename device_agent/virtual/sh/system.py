@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
+from device_agent.virtual.sh.api import IO, SH, CmdError, command
 from device_agent.virtual.sh.procs import SIGNALS, Proc, signal_number
-from device_agent.virtual.shell import IO, SH, CmdError, Shell, command
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 def _ps_row(p: Proc) -> str:

@@ -1,3 +1,4 @@
+# One file (over 600 lines): toybox's text family, one function per command, sharing the same flag and file helpers.
 """Text commands of toybox: printf, tr, sort, uniq, cut, base64, env, seq, basename, dirname,
 xargs, and the common subset of sed and awk that Android scripts use.
 
@@ -10,14 +11,18 @@ from __future__ import annotations
 import base64 as b64
 import binascii
 import re
+from typing import TYPE_CHECKING
 
-from device_agent.virtual.shell import IO, SH, CmdError, Shell, _open_read, command, split_flags
+from device_agent.virtual.sh.api import IO, SH, CmdError, command, open_read, split_flags
+
+if TYPE_CHECKING:
+    from device_agent.virtual.shell import Shell
 
 
 async def _input(sh: Shell, name: str, files: list[str], io: IO) -> bytes:
     if not files or files == ["-"]:
         return await io.stdin.read_all()
-    return b"".join(_open_read(sh, name, f) for f in files)
+    return b"".join(open_read(sh, name, f) for f in files)
 
 
 def _unescape(text: str, *, octal_prefix: bool = False) -> tuple[str, bool]:
@@ -544,7 +549,7 @@ async def _sed(sh: Shell, argv: list[str], io: IO) -> int:
     if inplace:
         for f in files:
             host = sh.device.resolve(f, cwd=sh.cwd, write=True)
-            host.write_bytes(apply(_open_read(sh, "sed", f)).encode("utf-8", "surrogateescape"))
+            host.write_bytes(apply(open_read(sh, "sed", f)).encode("utf-8", "surrogateescape"))
         return 0
     await io.print(apply(await _input(sh, "sed", files, io)))
     return 0
