@@ -33,7 +33,7 @@ from contracts.stats import Summary, Trial, summarize
 from contracts.vocabulary import ClaimOutcome, FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.api_client import ApiError
-from device_agent.phone import benchmark, install, snapshot
+from device_agent.phone import benchmark, install, logcat, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
 from worker import benchmark_binary, inference_run, protocol
 from worker.api_client import WorkerApi
@@ -406,9 +406,9 @@ def _execute_claimed(claim: Claim) -> str:
             stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
             settled = True
             return RunState.succeeded if stored else "discarded"
-        api.fail(
-            claim, measured.error or "unknown error", measured.raw_output, measured.command, device_lost=False
-        )
+        # the phone's own log says why a benchmark died (delegate errors, native crashes)
+        raw = logcat.with_log(measured.raw_output, logcat.tail(_device(claim.serial)))
+        api.fail(claim, measured.error or "unknown error", raw, measured.command, device_lost=False)
         settled = True
         return RunState.failed
     except Cancelled:

@@ -136,6 +136,10 @@ def test_failing_phone_is_quarantined(prod: FarmStack, adb_server: AdbServer, fl
     for _ in range(2):
         job = prod.wait_job(submit(prod, model["id"], {"all": True}, **QUICK), 60)
         assert job["state"] == "failed"
+    # the failed run keeps the phone's own log: the native crash is there, not only "exit 139"
+    run = job["runs"][0]
+    output = prod.http.get(f"/benchmarks/{job['id']}/runs/{run['id']}/output").text
+    assert "=== logcat -d" in output and "Fatal signal 11" in output, output[-2000:]
     device = prod.devices()[0]
     assert device["state"] == "quarantined" and "Quarantined" in device["hint"]
     resp = prod.http.post("/benchmarks", json={"model": str(model["id"]), "devices": {"all": True}})
