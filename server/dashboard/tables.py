@@ -79,44 +79,61 @@ def _delegate_rank(delegate: str) -> int:
     return DELEGATE_ORDER.index(delegate) if delegate in DELEGATE_ORDER else len(DELEGATE_ORDER)
 
 
+_FRAME_COLUMNS = (
+    "model_id",
+    "model",
+    "row",
+    "delegate_rank",
+    "delegate",
+    "column",
+    "virtual",
+    "phones",
+    "avg_ms",
+    "size_mb",
+)
+
+
 def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One line per (model, delegate, column) with the phone-weighted mean latency in ms."""
-    records = []
+    """One line per (model, delegate, column) with the phone-weighted mean latency in ms.
+
+    Labels are computed once per model and per column, not once per input row: all 100
+    models give ~8,000 rows but only 100 model labels and ~20 column labels.
+    """
+    data: dict[str, list[Any]] = {c: [] for c in _FRAME_COLUMNS}
+    models: dict[tuple[int, str], str] = {}
+    labels: dict[tuple[int, str, str], tuple[str, str, int]] = {}
+    columns: dict[tuple[Any, bool, Any, bool], str] = {}
     for r in rows:
-        records.append(
-            {
-                "model_id": int(r["model_id"]),
-                "model": model_label(str(r["model"]), r.get("inputs")),
-                "row": row_label(str(r["model"]), r.get("inputs"), str(r["delegate"])),
-                "delegate_rank": _delegate_rank(str(r["delegate"])),
-                "delegate": str(r["delegate"]),
-                "column": column_label(
-                    r.get("soc_name"),
-                    bool(r.get("soc_known", True)),
-                    r.get("ram_gb"),
-                    bool(r.get("is_virtual")),
-                ),
-                "virtual": bool(r.get("is_virtual")),
-                "phones": int(r.get("phones") or 1),
-                "avg_ms": float(r["avg_us"]) / 1000.0,
-                "size_mb": float(r.get("size_bytes") or 0) / 1e6,
-            }
-        )
-    df = pd.DataFrame.from_records(
-        records,
-        columns=[
-            "model_id",
-            "model",
-            "row",
-            "delegate_rank",
-            "delegate",
-            "column",
-            "virtual",
-            "phones",
-            "avg_ms",
-            "size_mb",
-        ],
-    )
+        model_id = int(r["model_id"])
+        name = str(r["model"])
+        delegate = str(r["delegate"])
+        virtual = bool(r.get("is_virtual"))
+        label = labels.get((model_id, name, delegate))
+        if label is None:
+            model = models.get((model_id, name))
+            if model is None:
+                model = models[(model_id, name)] = model_label(name, r.get("inputs"))
+            label = labels[(model_id, name, delegate)] = (
+                model,
+                f"{model} {delegate.upper()}",
+                _delegate_rank(delegate),
+            )
+        model, row, rank = label
+        col_key = (r.get("soc_name"), bool(r.get("soc_known", True)), r.get("ram_gb"), virtual)
+        column = columns.get(col_key)
+        if column is None:
+            column = columns[col_key] = column_label(*col_key)
+        data["model_id"].append(model_id)
+        data["model"].append(model)
+        data["row"].append(row)
+        data["delegate_rank"].append(rank)
+        data["delegate"].append(delegate)
+        data["column"].append(column)
+        data["virtual"].append(virtual)
+        data["phones"].append(int(r.get("phones") or 1))
+        data["avg_ms"].append(float(r["avg_us"]) / 1000.0)
+        data["size_mb"].append(float(r.get("size_bytes") or 0) / 1e6)
+    df = pd.DataFrame(data, columns=list(_FRAME_COLUMNS))
     if df.empty:
         return df
     # two models with the same name and input size stay two rows
@@ -133,16 +150,21 @@ def _column_order(df: pd.DataFrame) -> list[str]:
     return list(cols["column"])
 
 
-def comparison_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def result_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """The labelled rows both tables start from; build it once when a page shows both."""
+    return rows if isinstance(rows, pd.DataFrame) else _frame(rows)
+
+
+def comparison_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Rows 'name [HxW] DELEGATE', one column per SoC (and RAM), cells = mean ms, then 'Size (MB)'.
 
     Each input row is one (model, delegate, SoC, RAM, virtual) group as the database
     aggregated it: keys model_id, model, inputs, size_bytes, delegate, soc_name, soc_known,
     ram_gb (nominal, see nominal_ram_gb), is_virtual, avg_us (mean over the group's phones
     of each phone's mean) and phones (how many phones). Groups that land in the same column
-    are merged weighting by phones.
+    are merged weighting by phones. A frame from result_frame is accepted in place of rows.
     """
-    df = _frame(rows)
+    df = result_frame(rows)
     if df.empty:
         return pd.DataFrame(columns=[SIZE_COLUMN], dtype=float)
     grouped = df.groupby(["row", "column"], as_index=False)[["weighted", "phones"]].sum()
@@ -157,9 +179,11 @@ def comparison_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return table.astype(float)
 
 
-def speedup_frame(rows: Iterable[Mapping[str, Any]], fast: str = "gpu", base: str = "cpu") -> pd.DataFrame:
+def speedup_frame(
+    rows: Iterable[Mapping[str, Any]] | pd.DataFrame, fast: str = "gpu", base: str = "cpu"
+) -> pd.DataFrame:
     """Per model and column: base ms / fast ms (2.0 = the GPU is twice as fast as the CPU)."""
-    df = _frame(rows)
+    df = result_frame(rows)
     if df.empty:
         return pd.DataFrame(dtype=float)
     grouped = df.groupby(["model_id", "model", "delegate", "column"], as_index=False)[
@@ -200,13 +224,13 @@ def row_colours(table: pd.DataFrame) -> pd.DataFrame:
 
 def speedup_colours(table: pd.DataFrame) -> pd.DataFrame:
     """Green where the GPU is faster (ratio > 1), red where it is slower."""
-
-    def css(v: float) -> str:
-        if pd.isna(v):
-            return ""
-        return "background-color: hsl(120, 70%, 82%)" if v >= 1 else "background-color: hsl(0, 70%, 82%)"
-
-    return table.apply(lambda col: col.map(css))
+    values = table.to_numpy(dtype=float)
+    css = np.where(
+        np.isnan(values),
+        "",
+        np.where(values >= 1, "background-color: hsl(120, 70%, 82%)", "background-color: hsl(0, 70%, 82%)"),
+    )
+    return pd.DataFrame(css.astype(object), index=table.index, columns=table.columns)
 
 
 def format_cell(value: Any, digits: int = 2) -> str:
@@ -223,11 +247,12 @@ def table_cells(
     """(row label, [(text, css)]) for the HTML template, formatted the way the Markdown export is."""
     rows = []
     style_values = styles.reindex(index=table.index, columns=table.columns).fillna("").to_numpy()
-    for (label, values), css in zip(table.iterrows(), style_values, strict=True):
+    values = table.to_numpy(dtype=float)
+    for label, row, css in zip(table.index, values.tolist(), style_values.tolist(), strict=True):
         cells = []
-        for v, c in zip(values.to_numpy(), css, strict=True):
-            text = format_cell(float(v), digits)
-            cells.append((text if text == MISSING else prefix + text, str(c)))
+        for v, c in zip(row, css, strict=True):
+            text = MISSING if math.isnan(v) else f"{prefix}{v:.{digits}f}"
+            cells.append((text, str(c)))
         rows.append((str(label), cells))
     return rows
 

@@ -173,8 +173,9 @@ def compare_page(
 ) -> HTMLResponse:
     picked = ",".join(str(m) for m in model or [])
     cmp = _comparison(db, principal, ",".join(p for p in (models, picked) if p) or None, include_virtual)
-    table = tables.comparison_frame(cmp.rows)
-    speedup = tables.speedup_frame(cmp.rows)
+    frame = tables.result_frame(cmp.rows)
+    table = tables.comparison_frame(frame)
+    speedup = tables.speedup_frame(frame)
     return _page(
         request,
         "compare.html",
@@ -206,8 +207,9 @@ def compare_md(
     db: DB, principal: Viewer, models: ModelList = None, include_virtual: IncludeVirtual = False
 ) -> Response:
     cmp = _comparison(db, principal, models, include_virtual)
-    body = tables.to_markdown(tables.comparison_frame(cmp.rows))
-    speedup = tables.speedup_frame(cmp.rows)
+    frame = tables.result_frame(cmp.rows)
+    body = tables.to_markdown(tables.comparison_frame(frame))
+    speedup = tables.speedup_frame(frame)
     if not speedup.empty:
         body += "\nGPU speed-up over CPU (CPU ms / GPU ms):\n\n" + tables.to_markdown(speedup)
     return Response(
