@@ -144,7 +144,11 @@ def _latest(
 
 
 def _soc(dev: Device) -> str:
-    return (dev.soc_name or "unknown") if dev.soc_known else f"unknown ({dev.soc_name or '?'})"
+    return _soc_label(dev.soc_name, dev.soc_known)
+
+
+def _soc_label(soc_name: str | None, soc_known: bool) -> str:
+    return (soc_name or "unknown") if soc_known else f"unknown ({soc_name or '?'})"
 
 
 def delegated_share(
@@ -155,14 +159,39 @@ def delegated_share(
         {m.id: m.name for m in db.scalars(select(Model).where(Model.id.in_(model_ids)))} if model_ids else {}
     )
     cells: dict[tuple[int, str], dict[str, str]] = {}
-    for res, dev in _latest(db, principal, model_ids) if model_ids else []:
-        if dev.is_virtual and not include_virtual:
+    # plain columns, not Result/Device objects: the page reads up to MAX_RESULTS rows and
+    # building that many ORM objects cost ~200 ms for a 100-model comparison
+    q = (
+        select(
+            Result.model_id,
+            Result.device_id,
+            Result.delegate,
+            Result.env,
+            Device.is_virtual,
+            Device.soc_name,
+            Device.soc_known,
+        )
+        .join(Job, Job.id == Result.job_id)
+        .join(Device, Device.id == Result.device_id)
+        .where(Result.model_id.in_(model_ids), job_visible(principal))
+        .order_by(Result.id.desc())
+        .limit(MAX_RESULTS)
+    )
+    seen: set[tuple[int, int, str]] = set()
+    for model_id, device_id, delegate, env, is_virtual, soc_name, soc_known in (
+        db.execute(q) if model_ids else []
+    ):
+        p = (env or {}).get("placement")
+        key = (model_id, device_id, delegate)
+        if not p or key in seen:
             continue
-        p = res.env["placement"]
+        seen.add(key)
+        if is_virtual and not include_virtual:
+            continue
         total, taken = p.get("nodes_total"), p.get("nodes_delegated")
-        if res.delegate == "cpu" or not total or taken is None:
+        if delegate == "cpu" or not total or taken is None:
             continue
-        cells.setdefault((res.model_id, res.delegate), {})[_soc(dev)] = (
+        cells.setdefault((model_id, delegate), {})[_soc_label(soc_name, soc_known)] = (
             f"{taken}/{total} ({taken / total:.0%})"
         )
     return [

@@ -107,13 +107,18 @@ def models(db: Session, principal: Principal) -> list[ModelRow]:
 
 
 def model_choices(db: Session, principal: Principal) -> list[tuple[int, str]]:
-    """Models that have results the caller may see, newest first, as (id, 'name [HxW]') for pickers."""
-    with_results = (
-        select(Result.model_id).join(Job, Job.id == Result.job_id).where(job_visible(principal)).distinct()
+    """Models that have results the caller may see, newest first, as (id, 'name [HxW]') for pickers.
+
+    Asks the rollup (one row per model, phone, delegate and visibility, kept with each
+    result) whether a model has a visible result: an index probe per model instead of a
+    DISTINCT over every result, which took ~110 ms at 400,000 results.
+    """
+    has_results = (
+        select(ResultRollup.id).where(ResultRollup.model_id == Model.id, rollup.visible(principal)).exists()
     )
     q = (
         select(Model.id, Model.name, Model.inputs)
-        .where(model_visible(principal), Model.id.in_(with_results))
+        .where(model_visible(principal), has_results)
         .order_by(Model.id.desc())
     )
     return [(int(i), model_label(str(n), list(inputs or []))) for i, n, inputs in db.execute(q)]
