@@ -38,8 +38,8 @@ from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
 from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.logbuf import LogBuffer
-from device_agent.virtual.sh.quota import DiskQuota
 from device_agent.virtual.sh.procs import ProcessTable
+from device_agent.virtual.sh.quota import DiskQuota
 from device_agent.virtual.thermal import BatteryModel, Governor, busy_heat_c
 
 if TYPE_CHECKING:

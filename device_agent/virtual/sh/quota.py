@@ -58,7 +58,7 @@ class DiskQuota:
 
     def open(self, path: Path | str, mode: str) -> QuotaFile:
         """A binary file opened for writing whose writes are charged to this budget."""
-        return QuotaFile(open(path, mode), self)  # noqa: SIM115 - the caller closes the wrapper
+        return QuotaFile(open(path, mode), self)
 
 
 class QuotaFile:
