@@ -4,9 +4,14 @@ virtual phone, as on a full phone, instead of filling the disk of the host that 
 from __future__ import annotations
 
 import subprocess
+import tomllib
 from pathlib import Path
 
+import pytest
+
+from device_agent.virtual.device import VirtualDevice
 from device_agent.virtual.fleet import PhoneFleet, VirtualPhone
+from device_agent.virtual.profile import PROFILE_DIR, ProfileError, load_profile, parse_profile
 from tests.stack import AdbServer
 
 TMP = "/data/local/tmp"
@@ -64,3 +69,13 @@ def test_a_push_bigger_than_the_storage_budget_fails_like_a_full_phone_and_leave
     small = tmp_path / "small.bin"
     small.write_bytes(b"ok" * 1000)
     assert adb_run(adb_server, "-s", phone.address, "push", str(small), f"{TMP}/small.bin").returncode == 0
+
+
+def test_the_storage_budget_comes_from_the_profile_and_defaults_to_one_gib(tmp_path: Path) -> None:
+    assert load_profile("sdm845").quota_mb == 1024
+    data = tomllib.loads((PROFILE_DIR / "sdm845.toml").read_text())
+    small = parse_profile({**data, "quota_mb": 3}, "small", "test")
+    dev = VirtualDevice(small, root=tmp_path / "phone")
+    assert dev.quota.limit == 3 << 20
+    with pytest.raises(ProfileError, match="quota_mb"):
+        parse_profile({**data, "quota_mb": 0}, "bad", "test")
