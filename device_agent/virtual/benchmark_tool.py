@@ -455,6 +455,7 @@ class BenchmarkRun:
                 noise = fault.gpu_output_noise
                 outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
             try:
+                self.device.quota.charge(sum(int(o.nbytes) for o in outs))  # ENOSPC past the budget
                 tensor_io.write_outputs(
                     self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
                 )

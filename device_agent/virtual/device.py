@@ -39,6 +39,7 @@ from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_p
 from device_agent.virtual.sh.access import check_access
 from device_agent.virtual.sh.logbuf import LogBuffer
 from device_agent.virtual.sh.procs import ProcessTable
+from device_agent.virtual.sh.quota import DiskQuota
 from device_agent.virtual.thermal import BatteryModel, Governor, busy_heat_c
 
 if TYPE_CHECKING:
@@ -260,6 +261,7 @@ class VirtualDevice:
         self.set_props: dict[str, str] = {}
         self.net = PhoneNet()
         self._populate()
+        self.quota = DiskQuota(self.root, profile.quota_mb << 20)  # every sandbox write is charged here
         self.logs.add("I", "ActivityManager", "System now ready", pid=880)
 
     # -- the contract ------------------------------------------------------------------------

@@ -125,6 +125,8 @@ class Profile:
     # builtin ops this phone's GPU delegate refuses (they fall back to the CPU), on top of the 2.16 list
     gpu_unsupported_ops: frozenset[str] = frozenset()
     storage_kb: int = 57_000_000
+    # what the sandbox may hold on the host (sh/quota.py): writes past it fail with ENOSPC
+    quota_mb: int = 1024
     extra: dict[str, Any] = field(default_factory=dict)
     sim: Sim | None = None
     tool_version: str | None = None  # pins an older emulated benchmark_model (see tool_versions.py)
@@ -183,6 +185,7 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
             "description",
             "kernel",
             "storage_kb",
+            "quota_mb",
             "props",
             "cpu",
             "memory",
@@ -330,10 +333,18 @@ def parse_profile(data: dict[str, Any], default_id: str, where: str) -> Profile:
         gpu_unsupported_ops=gpu_unsupported,
         kernel=str(data.get("kernel", "4.9.0")),
         storage_kb=int(data.get("storage_kb", 57_000_000)),
+        quota_mb=_quota_mb(data, where),
         extra=dict(data.get("extra", {})),
         sim=_sim(data.get("sim"), tuple(clusters), available, where),
         tool_version=_tool_version(data, where),
     )
+
+
+def _quota_mb(data: dict[str, Any], where: str) -> int:
+    value = _req(data, "quota_mb", int, where) if "quota_mb" in data else 1024
+    if value < 1:
+        raise ProfileError(f"{where}: quota_mb must be at least 1")
+    return int(value)
 
 
 def _opt(table: dict[str, Any], key: str, default: float, where: str) -> float:

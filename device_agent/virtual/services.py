@@ -662,7 +662,7 @@ async def _send(
             local.parent.mkdir(parents=True, exist_ok=True)  # fixed_push_mkdir
             if local.is_symlink() or local.exists():
                 local.unlink()
-            fh = open(local, "wb")  # noqa: SIM115 - closed below, across awaits
+            fh = device.quota.open(local, "wb")  # charged: ENOSPC past the phone's storage budget
     except OSError as exc:
         await stream.write(_fail_msg("couldn't create file", exc))
         await _discard_until_done(stream)

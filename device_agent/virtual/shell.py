@@ -592,14 +592,17 @@ class Shell:
                         raise IsADirectoryError(errno.EISDIR, "Is a directory")
                     if host.exists():  # the shell user's write bit, whoever runs the farm
                         check_access(host, "w", shell_owned=True)
-                    fh = open(host, "ab" if r.op == ">>" else "wb")  # noqa: SIM115 - closed by exec_command
+                    fh = self.device.quota.open(host, "ab" if r.op == ">>" else "wb")
                 except OSError as exc:
                     raise CmdError(f"{SH}: can't create {target}: {strerror(exc)}\n") from None
                 opened.append(fh)
 
                 async def w(data: bytes, fh: Any = fh) -> None:
-                    fh.write(data)
-                    fh.flush()
+                    try:
+                        fh.write(data)
+                        fh.flush()
+                    except OSError as exc:  # ENOSPC past the storage budget, as on a full phone
+                        raise CmdError(f"{SH}: write error: {strerror(exc)}\n") from None
 
             if r.fd == 1:
                 out = w

@@ -6,6 +6,7 @@ file), so these stay inside the phone's sandbox and inside what the shell user m
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import posixpath
@@ -85,7 +86,7 @@ async def _dd(sh: Shell, argv: list[str], io: IO) -> int:
             if host.is_dir():
                 raise IsADirectoryError(21, "Is a directory")
             notrunc = "notrunc" in opts.get("conv", "")
-            out_fh = open(host, "r+b" if notrunc and host.exists() else "wb")  # noqa: SIM115
+            out_fh = sh.device.quota.open(host, "r+b" if notrunc and host.exists() else "wb")
             if seek:
                 out_fh.seek(seek * bs)
         except OSError as exc:
@@ -110,6 +111,8 @@ async def _dd(sh: Shell, argv: list[str], io: IO) -> int:
                 else:
                     await io.out(chunk)
                 written += len(chunk)
+    except OSError as exc:  # ENOSPC past the phone's storage budget
+        raise CmdError(f"dd: {opts.get('of', '-')}: {strerror(exc)}\n") from None
     finally:
         if out_fh is not None:
             out_fh.close()
@@ -160,9 +163,11 @@ async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
                     await io.eprint(f"cp: Skipped dir '{src}'\n")
                     status = 1
                     continue
+                sh.device.quota.charge(_tree_bytes(src_host))
                 shutil.copytree(src_host, target, symlinks=True, dirs_exist_ok=True)
             else:
                 sh.device.read_file(src, cwd=sh.cwd, limit=0)  # the shell user's read permission
+                sh.device.quota.charge(src_host.stat().st_size)  # ENOSPC before copying
                 shutil.copyfile(src_host, target, follow_symlinks=True)
                 if flags & set("pa"):
                     shutil.copystat(src_host, target)
@@ -386,7 +391,7 @@ async def _tee(sh: Shell, argv: list[str], io: IO) -> int:
     status = 0
     for p in paths:
         try:
-            handles.append(open(_host(sh, p, write=True), "ab" if "a" in flags else "wb"))  # noqa: SIM115
+            handles.append(sh.device.quota.open(_host(sh, p, write=True), "ab" if "a" in flags else "wb"))
         except OSError as exc:
             await io.eprint(f"tee: {p}: {strerror(exc)}\n")
             status = 1
@@ -395,7 +400,20 @@ async def _tee(sh: Shell, argv: list[str], io: IO) -> int:
             for fh in handles:
                 fh.write(chunk)
             await io.out(chunk)
+    except OSError as exc:  # ENOSPC past the phone's storage budget
+        raise CmdError(f"tee: write: {strerror(exc)}\n") from None
     finally:
         for fh in handles:
             fh.close()
     return status
+
+
+def _tree_bytes(root: Path) -> int:
+    """The bytes of the regular files under a directory (what `cp -r` will write)."""
+    total = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(dirpath, name))
+                total += st.st_size if stat_mod.S_ISREG(st.st_mode) else 0
+    return total

@@ -289,6 +289,7 @@ async def _screencap(sh: Shell, argv: list[str], io: IO) -> int:
     if files:
         try:
             host = sh.device.resolve(files[0], cwd=sh.cwd, write=True)
+            sh.device.quota.charge(len(data))
             host.write_bytes(data)
         except OSError as exc:
             raise CmdError(f"Error opening file: {files[0]} ({exc.strerror})\n") from None

@@ -13,7 +13,7 @@ import binascii
 import re
 from typing import TYPE_CHECKING
 
-from device_agent.virtual.sh.api import IO, SH, CmdError, command, open_read, split_flags
+from device_agent.virtual.sh.api import IO, SH, CmdError, command, open_read, split_flags, strerror
 
 if TYPE_CHECKING:
     from device_agent.virtual.shell import Shell
@@ -549,7 +549,12 @@ async def _sed(sh: Shell, argv: list[str], io: IO) -> int:
     if inplace:
         for f in files:
             host = sh.device.resolve(f, cwd=sh.cwd, write=True)
-            host.write_bytes(apply(open_read(sh, "sed", f)).encode("utf-8", "surrogateescape"))
+            out = apply(open_read(sh, "sed", f)).encode("utf-8", "surrogateescape")
+            try:
+                sh.device.quota.charge(len(out))
+            except OSError as exc:
+                raise CmdError(f"sed: {f}: {strerror(exc)}\n") from None
+            host.write_bytes(out)
         return 0
     await io.print(apply(await _input(sh, "sed", files, io)))
     return 0
