@@ -11,6 +11,7 @@ COPY device_agent device_agent
 COPY models models
 COPY migrations migrations
 COPY cli cli
+COPY phonefarm phonefarm
 RUN pip install --no-cache-dir . flower
 VOLUME /data
 EXPOSE 8000

@@ -89,3 +89,20 @@ def test_each_service_command_is_accepted(service: tuple[str, str]) -> None:
 def test_an_unknown_farm_command_is_refused() -> None:
     with pytest.raises(Exception, match="No such option"):
         _parse_farm(["api", "--no-such-flag"])
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    """`pip install .` in the image finds only what was copied: a package left out (the `phonefarm`
+    client the CLI imports, once) installs silently and the image's `farm` fails at import."""
+    import tomllib
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"][
+        "include"
+    ]
+    packages = {pattern.rstrip("*") for pattern in include}
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and len(line.split()) == 3
+    }
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
