@@ -24,7 +24,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from device_agent.benchmark_output import _clean
+from device_agent.benchmark_output import OpNodeRow, _clean
 
 MAX_ROWS = 5000  # a graph has at most a few thousand nodes; more is not a profile
 TOP_N = 10
@@ -51,18 +51,6 @@ _GPU_SPLIT = re.compile(
 )
 _UNSUPPORTED_HEAD = "Following operations are not supported by GPU delegate:"
 _UNSUPPORTED_ROW = re.compile(r"^(?P<op>[A-Z][A-Z0-9_]*): (?P<why>.{1,300})$")
-
-
-@dataclass(frozen=True)
-class OpRow:
-    """One node of the graph as the profiler timed it (a delegate kernel counts as one node)."""
-
-    node_type: str
-    name: str
-    avg_ms: float
-    pct: float
-    first_ms: float | None = None
-    times_called: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +86,7 @@ class Placement:
     nodes_delegated: int | None
     partitions: int | None
     fallback_ops: list[FallbackOp]
-    top_ops: list[OpRow]
+    top_ops: list[OpNodeRow]
     by_type: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -168,7 +156,7 @@ def _tables(lines: list[str], csv: bool) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def _rows(table: list[dict[str, str]]) -> list[OpRow]:
+def _rows(table: list[dict[str, str]]) -> list[OpNodeRow]:
     rows = []
     for r in table:
         avg = _num(r.get("avg_ms", r.get("avg ms", "")))
@@ -176,7 +164,7 @@ def _rows(table: list[dict[str, str]]) -> list[OpRow]:
             continue
         called = _num(r.get("times called", ""))
         rows.append(
-            OpRow(
+            OpNodeRow(
                 node_type=r["node type"],
                 name=r.get("name", "").replace("\t", ","),
                 avg_ms=avg,
@@ -206,14 +194,14 @@ def _by_type(table: list[dict[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
-def parse_csv(text: str) -> tuple[list[OpRow], list[dict[str, Any]]]:
+def parse_csv(text: str) -> tuple[list[OpNodeRow], list[dict[str, Any]]]:
     """The op-profiling CSV file: (Run Order nodes, Summary by node type) of the regular runs."""
     lines = _regular_section((text or "").splitlines())
     tables = _tables(lines, csv=True)
     return _rows(tables.get("Run Order", [])), _by_type(tables.get("Summary by node type", []))
 
 
-def parse_stdout(text: str) -> tuple[list[OpRow], list[dict[str, Any]]]:
+def parse_stdout(text: str) -> tuple[list[OpNodeRow], list[dict[str, Any]]]:
     """The same tables as printed on stdout/stderr by builds without the CSV output."""
     lines = _regular_section([_clean(raw) for raw in (text or "").splitlines()])
     tables = _tables(lines, csv=False)
@@ -307,7 +295,7 @@ def placement(
     top_n: int = TOP_N,
 ) -> Placement:
     """Combine the profile (CSV when there is one, else stdout tables) with the delegate's lines."""
-    rows: list[OpRow] = []
+    rows: list[OpNodeRow] = []
     by_type: list[dict[str, Any]] = []
     source = "log"
     if csv_text:
@@ -319,7 +307,7 @@ def placement(
     summary = parse_delegate_summary(log_text, delegate)
     own = {k.lower() for k in DELEGATE_KERNELS.get(delegate, ())}
     cpu_rows = [r for r in rows if r.node_type.lower() not in own]
-    groups: dict[str, list[OpRow]] = {}
+    groups: dict[str, list[OpNodeRow]] = {}
     for r in cpu_rows:
         groups.setdefault(r.node_type, []).append(r)
     total_ms = sum(r.avg_ms for r in rows) or None
