@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +73,50 @@ def _shell_label(owner: Any, name: str) -> None:
     setattr(owner, name, wrapper)
 
 
+STATEMENTS = [0]
+SQL_LOG: list[str] = []
+
+
+def count_statements() -> None:
+    """Count the API's SQL statements (the API runs in this process with --in-process-api)."""
+    from sqlalchemy import event
+
+    from server.db import get_engine
+
+    @event.listens_for(get_engine(), "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        STATEMENTS[0] += 1
+        SQL_LOG.append(" ".join(statement.split())[:160])
+
+
+def _counted(owner: Any, name: str, label: str) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        before = STATEMENTS[0]
+        SQL_LOG.append(f"--- {label}")
+        try:
+            return original(*args, **kw)
+        finally:
+            _CURRENT[f"  SQL statements in {label} (count)"] += STATEMENTS[0] - before
+
+    setattr(owner, name, wrapper)
+
+
+def start_api_here(stack: FarmStack) -> None:
+    """uvicorn in a thread of this process, so the engine's statements can be counted."""
+    import threading
+
+    import uvicorn
+
+    from server.main import app
+    from tests.stack import wait_for
+
+    server = uvicorn.Server(uvicorn.Config(app, port=stack.api_port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    wait_for(lambda: stack.http.get("/healthz").status_code == 200, 30, 0.2, "API")
+
+
 def instrument() -> None:
     from device_agent.phone import install, shell, snapshot
     from worker import api_client, benchmark_binary, runner
@@ -97,6 +140,10 @@ def instrument() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--show-sql", action="store_true", help="print the last run's statements")
+    ap.add_argument(
+        "--in-process-api", action="store_true", help="serve the API from this process and count its SQL"
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-prof-"))
     stack = FarmStack(tmp)
@@ -106,7 +153,10 @@ def main() -> None:
     try:
         phone = fleet.add("sdm845")
         adb.connect(phone.address)
-        stack.start_api()
+        if args.in_process_api:
+            start_api_here(stack)
+        else:
+            stack.start_api()
         stack.start_agent(adb)
         device = stack.wait_online(1)[0]
         model = stack.upload(MODEL)
@@ -115,10 +165,16 @@ def main() -> None:
         for key, value in stack.host_env(adb).items():
             if key.startswith("FARM_"):
                 os.environ[key] = value
-        instrument()
         from server.db import reset_caches
 
         reset_caches()  # settings are cached: read the host's
+        instrument()
+        if args.in_process_api:
+            from worker import api_client
+
+            count_statements()
+            for name in ("claim", "claim_next", "complete"):
+                _counted(api_client.WorkerApi, name, f"api.{name}")
         from worker import runner
 
         def one() -> tuple[float, float]:
@@ -129,6 +185,7 @@ def main() -> None:
             resp.raise_for_status()
             run_id = resp.json()["runs"][0]["id"]
             _CURRENT.clear()
+            SQL_LOG.clear()
             t0 = time.perf_counter()
             runner.execute(run_id)
             return time.perf_counter() - t0, _CURRENT["  adb shell: benchmark_model"]
@@ -141,6 +198,8 @@ def main() -> None:
             for k, v in _CURRENT.items():
                 SPENT[k].append(v)
             SPENT["(worker total minus benchmark)"].append(total - bench)
+        if args.show_sql:
+            print("\n".join(SQL_LOG))
         print(f"worker-side overhead per run, median over {args.runs} runs (ms):")
         for k, v in sorted(SPENT.items(), key=lambda kv: -statistics.median(kv[1])):
             unit = "" if "(count)" in k else " ms"

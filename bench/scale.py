@@ -23,6 +23,7 @@ Usage: python bench/scale.py [--hosts 2] [--phones 10] [--runs 400] [--users 20]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,32 @@ def serve_phones(n: int, adb_port: int, host: int) -> None:
             adb_connect(phone.address, adb_port)
         print("ready", flush=True)
         sys.stdin.read()  # until the parent closes our stdin
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of a process, in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids_matching(*needles: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdecimal():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if all(n in cmd for n in needles):
+                pids.append(int(entry.name))
+    return pids
+
+
+def cpu_by_kind(kinds: dict[str, list[int]]) -> dict[str, float]:
+    return {kind: sum(_cpu_s(p) for p in pids) for kind, pids in kinds.items()}
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -148,6 +175,17 @@ def main() -> None:
                     with lock:
                         job_ids.append(int(resp.json()["id"]))
 
+        # CPU per process kind over the run: where a run's cost goes on this machine
+        kinds = {
+            "api": [stack.procs[0].pid],
+            "workers": [p.pid for p in stack.procs if "worker" in " ".join(map(str, p.args))],
+            "agents": [p.pid for p in stack.procs if " agent" in " ".join(map(str, p.args))],
+            "phones": [p.pid for p in phone_procs],
+            "adb servers": [pid for a in adbs for pid in _pids_matching(f"tcp:{a.port}", "fork-server")],
+            "postgres": _pids_matching("postgres:", stack.db_name),
+            "this (users, readers)": [os.getpid()],
+        }
+        cpu_before = cpu_by_kind(kinds)
         readers = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
         for reader_thread in readers:
             reader_thread.start()
@@ -162,6 +200,8 @@ def main() -> None:
             stack.wait_job(j, timeout=3600)
         wall = time.monotonic() - start
         stop.set()
+        kinds["postgres"] = _pids_matching("postgres:", stack.db_name)  # backends opened since
+        cpu_after = cpu_by_kind(kinds)
 
         from sqlalchemy import func, select
 
@@ -213,6 +253,13 @@ def main() -> None:
         print(
             f"API reads during the run: {len(reads)} samples, p50 {percentile(reads, 50):.0f} ms, "
             f"p99 {percentile(reads, 99):.0f} ms"
+        )
+        n = max(1, len(runs))
+        spent = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+        print(
+            f"CPU per run: {sum(spent.values()) / n * 1000:.0f} ms ("
+            + ", ".join(f"{k} {v / n * 1000:.0f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
+            + f"); load average at the end {os.getloadavg()[0]:.1f}"
         )
         print(f"lost (not final) runs: {lost}; duplicated results: {dup}")
         try:

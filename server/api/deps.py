@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query
+from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
 from contracts.vocabulary import Role
 from server.api.errors import ProblemError
+from server.api.guard import PRINCIPAL_STATE
 from server.auth.service import Principal, authenticate
 from server.db import session_scope
 
@@ -38,12 +39,16 @@ DB = Annotated[Session, Depends(get_db, scope="function")]
 
 def get_principal(
     db: DB,
+    request: Request,
     authorization: Annotated[str | None, Header(description="Bearer API token")] = None,
 ) -> Principal:
     if not authorization and get_settings().public_read:
         return ANONYMOUS
     if not authorization or not authorization.lower().startswith("bearer "):
         raise NEEDS_TOKEN
+    checked = request.scope.get("state", {}).get(PRINCIPAL_STATE)
+    if checked is not None and checked[0] == authorization:  # the guard looked it up for this request
+        return checked[1]  # type: ignore[no-any-return]
     principal = authenticate(db, authorization[7:].strip())
     if principal is None:
         raise ProblemError(401, "Unauthorized", "The API token is unknown or revoked.")

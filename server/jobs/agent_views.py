@@ -9,6 +9,7 @@ server/queue.py sends them once the request commits.
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy import select
 
 from contracts.runs import (
     BeatReply,
@@ -23,7 +24,7 @@ from contracts.runs import (
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound
 from server.auth.service import Principal
-from server.devices.models import Device
+from server.devices.models import Device, FarmHost
 from server.inferences.worker_views import attach_numerics
 from server.jobs import lifecycle
 from server.jobs.models import Run
@@ -33,10 +34,13 @@ router = APIRouter(tags=["runs (workers)"])
 
 
 def _device_host(db: DB, device_id: int) -> str:
-    device = db.get(Device, device_id)
-    if device is None:
+    """The phone's host name, in one query (these endpoints are on every run's path)."""
+    name = db.scalar(
+        select(FarmHost.name).join(Device, Device.host_id == FarmHost.id).where(Device.id == device_id)
+    )
+    if name is None:
         raise NotFound("device", device_id)
-    return device.host.name
+    return name
 
 
 def _check_key(db: DB, agent: Principal, run_id: int, key: RunKey) -> None:
@@ -57,10 +61,15 @@ def _reply(db: DB, result: lifecycle.ClaimResult) -> ClaimReply:
     summary="Worker: take a run (and its phone's lease) if it still needs running",
 )
 def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
-    run = db.get(Run, run_id)
-    if run is None:
+    host = db.scalar(
+        select(FarmHost.name)
+        .join(Device, Device.host_id == FarmHost.id)
+        .join(Run, Run.device_id == Device.id)
+        .where(Run.id == run_id)
+    )
+    if host is None:
         raise NotFound("run", run_id)
-    check_host(agent, _device_host(db, run.device_id))
+    check_host(agent, host)
     return _reply(db, lifecycle.claim(db, run_id, body.worker))
 
 
@@ -94,9 +103,10 @@ def heartbeat(db: DB, agent: Agent, run_id: IdPath, body: RunKey) -> BeatReply:
 )
 def complete(db: DB, agent: Agent, run_id: IdPath, body: CompleteIn) -> CompleteReply:
     _check_key(db, agent, run_id, body)
-    run = db.get(Run, run_id)
-    if run is not None:
-        attach_numerics(run.job_id, body, body.result.env)
+    if isinstance(body.result.env.get("numerics_output"), dict):  # else there is nothing to attach
+        run = db.get(Run, run_id)
+        if run is not None:
+            attach_numerics(run.job_id, body, body.result.env)
     return CompleteReply(stored=lifecycle.complete(db, body, body.result, body.raw_output, body.command))
 
 

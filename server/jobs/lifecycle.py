@@ -19,7 +19,7 @@ Quarantine invariants (see contracts/failures.py for the rule on one run):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import func, or_, select, update
@@ -30,7 +30,14 @@ from contracts.jobs import BenchmarkSpec
 from contracts.output import bound
 from contracts.runs import BinaryRef, Claim, FileRef, ResultRecord, RunKey
 from contracts.settings import get_settings
-from contracts.vocabulary import ACTIVE_JOB_STATES, ClaimOutcome, DeviceState, FailureCause, RunState
+from contracts.vocabulary import (
+    ACTIVE_JOB_STATES,
+    ClaimOutcome,
+    DeviceState,
+    FailureCause,
+    JobState,
+    RunState,
+)
 from server.binaries.service import list_binaries, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
@@ -141,7 +148,13 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
     job = db.get(Job, run.job_id)
     model = db.get(Model, job.model_id) if job else None
     assert job is not None and model is not None
-    refresh_job_state(db, job.id)
+    # what refresh_job_state would conclude with a run now running, without locking the job
+    # row and counting its runs on every claim (all phones claim runs of the same big job)
+    db.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.state == JobState.queued)
+        .values(state=JobState.running, started_at=func.coalesce(Job.started_at, now))
+    )
     db.commit()
     return ClaimResult(
         ClaimOutcome.claimed,
@@ -339,13 +352,19 @@ def release(db: Session, claim_: RunKey) -> None:
     db.commit()
 
 
+def _leased(device: Device, now: datetime) -> bool:
+    expires = device.lease_expires_at
+    return device.lease_run_id is not None and expires is not None and expires >= now
+
+
 def reconcile(db: Session) -> list[Target]:
     """Repair what crashes and a lossy broker leave behind. Returns messages to (re)send once committed.
 
     - running runs whose executor stopped heartbeating go back to the queue (or fail at max attempts);
     - queued runs whose phone is away move to a twin phone when there is one;
-    - queued runs not picked up for a while are sent again (the broker may have lost them;
-      a duplicate message is harmless, `claim` admits one executor).
+    - an idle phone whose queued runs were not picked up for a while gets one of them sent
+      again (the broker may have lost them; a duplicate message is harmless, `claim` admits
+      one executor, and the run's worker drains the phone's other runs).
     """
     now = utcnow()
     out: list[Target] = []
@@ -366,18 +385,36 @@ def reconcile(db: Session) -> list[Target]:
         elif (target := _requeue(db, run)) is not None:
             out.append(target)
     old = now - timedelta(seconds=get_settings().redispatch_s)
-    for run in db.scalars(select(Run).where(Run.state == RunState.queued)):
-        device = db.get(Device, run.device_id)
+    # per phone, not per run: a saturated farm has thousands of queued runs, and sending each
+    # again every `redispatch_s` flooded the broker and the workers with claims answered "busy"
+    waiting = db.execute(
+        select(Run.device_id, func.min(Run.queued_at))
+        .where(Run.state == RunState.queued)
+        .group_by(Run.device_id)
+    ).all()
+    for device_id, oldest in waiting:
+        device = db.get(Device, device_id)
         if device is None:
             continue
         if not runnable(device):
-            if (twin := _twin(db, run)) is not None:
-                run.device_id = twin.id
-                run.queued_at = now
-                out.append(Target(run.id, twin.host.queue))
-        elif run.queued_at < old:
-            run.queued_at = now
-            out.append(Target(run.id, device.host.queue))
+            for run in db.scalars(
+                select(Run).where(Run.device_id == device_id, Run.state == RunState.queued)
+            ):
+                if (twin := _twin(db, run)) is not None:
+                    run.device_id = twin.id
+                    run.queued_at = now
+                    out.append(Target(run.id, twin.host.queue))
+        elif oldest < old and not _leased(device, now):
+            # an idle phone with runs nobody picked up (the broker may have lost them): one
+            # message is enough, the worker that claims it drains the phone's queue (claim-next);
+            # a leased phone's worker drains it anyway
+            db.execute(
+                update(Run)
+                .where(Run.device_id == device_id, Run.state == RunState.queued, Run.queued_at < old)
+                .values(queued_at=now)
+            )
+            if (first := next_run(db, device_id)) is not None:
+                out.append(Target(first, device.host.queue))
     for job_id in db.scalars(select(Job.id).where(Job.state.in_(ACTIVE_JOB_STATES))):
         refresh_job_state(db, job_id)
     return out  # the caller's unit of work commits (server/reconciler.tick), then sends `out`

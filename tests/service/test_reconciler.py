@@ -63,3 +63,46 @@ def test_a_fresh_queued_run_is_left_alone(db: Session, sent) -> None:
     assert tick() == 0
     assert sent == []
     assert _run(db, run.id).state == RunState.queued
+
+
+def _stale_runs(db: Session, phone: Device, run: Run, n: int) -> list[Run]:
+    runs = [run] + [
+        Run(job_id=run.job_id, device_id=phone.id, original_device_id=phone.id, delegate="cpu", threads=4)
+        for _ in range(n - 1)
+    ]
+    db.add_all(runs)
+    db.flush()
+    for r in runs:
+        r.queued_at = utcnow() - timedelta(hours=1)
+    db.commit()
+    return runs
+
+
+def test_an_idle_phone_with_many_forgotten_runs_gets_one_message_and_drains_the_rest(
+    db: Session, sent
+) -> None:
+    phone, _, run = _farm(db)
+    runs = _stale_runs(db, phone, run, 5)
+    assert tick() == 1
+    assert sent == [(min(r.id for r in runs), "host.hostA")]
+    db.expire_all()
+    assert all(_run(db, r.id).queued_at > utcnow() - timedelta(minutes=5) for r in runs)
+
+
+def test_the_queued_runs_of_a_busy_phone_are_left_to_its_worker(db: Session, sent) -> None:
+    phone, _, run = _farm(db)
+    _stale_runs(db, phone, run, 3)
+    phone.lease_run_id = run.id
+    phone.lease_expires_at = utcnow() + timedelta(minutes=1)
+    db.commit()
+    assert tick() == 0
+    assert sent == []
+
+
+def test_a_phone_whose_lease_expired_counts_as_idle(db: Session, sent) -> None:
+    phone, _, run = _farm(db)
+    _stale_runs(db, phone, run, 2)
+    phone.lease_run_id = run.id
+    phone.lease_expires_at = utcnow() - timedelta(minutes=1)
+    db.commit()
+    assert tick() == 1
