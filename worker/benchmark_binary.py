@@ -41,14 +41,28 @@ class Chosen:
     local: Path
 
 
-def phone_abilist(device: AdbDevice) -> list[str]:
+_ABILISTS: dict[tuple[str, str], list[str]] = {}
+"""(serial, build fingerprint) → the phone's ABI list: read-only properties of a build, asked once."""
+
+
+def phone_abilist(device: AdbDevice, fingerprint: str | None = None) -> list[str]:
+    """The phone's ABIs; with the build's `fingerprint` (the run's snapshot read it) remembered,
+    so a run costs no round trip for it, and another phone behind the same address is asked anew."""
+    key = (str(device.serial), fingerprint or "")
+    if fingerprint and key in _ABILISTS:
+        return _ABILISTS[key]
     out = run(device, "getprop ro.product.cpu.abilist; getprop ro.product.cpu.abi").output.splitlines()
     lines = [ln.strip() for ln in out] + ["", ""]
-    return split_abilist(lines[0][:256], lines[1][:32] or None)
+    abilist = split_abilist(lines[0][:256], lines[1][:32] or None)
+    if fingerprint and abilist:
+        _ABILISTS[key] = abilist
+    return abilist
 
 
-def choose(device: AdbDevice, claim: Claim, fetch: Callable[[FileRef], Path]) -> Chosen:
-    abilist = phone_abilist(device)
+def choose(
+    device: AdbDevice, claim: Claim, fetch: Callable[[FileRef], Path], fingerprint: str | None = None
+) -> Chosen:
+    abilist = phone_abilist(device, fingerprint)
     refs = {b.sha256: b for b in claim.binaries}
     info = choose_binary([b.info() for b in claim.binaries], abilist, claim.needs_flex)
     if info is None:

@@ -214,7 +214,8 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     if spec.screen_off:
         run(device, "input keyevent KEYCODE_SLEEP")  # not every phone (or virtual phone) has `input`
     model = _model(claim)
-    chosen = benchmark_binary.choose(device, claim, _fetch)  # by the phone's abilist: real or virtual
+    # by the phone's abilist (real or virtual), known once per build
+    chosen = benchmark_binary.choose(device, claim, _fetch, before.fingerprint)
     binary_remote = install.binary_path(chosen.info.sha256[:12])
     install.ensure(
         device, [model, install.Upload(chosen.local, binary_remote, chosen.info.sha256, executable=True)]

@@ -30,9 +30,14 @@ def submit(db: DB, principal: Submitter, body: BenchmarkIn) -> JobOut:
 
 @router.get("", response_model=list[JobOut], summary="Recent benchmarks")
 def list_benchmarks(
-    db: DB, principal: Viewer, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ID)
+    db: DB,
+    principal: Viewer,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_ID),
+    runs: bool = Query(True, description="Include each job's runs; false: progress counts only (cheap)"),
 ) -> list[JobOut]:
-    return [service.job_view(db, j) for j in service.list_jobs(db, principal, limit, offset)]
+    jobs = service.list_jobs(db, principal, limit, offset, with_runs=runs)
+    return [service.job_view(db, j) for j in jobs] if runs else service.job_summaries(db, jobs)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses={404: {}}, summary="State, progress and results")
