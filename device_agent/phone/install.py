@@ -6,12 +6,13 @@ same-size different file, is pushed again. A phone without `sha256sum` (very old
 falls back to comparing sizes.
 
 Hashing a 100 MB model on a phone takes it a good part of a second, on every run. So a file
-whose sha256 the phone confirmed is remembered with its size, mtime and inode (`stat`, as
-cheap as any round trip); the next run that finds the same three skips the hash. Whatever
-rewrites the file (adb push unlinks and creates, `cp`/shell writes set the mtime) changes
-them; a file pushed here is always hashed again, and every file is re-hashed at least every
-`REHASH_S` whatever its metadata says, which bounds what a same-second, same-size rewrite
-reusing the inode (or damage that leaves the metadata alone) could go unnoticed for.
+of `CACHE_FROM_BYTES` or more whose sha256 the phone confirmed is remembered with its size,
+mtime and inode (`stat`, one round trip like `sha256sum` but no reading); the next run that
+finds the same three skips the hash. A rewrite changes them (adb push unlinks and creates,
+shell writes set the mtime) unless it keeps the size, lands in the same second and the
+filesystem hands the freed inode back; for that, and for damage that leaves metadata alone,
+every file is hashed again at least every `REHASH_S`, and a file pushed here is always
+hashed. Smaller files are hashed every time: it costs the phone no more than `stat`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from device_agent.phone.shell import TRANSPORT_ERRORS, DeviceLost, quote_cmd, ru
 
 REMOTE_DIR = "/data/local/tmp/phonefarm"
 REHASH_S = 600.0
+CACHE_FROM_BYTES = 4 << 20
 _VERIFIED: dict[tuple[str, str], tuple[str, str, float]] = {}
 """(serial, remote path) → (sha256 the phone confirmed, its `stat` signature, when hashed)."""
 
@@ -125,7 +127,7 @@ def _missing(device: AdbDevice, uploads: list[Upload]) -> list[Upload]:
         return [u for u in uploads if sizes.get(u.remote) != u.size]
     now = time.monotonic()
     for u in uploads:
-        if hashes.get(u.remote) == u.sha256 and u.remote in stats:
+        if hashes.get(u.remote) == u.sha256 and u.remote in stats and u.size >= CACHE_FROM_BYTES:
             _VERIFIED[(serial, u.remote)] = (u.sha256, stats[u.remote], now)
     return [u for u in uploads if hashes.get(u.remote) != u.sha256]
 
