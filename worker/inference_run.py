@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import adbutils
 from adbutils import AdbDevice
@@ -23,11 +24,14 @@ from adbutils import AdbDevice
 from contracts.jobs import InferenceTask
 from contracts.runs import Claim, FileRef
 from contracts.settings import get_settings
-from contracts.vocabulary import FailureCause, RunState
+from contracts.vocabulary import RunState
 from device_agent import benchmark_output
 from device_agent.phone import benchmark, install
-from device_agent.phone.shell import CommandTimeout, quote_cmd, run
+from device_agent.phone.shell import quote_cmd, run
 from worker import benchmark_binary
+
+if TYPE_CHECKING:
+    from worker.runner import _Heartbeat
 
 log = logging.getLogger("phonefarm.worker")
 
@@ -140,50 +144,21 @@ def _upload(claim: Claim, blob: bytes, us: float | None, raw: str, command: str)
 
 
 def execute(claim: Claim) -> str:
-    """Claimed inference run → output stored or failure recorded; the lease is always given back."""
-    from worker.runner import LOST_OR_TIMED_OUT, Cancelled, FetchFailed, _api, _device, _Heartbeat
+    """Claimed inference run → output stored or failure recorded; the lease is always given back
+    (runner.settle: the same failure branches as a benchmark run)."""
+    from worker.runner import settle
 
-    api = _api()
-    beat = _Heartbeat(claim)
-    beat.start()
-    command = raw = None
-    settled = False
-    try:
-        command, raw, blob, us, error = infer(claim, _device(claim.serial))
-        if beat.cancelled.is_set():
-            raise Cancelled
-        if blob is not None:
-            stored = _upload(claim, blob, us, raw, command)
-            settled = True
-            return RunState.succeeded if stored else "discarded"
-        api.fail(claim, error or "unknown error", raw, command, device_lost=False)
-        settled = True
-        return RunState.failed
-    except Cancelled:
-        return RunState.cancelled
-    except benchmark_binary.HostMisconfigured as exc:
-        cause = FailureCause.host_misconfigured
-        api.fail(claim, f"{cause}: {exc}", raw, command, device_lost=False, cause=cause)
-        settled = True
-        return RunState.failed
-    except FetchFailed as exc:  # not the phone's fault: the reconciler requeues the silent run
-        log.error("run=%s %s", claim.run_id, exc)
-        return "fetch-failed"
-    except LOST_OR_TIMED_OUT as exc:
-        lost = not isinstance(exc, CommandTimeout)
-        reason = f"phone lost: {exc!r}" if lost else f"inference timed out: {exc}"
-        retrying = api.fail(claim, reason, raw, command, device_lost=lost)
-        settled = True
-        return "retrying" if retrying else RunState.failed
-    except Exception as exc:
-        log.exception("run=%s inference failed unexpectedly", claim.run_id)
-        api.fail(claim, f"internal error: {exc!r}", raw, command, device_lost=False)
-        settled = True
-        return RunState.failed
-    finally:
-        beat.stop.set()
-        if not settled:
-            try:
-                api.release(claim)
-            except Exception as exc:  # the lease expires by itself (stale_run_s)
-                log.warning("run=%s could not release the phone: %s", claim.run_id, exc)
+    return settle(claim, lambda beat: _infer_and_store(claim, beat), "inference")
+
+
+def _infer_and_store(claim: Claim, beat: _Heartbeat) -> str:
+    from worker.runner import Cancelled, _api, _device
+
+    command, raw, blob, us, error = infer(claim, _device(claim.serial))
+    if beat.cancelled.is_set():
+        raise Cancelled
+    if blob is not None:
+        stored = _upload(claim, blob, us, raw, command)
+        return RunState.succeeded if stored else "discarded"
+    _api().fail(claim, error or "unknown error", raw, command, device_lost=False)
+    return RunState.failed

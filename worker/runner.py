@@ -17,6 +17,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -86,12 +87,17 @@ def _device(serial: str) -> AdbDevice:
 
 
 class _Heartbeat(threading.Thread):
-    """Keeps the run and lease fresh; notices a cancel and tells the executor to stop."""
+    """Keeps the run and lease fresh; notices a cancel and tells the executor to stop.
 
-    def __init__(self, claim: Claim, period: float = 2.0) -> None:
+    Every fifth of `stale_run_s` (6 s by default; it was a fixed 2 s): a run survives four
+    late beats before the reconciler takes it over, and 80 busy phones no longer send the
+    API 40 heartbeats a second, each updating the run and the phone's row.
+    """
+
+    def __init__(self, claim: Claim, period: float | None = None) -> None:
         super().__init__(daemon=True, name=f"beat-{claim.run_id}")
         self.claim = claim
-        self.period = period
+        self.period = period if period is not None else max(0.5, get_settings().stale_run_s / 5)
         self.stop = threading.Event()
         self.cancelled = threading.Event()
 
@@ -396,35 +402,43 @@ def execute_claimed(claim: Claim) -> str:
 
 
 def _execute_claimed(claim: Claim) -> str:
+    return settle(claim, lambda beat: _benchmark(claim, beat), "benchmark")
+
+
+def _benchmark(claim: Claim, beat: _Heartbeat) -> str:
+    """Measure, then hand back the result or why there is none (either settles the run)."""
+    api = _api()
+    measured = _measure(claim, beat)
+    if measured.record is not None:
+        stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
+        return RunState.succeeded if stored else "discarded"
+    # the phone's own log says why a benchmark died (delegate errors, native crashes)
+    raw = logcat.with_log(measured.raw_output, logcat.tail(_device(claim.serial)))
+    api.fail(claim, measured.error or "unknown error", raw, measured.command, device_lost=False)
+    return RunState.failed
+
+
+def settle(claim: Claim, work: Callable[[_Heartbeat], str], what: str) -> str:
+    """Run `work` (which completes or fails the run itself) under a heartbeat, and settle the run
+    exactly once whatever it raises; the phone's lease is given back in every case.
+
+    One place for a benchmark run and an inference run (worker/inference_run.py): the two
+    copies of these branches had started to differ in what they logged and sent.
+    """
     api = _api()
     beat = _Heartbeat(claim)
     beat.start()
-    measured: Measurement | None = None
     settled = False  # complete() and fail() release the phone's lease themselves
     try:
-        measured = _measure(claim, beat)
-        if measured.record is not None:
-            stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
-            settled = True
-            return RunState.succeeded if stored else "discarded"
-        # the phone's own log says why a benchmark died (delegate errors, native crashes)
-        raw = logcat.with_log(measured.raw_output, logcat.tail(_device(claim.serial)))
-        api.fail(claim, measured.error or "unknown error", raw, measured.command, device_lost=False)
+        state = work(beat)
         settled = True
-        return RunState.failed
+        return state
     except Cancelled:
         return RunState.cancelled
     except benchmark_binary.HostMisconfigured as exc:
         log.error("run=%s %s: %s", claim.run_id, FailureCause.host_misconfigured, exc)
-        command = measured.command if measured else None
-        api.fail(
-            claim,
-            f"{FailureCause.host_misconfigured}: {exc}",
-            None,
-            command,
-            device_lost=False,
-            cause=FailureCause.host_misconfigured,
-        )
+        cause = FailureCause.host_misconfigured
+        api.fail(claim, f"{cause}: {exc}", None, None, device_lost=False, cause=cause)
         settled = True
         return RunState.failed
     except FetchFailed as exc:
@@ -433,13 +447,13 @@ def _execute_claimed(claim: Claim) -> str:
         return "fetch-failed"
     except LOST_OR_TIMED_OUT as exc:
         lost = not isinstance(exc, CommandTimeout)
-        reason = f"phone lost: {exc!r}" if lost else f"benchmark timed out: {exc}"
+        reason = f"phone lost: {exc!r}" if lost else f"{what} timed out: {exc}"
         log.warning("run=%s job=%s phone=%s %s", claim.run_id, claim.job_id, claim.serial, reason)
         retrying = api.fail(claim, reason, None, None, device_lost=lost)
         settled = True
         return "retrying" if retrying else RunState.failed
     except Exception as exc:
-        log.exception("run=%s failed unexpectedly", claim.run_id)
+        log.exception("run=%s %s failed unexpectedly", claim.run_id, what)
         api.fail(claim, f"internal error: {exc!r}", None, None, device_lost=False)
         settled = True
         return RunState.failed

@@ -124,6 +124,12 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
         if target and target.run_id == run.id and run.device_id != device.id:
             return ClaimResult(ClaimOutcome.moved, target=target)
         return ClaimResult(ClaimOutcome.waiting)
+    if device.lease_run_id not in (None, run.id) and _leased(device, now):
+        # busy, as the UPDATE below would find, without waiting on the phone's row: with runs of
+        # every job queued on every phone, most messages meet a phone whose drain loop holds it
+        # (and takes this run next), and their UPDATEs queued behind its heartbeats and results
+        db.rollback()
+        return ClaimResult(ClaimOutcome.busy)
     leased = db.execute(
         update(Device)
         .where(
