@@ -74,6 +74,11 @@ class Claim(RunKey):
 
 class ClaimIn(RequestModel):
     worker: str = Field(max_length=200)
+    host: str | None = Field(
+        None,
+        max_length=200,
+        description="The claiming worker's farm host: a run whose phone is on another host is not its to take",
+    )
 
 
 class ClaimReply(BaseModel):

@@ -86,7 +86,7 @@ class ClaimOutcome(StrEnum):
 
     claimed = "claimed"
     finished = "finished"  # already terminal (or nothing queued): nothing to do
-    elsewhere = "elsewhere"  # another live executor holds it
+    elsewhere = "elsewhere"  # another live executor holds it, or its phone is on another host
     busy = "busy"  # the phone runs something else: its drain loop takes this run next
     waiting = "waiting"  # the phone is away; the run waits for it or for a twin
     moved = "moved"  # reassigned to another phone (the API sent a new message)

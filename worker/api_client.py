@@ -60,14 +60,16 @@ class WorkerApi:
                 time.sleep(min(0.5 * 2**i, 8))
         raise AssertionError("unreachable")
 
+    def _claimer(self) -> dict[str, str]:
+        """Who claims: the worker, and its host (the API hands it only its own host's runs)."""
+        return {"worker": self.worker, "host": self.settings.host_name}
+
     def claim(self, run_id: int) -> ClaimReply:
-        data = self._retry(lambda: self.api.post(f"/runs/{run_id}/claim", json={"worker": self.worker}))
+        data = self._retry(lambda: self.api.post(f"/runs/{run_id}/claim", json=self._claimer()))
         return ClaimReply.model_validate(data)
 
     def claim_next(self, device_id: int) -> ClaimReply:
-        data = self._retry(
-            lambda: self.api.post(f"/devices/{device_id}/claim-next", json={"worker": self.worker})
-        )
+        data = self._retry(lambda: self.api.post(f"/devices/{device_id}/claim-next", json=self._claimer()))
         return ClaimReply.model_validate(data)
 
     def beat(self, key: RunKey) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -13,7 +15,7 @@ from contracts.vocabulary import Role
 from server.api.errors import ProblemError
 from server.api.guard import PRINCIPAL_STATE
 from server.auth.service import Principal, authenticate
-from server.db import session_scope
+from server.db import get_sessionmaker
 
 ANONYMOUS = Principal("anonymous", Role.viewer)
 NEEDS_TOKEN = ProblemError(
@@ -24,13 +26,44 @@ NEEDS_TOKEN = ProblemError(
 )
 
 
-def get_db() -> Iterator[Session]:
+_ENDINGS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="commit")
+"""Threads that end requests' transactions, apart from the pool the endpoints run in.
+
+Why: a sync dependency's teardown (the commit) waits for a free thread of the endpoints' pool
+(40). With 500 phones, one agent heartbeat updated its 100 phones' rows and then waited for
+a thread to commit, while all 40 were endpoints blocked on those very rows (workers'
+heartbeats and claims): the API stood still until the pool's 30 s checkout timeout broke it.
+A commit (or rollback) never waits behind the endpoints it would unblock.
+"""
+
+
+def _end(session: Session, ok: bool) -> None:
+    try:
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def get_db() -> AsyncIterator[Session]:
     """The request's unit of work: one commit when the endpoint returns, a rollback if it raises.
 
     Services flush but do not commit; runs they enqueue leave after this commit (server/queue.py).
+    The session is made on the event loop (no I/O) and ended on `_ENDINGS`.
     """
-    with session_scope() as session:
+    session = get_sessionmaker()()
+    loop = asyncio.get_running_loop()
+    try:
         yield session
+    except BaseException:
+        await loop.run_in_executor(_ENDINGS, _end, session, False)
+        raise
+    await loop.run_in_executor(_ENDINGS, _end, session, True)
 
 
 # "function" scope: commit before the response leaves, so a client that got 201 can use what it made

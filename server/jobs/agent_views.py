@@ -21,6 +21,7 @@ from contracts.runs import (
     FailReply,
     RunKey,
 )
+from contracts.vocabulary import ClaimOutcome
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound
 from server.auth.service import Principal
@@ -70,6 +71,10 @@ def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
     if host is None:
         raise NotFound("run", run_id)
     check_host(agent, host)
+    if body.host is not None and body.host != host:
+        # a stale message (sent before the run moved to a twin on another host): that host's
+        # worker has its own; running it here would find no such phone and blame a healthy one
+        return ClaimReply(outcome=ClaimOutcome.elsewhere)
     return _reply(db, lifecycle.claim(db, run_id, body.worker))
 
 
@@ -80,7 +85,10 @@ def claim(db: DB, agent: Agent, run_id: IdPath, body: ClaimIn) -> ClaimReply:
     summary="Worker: take the phone's next queued run (outcome 'finished' when there is none)",
 )
 def claim_next(db: DB, agent: Agent, device_id: IdPath, body: ClaimIn) -> ClaimReply:
-    check_host(agent, _device_host(db, device_id))
+    host = _device_host(db, device_id)
+    check_host(agent, host)
+    if body.host is not None and body.host != host:
+        return ClaimReply(outcome=ClaimOutcome.elsewhere)
     return _reply(db, lifecycle.claim_next(db, device_id, body.worker))
 
 
