@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from contracts.settings import get_settings
 from contracts.vocabulary import Role
+from server import db as database
 from server.api.errors import ProblemError
 from server.api.guard import PRINCIPAL_STATE
 from server.auth.service import Principal, authenticate
-from server.db import get_sessionmaker
 
 ANONYMOUS = Principal("anonymous", Role.viewer)
 NEEDS_TOKEN = ProblemError(
@@ -56,7 +56,7 @@ async def get_db() -> AsyncIterator[Session]:
     Services flush but do not commit; runs they enqueue leave after this commit (server/queue.py).
     The session is made on the event loop (no I/O) and ended on `_ENDINGS`.
     """
-    session = get_sessionmaker()()
+    session = database.get_sessionmaker()()  # looked up on the module: tests pin it
     loop = asyncio.get_running_loop()
     try:
         yield session
