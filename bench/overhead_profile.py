@@ -180,7 +180,12 @@ def main() -> None:
         def one() -> tuple[float, float]:
             resp = stack.http.post(
                 "/benchmarks",
-                json={"model": str(model["id"]), **FAST, "devices": {"ids": [device["id"]]}, "delegates": ["cpu"]},
+                json={
+                    "model": str(model["id"]),
+                    **FAST,
+                    "devices": {"ids": [device["id"]]},
+                    "delegates": ["cpu"],
+                },
             )
             resp.raise_for_status()
             run_id = resp.json()["runs"][0]["id"]
