@@ -206,10 +206,10 @@ def main() -> None:
         if args.show_sql:
             print("\n".join(SQL_LOG))
         print(f"worker-side overhead per run, median over {args.runs} runs (ms):")
-        for k, v in sorted(SPENT.items(), key=lambda kv: -statistics.median(kv[1])):
+        for k, xs in sorted(SPENT.items(), key=lambda kv: -statistics.median(kv[1])):
             unit = "" if "(count)" in k else " ms"
             scale = 1 if "(count)" in k else 1000
-            print(f"  {k:45s} {statistics.median(v) * scale:8.1f}{unit}")
+            print(f"  {k:45s} {statistics.median(xs) * scale:8.1f}{unit}")
     finally:
         fleet.close()
         adb.stop()

@@ -205,8 +205,8 @@ def main() -> None:
         # CPU per process kind over the run: where a run's cost goes on this machine
         kinds = {
             "api": [stack.procs[0].pid],
-            "workers": [p.pid for p in stack.procs if "worker" in " ".join(map(str, p.args))],
-            "agents": [p.pid for p in stack.procs if " agent" in " ".join(map(str, p.args))],
+            "workers": [p.pid for p in stack.procs if "worker" in str(p.args)],
+            "agents": [p.pid for p in stack.procs if "'agent'" in str(p.args)],
             "phones": [p.pid for p in phone_procs],
             "adb servers": [pid for a in adbs for pid in _pids_matching(f"tcp:{a.port}", "fork-server")],
             "postgres": _pids_matching("postgres:", stack.db_name),

@@ -81,7 +81,7 @@ def get_principal(
         raise NEEDS_TOKEN
     checked = request.scope.get("state", {}).get(PRINCIPAL_STATE)
     if checked is not None and checked[0] == authorization:  # the guard looked it up for this request
-        return checked[1]  # type: ignore[no-any-return]
+        return checked[1]
     principal = authenticate(db, authorization[7:].strip())
     if principal is None:
         raise ProblemError(401, "Unauthorized", "The API token is unknown or revoked.")
