@@ -2,6 +2,7 @@
 
 from server.auth.models import ApiToken
 from server.binaries.models import BenchmarkBinary
+from server.counters import FarmCounter
 from server.db import Base
 from server.devices.models import Device, FarmHost
 from server.inferences.models import Inference, InferenceOutput
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "BenchmarkBinary",
     "Device",
+    "FarmCounter",
     "FarmHost",
     "Inference",
     "InferenceOutput",

@@ -17,6 +17,7 @@ from contracts.vocabulary import (
     JobState,
     RunState,
 )
+from server import counters
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.binaries.service import check_devices, needs_flex
@@ -183,6 +184,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     ]
     db.add_all(runs)
     db.flush()
+    counters.submitted(db, [r.device_id for r in runs])
     queues = {d.id: d.host.queue for d in devices}
     enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return job
@@ -280,11 +282,19 @@ def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
     if job.state in TERMINAL_JOB_STATES:
         raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
     now = utcnow()
+    # locked first, so the counters move by exactly the runs this UPDATE cancels
+    active = db.execute(
+        select(Run.state, Run.device_id)
+        .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
+        .with_for_update()
+    ).all()
     db.execute(
         update(Run)
         .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
         .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
     )
+    for state, device_id in active:
+        counters.finished(db, (state, device_id), RunState.cancelled)
     job.state = JobState.cancelled
     job.finished_at = now
     db.flush()
