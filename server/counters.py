@@ -212,11 +212,11 @@ def rebuild(conn: Connection) -> None:
     rows[(STARTED, "")] = attempts
     rows[(REQUEUED, "")] = max(0, attempts - started_runs)
     for state, blame, n in conn.execute(
-        select(Run.state, func.coalesce(Run.blame, ""), func.count())
+        select(Run.state, Run.blame, func.count())
         .where(Run.state.in_(list(TERMINAL_RUN_STATES)))
-        .group_by(Run.state, func.coalesce(Run.blame, ""))
+        .group_by(Run.state, Run.blame)
     ):
-        rows[(FINISHED, labels_key({"state": state, "blame": blame}))] += n
+        rows[(FINISHED, labels_key({"state": state, "blame": blame or ""}))] += n
     for state, device_id, n in conn.execute(
         select(Run.state, Run.device_id, func.count())
         .where(Run.state.in_(list(ACTIVE_RUN_STATES)))
