@@ -26,13 +26,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from contracts.settings import get_settings
 from contracts.vocabulary import RunState
 from server import counters
 from server.db import session_scope
-from server.devices.models import Device
+from server.devices.models import Device, FarmHost, effective_state
 
 BUCKETS = counters.BUCKETS
 
@@ -51,7 +50,16 @@ class FarmCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with session_scope() as db:
             rows = counters.read(db)
-            devices = list(db.scalars(select(Device).options(joinedload(Device.host))))
+            devices = db.execute(
+                select(
+                    Device.id,
+                    Device.state,
+                    Device.disabled,
+                    Device.quarantined,
+                    Device.lease_run_id,
+                    FarmHost.queue,
+                ).join(FarmHost, FarmHost.id == Device.host_id)
+            ).all()  # plain rows, not ORM objects: a scrape at 1,000 phones stays a few ms
         by_name: defaultdict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
         for name, labels, value in rows:
             by_name[name].append((labels, value))
@@ -72,7 +80,7 @@ class FarmCollector(Collector):
             by_state[labels["state"]] += value
         yield finished
 
-        queue_of = {d.id: d.host.queue for d in devices}
+        queue_of = {d.id: d.queue for d in devices}
         depth: defaultdict[str, float] = defaultdict(float)
         for labels, value in by_name[counters.ACTIVE]:
             by_state[labels["state"]] += value
@@ -92,8 +100,8 @@ class FarmCollector(Collector):
 
         phones = GaugeMetricFamily("phonefarm_devices", "Phones by state", labels=["state"])
         states: defaultdict[str, int] = defaultdict(int)
-        for device in devices:
-            states[device.effective_state.value] += 1
+        for d in devices:
+            states[effective_state(d.state, d.disabled, d.quarantined, d.lease_run_id).value] += 1
         for state_name, n in sorted(states.items()):
             phones.add_metric([state_name], n)
         yield phones

@@ -15,10 +15,10 @@ def test_a_message_from_a_flood_claims_the_other_users_run_when_it_is_their_turn
     flood = [r["id"] for r in submit(api, alice, str(_model(api, alice)["id"]), [1, 2, 4, 8])["runs"]]
     (bobs,) = [r["id"] for r in submit(api, bob, str(_model(api, bob, "b.tflite")["id"]), [1])["runs"]]
 
-    def claim(run_id: int) -> dict[str, object]:
+    def claim(run_id: int) -> dict[str, int]:
         reply = api.post(f"/api/v1/runs/{run_id}/claim", json={"worker": "w"}, headers=agent).json()
         assert reply["outcome"] == "claimed", reply
-        return dict(reply["claim"])
+        return {k: reply["claim"][k] for k in ("run_id", "attempt", "device_id")}
 
     # the phone served nobody yet: the oldest run goes first, whichever message arrives
     first = claim(flood[3])
