@@ -452,7 +452,7 @@ def recent_models_with_results(db: Session, principal: Principal, limit: int) ->
     )
     private = select(r.model_id, func.max(r.last_job_id).label("last")).where(r.public.is_(False))
     if not principal.is_admin:
-        private = private.where(r.submitter == principal.name)
+        private = private.where(principal.mine(r.submitter_id))
     private = private.group_by(r.model_id).order_by(func.max(r.last_job_id).desc()).limit(limit)
     last: dict[int, int] = {}
     for q in (public, private):
@@ -489,7 +489,7 @@ def _public_groups(
         .where(
             ResultRollup.model_id.in_(model_ids),
             ResultRollup.public.is_(False),
-            true() if principal.is_admin else ResultRollup.submitter == principal.name,
+            true() if principal.is_admin else principal.mine(ResultRollup.submitter_id),
         )
         .limit(1)
     )
