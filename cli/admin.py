@@ -19,8 +19,9 @@ def token_create(
     role: str = typer.Option(..., help="viewer | submitter | admin | agent"),
     name: str = typer.Option("cli", help="The token's name (unique per user): what uses it"),
     user: str | None = typer.Option(
-        None, help="Give this user another token (they share their models and benchmarks); "
-        "without it a new user named after the token is created"
+        None,
+        help="Give this user another token (they share their models and benchmarks); "
+        "without it a new user named after the token is created",
     ),
     host: str | None = typer.Option(
         None, help="Agent tokens: the farm host it speaks for (its phones and runs only)"
@@ -47,7 +48,9 @@ def token_create(
             fail(f"host name {host!r} may hold only letters, digits, '_', '.', '-'")
     try:
         with session_scope() as db:
-            token = create_token(db, name if host is None or name != "cli" else f"agent {host}", r, host, user)
+            token = create_token(
+                db, name if host is None or name != "cli" else f"agent {host}", r, host, user
+            )
     except ProblemError as exc:  # user exists, token name taken: one line saying what to do
         fail(exc.detail)
     console.print(token)

@@ -26,9 +26,6 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-USER_OF = "(SELECT users.id FROM users WHERE users.name = {table}.{column})"
-NAME_OF = "(SELECT users.name FROM users WHERE users.id = {table}.{column})"
-
 # the rollup backfill at this revision (0006 has the one before it)
 ROLLUP_SQL = """
 INSERT INTO result_rollups (model_id, device_id, delegate, public, submitter_id, n, sum_avg_us, sum_sq_avg_us,
@@ -52,8 +49,11 @@ def _create_users() -> None:
     )
     conn = op.get_bind()
     names: set[str] = set()
-    for table, column in (("api_tokens", "name"), ("models", "owner"), ("jobs", "submitter")):
-        query = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"  # noqa: S608 (constants)
+    for query in (
+        "SELECT DISTINCT name FROM api_tokens",
+        "SELECT DISTINCT owner FROM models WHERE owner IS NOT NULL",
+        "SELECT DISTINCT submitter FROM jobs WHERE submitter IS NOT NULL",
+    ):
         names.update(row[0] for row in conn.execute(sa.text(query)))
     now = datetime.now(UTC)
     op.bulk_insert(users, [{"name": n, "created_at": now} for n in sorted(names)])
@@ -62,7 +62,9 @@ def _create_users() -> None:
 def _tokens_to_users() -> None:
     with op.batch_alter_table("api_tokens") as batch:
         batch.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
-    op.execute(f"UPDATE api_tokens SET user_id = {USER_OF.format(table='api_tokens', column='name')}")
+    op.execute(
+        "UPDATE api_tokens SET user_id = (SELECT users.id FROM users WHERE users.name = api_tokens.name)"
+    )
     # tokens that shared a name were one owner already: one user now, whose later tokens need new names
     conn = op.get_bind()
     later = conn.execute(
@@ -89,7 +91,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("models") as batch:
         batch.add_column(sa.Column("owner_id", sa.Integer(), nullable=True))
-    op.execute(f"UPDATE models SET owner_id = {USER_OF.format(table='models', column='owner')}")
+    op.execute("UPDATE models SET owner_id = (SELECT users.id FROM users WHERE users.name = models.owner)")
     with op.batch_alter_table("models") as batch:
         batch.drop_constraint("uq_models_sha256_owner", type_="unique")
         batch.drop_column("owner")
@@ -99,7 +101,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("submitter_id", sa.Integer(), nullable=True))
-    op.execute(f"UPDATE jobs SET submitter_id = {USER_OF.format(table='jobs', column='submitter')}")
+    op.execute(
+        "UPDATE jobs SET submitter_id = (SELECT users.id FROM users WHERE users.name = jobs.submitter)"
+    )
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("submitter")
         batch.create_foreign_key(batch.f("fk_jobs_submitter_id_users"), "users", ["submitter_id"], ["id"])
@@ -133,7 +137,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("submitter", sa.String(length=128), nullable=True))
-    op.execute(f"UPDATE jobs SET submitter = {NAME_OF.format(table='jobs', column='submitter_id')}")
+    op.execute(
+        "UPDATE jobs SET submitter = (SELECT users.name FROM users WHERE users.id = jobs.submitter_id)"
+    )
     with op.batch_alter_table("jobs") as batch:
         batch.drop_index(batch.f("ix_jobs_submitter_id"))
         batch.drop_constraint(batch.f("fk_jobs_submitter_id_users"), type_="foreignkey")
@@ -152,7 +158,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("models") as batch:
         batch.add_column(sa.Column("owner", sa.String(length=128), nullable=True))
-    op.execute(f"UPDATE models SET owner = {NAME_OF.format(table='models', column='owner_id')}")
+    op.execute("UPDATE models SET owner = (SELECT users.name FROM users WHERE users.id = models.owner_id)")
     with op.batch_alter_table("models") as batch:
         batch.drop_constraint("uq_models_sha256_owner_id", type_="unique")
         batch.drop_index(batch.f("ix_models_owner_id"))
@@ -163,7 +169,9 @@ def downgrade() -> None:
     # a token's name was its owner: the user's name, when one user holds several tokens
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_constraint("uq_api_tokens_user_name", type_="unique")
-    op.execute(f"UPDATE api_tokens SET name = {NAME_OF.format(table='api_tokens', column='user_id')}")
+    op.execute(
+        "UPDATE api_tokens SET name = (SELECT users.name FROM users WHERE users.id = api_tokens.user_id)"
+    )
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_index(batch.f("ix_api_tokens_user_id"))
         batch.drop_constraint(batch.f("fk_api_tokens_user_id_users"), type_="foreignkey")

@@ -59,7 +59,9 @@ def hash_token(token: str) -> str:
 def _check_name(what: str, name: str) -> str:
     name = name.strip()
     if not name or len(name) > NAME_LIMIT or any(ord(c) < 32 for c in name):
-        raise ProblemError(422, f"Invalid {what} name", f"A {what} name is 1-{NAME_LIMIT} printable characters.")
+        raise ProblemError(
+            422, f"Invalid {what} name", f"A {what} name is 1-{NAME_LIMIT} printable characters."
+        )
     return name
 
 
@@ -83,9 +85,7 @@ def _get_or_create_user(db: Session, name: str) -> User:
     return user
 
 
-def create_token(
-    db: Session, name: str, role: Role, host: str | None = None, user: str | None = None
-) -> str:
+def create_token(db: Session, name: str, role: Role, host: str | None = None, user: str | None = None) -> str:
     """A new token named `name` for `user`; `host` binds an agent token to that farm host.
 
     Without `user` the token is a new user's first, and the user is named after it; if that
@@ -112,7 +112,12 @@ def create_token(
         raise _name_taken(owner.name, name)
     token = "pf_" + secrets.token_urlsafe(32)
     row = ApiToken(
-        user_id=owner.id, name=name, role=role.value, token_hash=hash_token(token), prefix=token[:10], host=host
+        user_id=owner.id,
+        name=name,
+        role=role.value,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        host=host,
     )
     try:
         with db.begin_nested():
@@ -145,7 +150,7 @@ def free_token_name(db: Session, user: str, base: str) -> str:
     return name
 
 
-def select_token(token: str) -> Select[tuple[ApiToken]]:
+def select_token(token: str) -> Select[ApiToken]:
     return select(ApiToken).where(ApiToken.token_hash == hash_token(token), ~ApiToken.revoked)
 
 

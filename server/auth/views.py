@@ -19,7 +19,9 @@ NAME = r"^[^\x00-\x1f]+$"
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=128, pattern=NAME, description="Unique among the user's tokens")
+    name: str = Field(
+        min_length=1, max_length=128, pattern=NAME, description="Unique among the user's tokens"
+    )
     role: Role
     user: str | None = Field(
         None,
@@ -76,7 +78,9 @@ def create_token(db: DB, principal: Admin, body: TokenIn) -> TokenCreated:
         raise ProblemError(422, "Invalid token", "host binds agent tokens only: use it with role agent.")
     if body.role == Role.agent and (body.host is None or not HOST_RE.match(body.host)):
         raise ProblemError(
-            422, "Invalid token", "An agent token speaks for one farm host: give host (letters, digits, _ . -)."
+            422,
+            "Invalid token",
+            "An agent token speaks for one farm host: give host (letters, digits, _ . -).",
         )
     secret = service.create_token(db, body.name, body.role, body.host, body.user)
     row = db.scalar(service.select_token(secret))

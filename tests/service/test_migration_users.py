@@ -193,13 +193,17 @@ def test_the_users_migration_goes_back_to_owner_names(empty_url: str) -> None:
 
     engine = make_engine(empty_url)
     with engine.connect() as conn:
-        assert dict(conn.execute(sa.text("SELECT id, owner FROM models")).all()) == {
+        owners: dict[int, str | None] = {
+            i: o for i, o in conn.execute(sa.text("SELECT id, owner FROM models"))
+        }
+        assert owners == {
             1: "cli",
             2: "alice",
             3: None,
             4: "ghost",
         }
-        assert dict(conn.execute(sa.text("SELECT id, name FROM api_tokens")).all())[2] == "cli"
+        names: dict[int, str] = {i: n for i, n in conn.execute(sa.text("SELECT id, name FROM api_tokens"))}
+        assert names[2] == "cli"
         assert set(conn.execute(sa.text("SELECT submitter FROM result_rollups")).scalars()) == {
             "cli",
             "alice",
