@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from contracts.labels import unique_phone_labels
 from contracts.vocabulary import (
@@ -146,6 +146,7 @@ class JobRow:
 def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
     q = (
         select(Job, Model.name)
+        .options(selectinload(Job.submitter_user))
         .join(Model, Model.id == Job.model_id)
         .where(job_visible(principal))
         .order_by(Job.id.desc())

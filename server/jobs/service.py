@@ -213,7 +213,7 @@ def get_job(db: Session, principal: Principal, job_id: int) -> Job:
 def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 0) -> list[Job]:
     query = (
         select(Job)
-        .options(selectinload(Job.runs))
+        .options(selectinload(Job.runs), selectinload(Job.submitter_user))
         .where(job_visible(principal))
         .order_by(Job.id.desc())
         .limit(limit)

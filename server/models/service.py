@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from contracts.settings import get_settings
 from contracts.tflite import TFLiteError, inspect_file
@@ -147,7 +147,8 @@ def visible(principal: Principal) -> ColumnElement[bool]:
 
 
 def list_models(db: Session, principal: Principal) -> list[Model]:
-    return list(db.scalars(select(Model).where(visible(principal)).order_by(Model.id.desc())))
+    query = select(Model).options(selectinload(Model.owner_user)).where(visible(principal))
+    return list(db.scalars(query.order_by(Model.id.desc())))
 
 
 def get_model(db: Session, principal: Principal, model_id: int) -> Model:
