@@ -210,3 +210,18 @@ def test_the_users_migration_goes_back_to_owner_names(empty_url: str) -> None:
             "",
         }
     engine.dispose()
+
+
+def test_the_migrated_schema_is_what_the_models_declare(empty_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from server.all_models import Base
+    from server.db import make_engine
+    from server.migrate import upgrade
+
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
