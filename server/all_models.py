@@ -1,6 +1,6 @@
 """Imports every ORM module so `Base.metadata` is complete (Alembic and tests need it)."""
 
-from server.auth.models import ApiToken
+from server.auth.models import ApiToken, User
 from server.binaries.models import BenchmarkBinary
 from server.counters import FarmCounter
 from server.db import Base
@@ -25,4 +25,5 @@ __all__ = [
     "ResultGroupRollup",
     "ResultRollup",
     "Run",
+    "User",
 ]

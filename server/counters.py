@@ -35,7 +35,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, case, delete, event, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    case,
+    column,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    table,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -43,8 +57,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from contracts.vocabulary import ACTIVE_RUN_STATES, TERMINAL_RUN_STATES, RunState
 from server.db import Base
-from server.jobs.models import Run
-from server.results.models import Result
 
 BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
 """Upper bounds (seconds) of the run duration histogram."""
@@ -187,11 +199,27 @@ def read(db: Session) -> list[tuple[str, dict[str, str], float]]:
 # ------------------------------------------------------------------ backfill / repair
 
 
+# the columns rebuild() reads, as plain tables rather than the ORM models: migration 0008 runs
+# it, and must keep working whatever the models become later
+_runs = table(
+    "runs",
+    column("state", String),
+    column("blame", String),
+    column("device_id", Integer),
+    column("attempts", Integer),
+    column("started_at", DateTime),
+    column("finished_at", DateTime),
+)
+_results = table("results", column("id", Integer))
+_counters = table("farm_counters", column("name", String), column("labels", String), column("value", Float))
+
+
 def duration_seconds(conn: Connection | Session) -> ColumnElement[Any]:
     """A run's wall time in SQL, per dialect."""
+    r = _runs.c
     if _dialect(conn) == "sqlite":
-        return (func.julianday(Run.finished_at) - func.julianday(Run.started_at)) * 86400.0
-    return func.extract("epoch", Run.finished_at - Run.started_at)
+        return (func.julianday(r.finished_at) - func.julianday(r.started_at)) * 86400.0
+    return func.extract("epoch", r.finished_at - r.started_at)
 
 
 def rebuild(conn: Connection) -> None:
@@ -200,35 +228,36 @@ def rebuild(conn: Connection) -> None:
     Exact for everything but `runs_requeued_total`, which no column records: it is estimated
     as attempts beyond the first of every started run (a run cancelled while back in the
     queue counts one short)."""
+    r = _runs.c
     rows: dict[tuple[str, str], float] = defaultdict(float)
     total, attempts, started_runs = conn.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(Run.attempts), 0),
-            func.coalesce(func.sum(case((Run.attempts > 0, 1), else_=0)), 0),
-        )
+            func.coalesce(func.sum(r.attempts), 0),
+            func.coalesce(func.sum(case((r.attempts > 0, 1), else_=0)), 0),
+        ).select_from(_runs)
     ).one()
     rows[(SUBMITTED, "")] = total
     rows[(STARTED, "")] = attempts
     rows[(REQUEUED, "")] = max(0, attempts - started_runs)
     for state, blame, n in conn.execute(
-        select(Run.state, Run.blame, func.count())
-        .where(Run.state.in_(list(TERMINAL_RUN_STATES)))
-        .group_by(Run.state, Run.blame)
+        select(r.state, r.blame, func.count())
+        .where(r.state.in_(list(TERMINAL_RUN_STATES)))
+        .group_by(r.state, r.blame)
     ):
         rows[(FINISHED, labels_key({"state": state, "blame": blame or ""}))] += n
     for state, device_id, n in conn.execute(
-        select(Run.state, Run.device_id, func.count())
-        .where(Run.state.in_(list(ACTIVE_RUN_STATES)))
-        .group_by(Run.state, Run.device_id)
+        select(r.state, r.device_id, func.count())
+        .where(r.state.in_(list(ACTIVE_RUN_STATES)))
+        .group_by(r.state, r.device_id)
     ):
         rows[(ACTIVE, labels_key({"state": state, "device": device_id}))] = n
-    rows[(RESULTS, "")] = conn.execute(select(func.count()).select_from(Result)).scalar_one()
+    rows[(RESULTS, "")] = conn.execute(select(func.count()).select_from(_results)).scalar_one()
     seconds = duration_seconds(conn)
     cumulative = [func.coalesce(func.sum(case((seconds <= b, 1), else_=0)), 0) for b in BUCKETS]
     n, total_s, *cum = conn.execute(
         select(func.count(), func.coalesce(func.sum(seconds), 0.0), *cumulative).where(
-            Run.state == RunState.succeeded, Run.started_at.is_not(None), Run.finished_at.is_not(None)
+            r.state == RunState.succeeded, r.started_at.is_not(None), r.finished_at.is_not(None)
         )
     ).one()
     below = 0
@@ -237,8 +266,8 @@ def rebuild(conn: Connection) -> None:
         below = int(c)
     rows[(DURATION_BUCKET, labels_key({"le": "+Inf"}))] = int(n) - below
     rows[(DURATION_SUM, "")] = float(total_s)
-    conn.execute(delete(FarmCounter))
+    conn.execute(delete(_counters))
     conn.execute(
-        insert(FarmCounter),
+        insert(_counters),
         [{"name": name, "labels": key, "value": float(v)} for (name, key), v in sorted(rows.items())],
     )
