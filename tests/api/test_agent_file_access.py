@@ -40,7 +40,9 @@ def test_an_agent_token_cannot_download_a_private_model_its_host_has_no_run_for(
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     detail = refused.json()["detail"]
-    assert "'labA'" in detail and "queued or running run" in detail and "admin or unbound agent token" in detail
+    assert (
+        "'labA'" in detail and "queued or running run" in detail and "admin or unbound agent token" in detail
+    )
 
     job = api.post(
         "/api/v1/benchmarks",
