@@ -78,9 +78,14 @@ def test_old_inference_jobs_get_their_inputs_sha256_and_size_from_the_migration(
 
     upgrade(embedded_db)
 
+    def task(db, job_id: int):
+        job = db.get(Job, job_id)
+        assert job is not None
+        return BenchmarkSpec.from_stored(job.spec).inference
+
     with session_scope() as db:
-        task = BenchmarkSpec.from_stored(db.get(Job, kept).spec).inference
-        assert task is not None
-        assert task.input_sha256 == hashlib.sha256(tensor).hexdigest() and task.input_size == len(tensor)
-        untouched = BenchmarkSpec.from_stored(db.get(Job, lost).spec).inference
+        found = task(db, kept)
+        assert found is not None
+        assert found.input_sha256 == hashlib.sha256(tensor).hexdigest() and found.input_size == len(tensor)
+        untouched = task(db, lost)
         assert untouched is not None and untouched.input_sha256 is None
