@@ -29,6 +29,7 @@ import adbutils
 import httpx
 
 from contracts.settings import get_settings
+from device_agent.adb_client import FarmAdbClient
 
 if TYPE_CHECKING:
     from device_agent.virtual.fleet import PhoneFleet
@@ -78,7 +79,7 @@ def bootstrap_agent_token(host: str) -> str:
 
 
 def real_phones(port: int) -> list[str]:
-    client = adbutils.AdbClient(port=port)
+    client = FarmAdbClient(port=port)
     return [d.serial for d in client.list() if not d.serial.startswith("127.0.0.1:")]
 
 
@@ -96,7 +97,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 def adb_server_running(port: int) -> bool:
     try:
-        adbutils.AdbClient(port=port).server_version()
+        FarmAdbClient(port=port).server_version()
     except (adbutils.AdbError, OSError):
         return False
     return True
@@ -185,12 +186,12 @@ def _stop_children(children: list[subprocess.Popen[bytes]], grace: float = 10.0)
                 os.killpg(child.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.wait(5)
+        # the leader has exited or overstayed: whatever is left in its group would be an orphan
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(5)
 
 
 def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:
