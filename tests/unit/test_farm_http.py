@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,7 @@ PROBLEM = {
     "detail": "No runnable phone has SoC 'Snapdragon 999'.",
     "available_socs": ["Snapdragon 845"],
 }
+POSTED: list[tuple[str, bytes]] = []
 
 
 class _Farm(BaseHTTPRequestHandler):
@@ -34,6 +36,10 @@ class _Farm(BaseHTTPRequestHandler):
         else:
             seen = self.headers.get("Authorization", "")
             self._send(200, "application/json", json.dumps({"auth": seen}).encode())
+
+    def do_POST(self) -> None:
+        POSTED.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+        self._send(204, "application/json", b"")
 
     def _send(self, status: int, kind: str, body: bytes) -> None:
         self.send_response(status)
@@ -90,3 +96,29 @@ def test_both_clients_say_a_farm_that_does_not_answer_is_unreachable() -> None:
         with pytest.raises(FarmUnreachable) as told:
             client.get("/devices")
         assert told.value.detail == f"cannot reach the farm at {url} (ConnectError)"
+
+
+def test_the_worker_waits_for_an_api_that_is_restarting() -> None:
+    """Nothing answering is FarmUnreachable now, and the worker still retries it (a measured
+    result is worth waiting for) rather than dropping the call."""
+    from contracts.settings import Settings
+    from worker.api_client import WorkerApi
+
+    port = free_port()
+    server: list[ThreadingHTTPServer] = []
+
+    def come_back() -> None:  # the API is back a moment after the first attempt was refused
+        time.sleep(0.2)
+        server.append(ThreadingHTTPServer(("127.0.0.1", port), _Farm))
+        server[0].serve_forever()
+
+    threading.Thread(target=come_back, daemon=True).start()
+    api = WorkerApi(Settings(api_url=f"http://127.0.0.1:{port}", token="pf_w"))
+    try:
+        api.capabilities("ab" * 32, "2.16.1", None)  # refused at first, then sent
+        assert POSTED[-1][0] == f"/api/v1/binaries/{'ab' * 32}/capabilities"
+    finally:
+        while not server:
+            time.sleep(0.05)
+        server[0].shutdown()
+        server[0].server_close()
