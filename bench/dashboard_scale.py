@@ -145,11 +145,12 @@ def fill(url: str, n_phones: int, n_models: int, seed: int = 7) -> int:
             ],
             models,
         )
+        copy(cur, "users", ["id", "name", "created_at"], [(1, "bench", now)])
         copy(
             cur,
             "jobs",
-            ["id", "model_id", "spec", "state", "submitter", "public", "created_at"],
-            [(m, m, "{}", "succeeded", "bench", True, now) for m in range(1, n_models + 1)],
+            ["id", "model_id", "spec", "state", "submitter_id", "public", "created_at"],
+            [(m, m, "{}", "succeeded", 1, True, now) for m in range(1, n_models + 1)],
         )
         runs = io.StringIO()
         results = io.StringIO()
@@ -175,7 +176,7 @@ def fill(url: str, n_phones: int, n_models: int, seed: int = 7) -> int:
             "std_us, median_us, trials, count, unstable, env, created_at) FROM STDIN"
         ) as cp:
             cp.write(results.getvalue())
-        for table in ("farm_hosts", "devices", "models", "jobs", "runs", "results"):
+        for table in ("users", "farm_hosts", "devices", "models", "jobs", "runs", "results"):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )

@@ -48,7 +48,7 @@ def _saved_token(path: Path, make: str) -> str:
 def bootstrap_token() -> str:
     """The embedded farm's admin token: created at first start, printed once, kept 0600 on disk."""
     from contracts.vocabulary import Role
-    from server.auth.service import create_token, has_tokens
+    from server.auth.service import create_token, free_token_name, has_tokens
     from server.db import session_scope
 
     settings = get_settings()
@@ -58,7 +58,9 @@ def bootstrap_token() -> str:
     with session_scope() as db:
         if has_tokens(db) and saved.exists():
             return saved.read_text().strip()
-        token = create_token(db, "admin (farm up)", Role.admin)
+        # the saved secret is gone (or this is the first start): the same user, a fresh token
+        user = "admin (farm up)"
+        token = create_token(db, free_token_name(db, user, user), Role.admin, user=user)
     _saved_token(saved, token)
     log.info("admin API token created and saved to %s", saved)  # the token itself stays out of logs
     return token
@@ -67,14 +69,15 @@ def bootstrap_token() -> str:
 def bootstrap_agent_token(host: str) -> str:
     """This host's agent token (bound to it), for the agent and the worker; reused across restarts."""
     from contracts.vocabulary import Role
-    from server.auth.service import authenticate, create_token
+    from server.auth.service import authenticate, create_token, free_token_name
     from server.db import session_scope
 
     saved = get_settings().data_dir / f"agent-{host}.token"
     with session_scope() as db:
         if saved.exists() and (p := authenticate(db, saved.read_text().strip())) and p.host == host:
             return saved.read_text().strip()
-        token = create_token(db, f"agent {host} (farm up)", Role.agent, host)
+        user = f"agent {host} (farm up)"
+        token = create_token(db, free_token_name(db, user, user), Role.agent, host, user=user)
     return _saved_token(saved, token)
 
 

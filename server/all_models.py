@@ -1,6 +1,6 @@
 """Imports every ORM module so `Base.metadata` is complete (Alembic and tests need it)."""
 
-from server.auth.models import ApiToken
+from server.auth.models import ApiToken, User
 from server.binaries.models import BenchmarkBinary
 from server.db import Base
 from server.devices.models import Device, FarmHost
@@ -23,4 +23,5 @@ __all__ = [
     "ResultGroupRollup",
     "ResultRollup",
     "Run",
+    "User",
 ]

@@ -67,7 +67,7 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
     tensor = images.to_tensor(img, inp, prep)
     devices = jobs_service.select_devices(db, spec.devices)
 
-    job = Job(model_id=model.id, spec={}, submitter=principal.name, public=spec.public)
+    job = Job(model_id=model.id, spec={}, submitter_id=principal.user_id, public=spec.public)
     db.add(job)
     db.flush()
     where = _dir(job.id)

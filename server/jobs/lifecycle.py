@@ -203,7 +203,7 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
         release(db, claim_)  # cancelled or taken over: nothing to store, but the phone is free
         return False
     now = utcnow()
-    job = db.execute(select(Job.model_id, Job.public, Job.submitter).where(Job.id == run.job_id)).one()
+    job = db.execute(select(Job.model_id, Job.public, Job.submitter_id).where(Job.id == run.job_id)).one()
     stored = Result(
         run_id=run.id,
         job_id=run.job_id,
@@ -215,7 +215,7 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
     )
     db.add(stored)
     db.flush()
-    rollup.add(db, stored, job.public, job.submitter)  # same transaction as the result
+    rollup.add(db, stored, job.public, job.submitter_id)  # same transaction as the result
     run.state = RunState.succeeded
     run.finished_at = now
     run.raw_output, run.output_bytes = bound(raw_output)
@@ -386,26 +386,31 @@ def reconcile(db: Session) -> list[Target]:
 def next_run(db: Session, device_id: int) -> int | None:
     """The queued run this phone should take next: fair across users, then oldest first.
 
-    Round robin by owner: the submitter this phone served longest ago (or never) goes first,
-    so a user with 7,000 queued runs cannot make another user's one run wait behind them.
-    Within a submitter, the oldest run first.
+    Round robin by owner (the submitting user's id, so one person's several tokens count
+    once): the user this phone served longest ago (or never) goes first, so a user with
+    7,000 queued runs cannot make another user's one run wait behind them. Within a
+    user, the oldest run first.
     """
     firsts = dict(
         db.execute(
-            select(Job.submitter, func.min(Run.id))
+            select(Job.submitter_id, func.min(Run.id))
             .join(Job, Job.id == Run.job_id)
             .where(Run.device_id == device_id, Run.state == RunState.queued)
-            .group_by(Job.submitter)
+            .group_by(Job.submitter_id)
         ).all()
     )
     if not firsts:
         return None
     served = dict(
         db.execute(
-            select(Job.submitter, func.max(Run.started_at))
+            select(Job.submitter_id, func.max(Run.started_at))
             .join(Job, Job.id == Run.job_id)
-            .where(Run.device_id == device_id, Run.started_at.is_not(None), Job.submitter.in_(list(firsts)))
-            .group_by(Job.submitter)
+            .where(
+                Run.device_id == device_id,
+                Run.started_at.is_not(None),
+                Job.submitter_id.in_([o for o in firsts if o is not None]),
+            )
+            .group_by(Job.submitter_id)
         ).all()
     )
     never = utcnow() - timedelta(days=365 * 100)
