@@ -8,7 +8,7 @@ it. A lost input file is left as it is: its runs fail saying the input has no sh
 No schema change, so the downgrade has nothing to undo.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0007
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
