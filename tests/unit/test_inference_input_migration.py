@@ -37,7 +37,7 @@ def _old_inference(db, model_id: int, where: Path, data: bytes | None) -> int:
     if data is not None:
         input_path.write_bytes(data)
     task = {"id": 0, "input_path": str(input_path), "input_name": "x", "input_shape": [1], "output_bytes": 4}
-    job = Job(model_id=model_id, spec={"kind": "inference", "inference": task}, submitter="alice")
+    job = Job(model_id=model_id, spec={"kind": "inference", "inference": task})
     db.add(job)
     db.flush()
     inference = Inference(
