@@ -287,10 +287,14 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         timeout=settings.run_timeout_s,
     )
     numerics = maybe_numerics(
-        device, binary_remote, model_remote, claim, _fetch(claim.model), timeout=settings.run_timeout_s
+        device,
+        binary_remote,
+        model_remote,
+        claim,
+        _fetch(claim.model),
+        timeout=settings.run_timeout_s,
+        upload=lambda path: _api().upload_run_file(claim, "numerics-output", path),
     )
-    if numerics is not None and "output_local" in numerics:
-        numerics = _upload_numerics(claim, numerics)
     trials = measured
     summary = summarize(trials, spec.unstable_cv)
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
@@ -320,19 +324,6 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     }
     record = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
     return Measurement(command, "\n".join(outputs), record=record)
-
-
-def _upload_numerics(claim: Claim, numerics: dict[str, Any]) -> dict[str, Any]:
-    """Send the numerics trial's output to the API (the server compares it at read time)."""
-    local = Path(numerics.pop("output_local"))
-    try:
-        _api().upload_run_file(claim, "numerics-output", local)
-    except Exception as exc:  # the measured result stands without its numerics
-        log.warning("run=%s numerics output upload failed: %r", claim.run_id, exc)
-        return {"error": f"numerics output upload failed: {exc}"}
-    finally:
-        local.unlink(missing_ok=True)
-    return numerics
 
 
 def _trial(p: benchmark_output.BenchmarkResult) -> Trial:

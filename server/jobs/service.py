@@ -22,13 +22,41 @@ from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
-from server.devices.models import Device
+from server.devices.models import Device, FarmHost
 from server.devices.service import runnable
 from server.jobs.models import Job, Run
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
 from server.models.service import find_model
 from server.queue import enqueue
 from server.results.models import Result
+
+
+def check_host_needs(db: Session, agent: Principal, what: str, *needed: ColumnElement[bool]) -> None:
+    """403 unless a queued or running run on a phone of the agent's host needs `what`.
+
+    Why: a host-bound agent token is what a farm host keeps on disk; if that host is
+    compromised it must not read every private model and image of the farm, only the files
+    its own phones are about to run. `needed` narrows the runs (Job.model_id == ..., Run.job_id
+    == ...). Admins and unbound agent tokens (the embedded farm's) keep full access.
+    """
+    if agent.host is None or agent.is_admin:
+        return
+    active = (
+        select(Run.id)
+        .join(Job, Job.id == Run.job_id)
+        .join(Device, Device.id == Run.device_id)
+        .join(FarmHost, FarmHost.id == Device.host_id)
+        .where(FarmHost.name == agent.host, Run.state.in_(ACTIVE_RUN_STATES), *needed)
+        .limit(1)
+    )
+    if db.scalar(active) is None:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"The agent token of host {agent.host!r} may fetch {what} only while a queued or running run "
+            f"on one of that host's phones needs it, and none does: fetch it from the host that runs it, "
+            "or with an admin or unbound agent token.",
+        )
 
 
 def available_socs(devices: list[Device]) -> list[str]:
