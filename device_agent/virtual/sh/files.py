@@ -139,6 +139,13 @@ def _host(sh: Shell, path: str, *, write: bool = False) -> Path:
     return sh.device.resolve(path, cwd=sh.cwd, write=write)
 
 
+def _sources_and_target(name: str, paths: list[str]) -> tuple[list[str], str]:
+    """cp/mv/ln's arguments: one or more sources, then where they go."""
+    if len(paths) < 2:
+        raise CmdError(f'{name}: Needs 2 arguments (see "{name} --help")\n')
+    return paths[:-1], paths[-1]
+
+
 def _dst_host(sh: Shell, name: str, dst: str) -> Path:
     """cp/mv's destination, or the whole command fails before any source is tried."""
     try:
@@ -163,9 +170,7 @@ def _target(src: str, dst_host: Path) -> Path:
 @command("cp")
 async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "rRpfaivndLPHF")
-    if len(paths) < 2:
-        raise CmdError('cp: Needs 2 arguments (see "cp --help")\n')
-    *srcs, dst = paths
+    srcs, dst = _sources_and_target("cp", paths)
     recursive = bool(flags & set("rRa"))
     dst_host = _dst_host(sh, "cp", dst)
     if len(srcs) > 1 and not dst_host.is_dir():
@@ -194,9 +199,7 @@ async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
 @command("mv")
 async def _mv(sh: Shell, argv: list[str], io: IO) -> int:
     _, paths = split_flags(argv, "finvT")
-    if len(paths) < 2:
-        raise CmdError('mv: Needs 2 arguments (see "mv --help")\n')
-    *srcs, dst = paths
+    srcs, dst = _sources_and_target("mv", paths)
     dst_host = _dst_host(sh, "mv", dst)
 
     async def move(src: str) -> None:
@@ -208,9 +211,7 @@ async def _mv(sh: Shell, argv: list[str], io: IO) -> int:
 @command("ln")
 async def _ln(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "sfnvT")
-    if len(paths) < 2:
-        raise CmdError('ln: Needs 2 arguments (see "ln --help")\n')
-    *srcs, dst = paths
+    srcs, dst = _sources_and_target("ln", paths)
     dst_host = _host(sh, dst, write=True)
 
     async def link(src: str) -> None:
