@@ -530,26 +530,8 @@ class BenchmarkRun:
         return max(1, round(us * self.factor)) if self.factor != 1.0 else us
 
     def _ops(self, interp: Any) -> list[OpInfo]:
-        tensors = {t["index"]: t for t in interp.get_tensor_details()}
-        out = []
-        for op in interp._get_ops_details():
-            outs = [tensors[i] for i in op["outputs"] if i in tensors]
-            ins = [tensors[i] for i in op["inputs"] if i >= 0 and i in tensors]
-            out_elems = sum(int(np.prod(t["shape"])) for t in outs) or 1
-            cost = float(out_elems)
-            if (
-                op["op_name"] in ("CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
-                and len(ins) > 1
-            ):
-                w = ins[1]["shape"]
-                k = int(np.prod(w[1:])) if len(w) > 1 else 1
-                cost = float(out_elems) * max(1, k)
-            elif op["op_name"] == "DEPTHWISE_CONV_2D" and len(ins) > 1:
-                w = ins[1]["shape"]
-                cost = float(out_elems) * max(1, int(np.prod(w[1:3])) if len(w) >= 3 else 1)
-            name = outs[0]["name"] if outs else f"op{op['index']}"
-            out.append(OpInfo(int(op["index"]), str(op["op_name"]), cost, name))
-        return out
+        """Each op's cost in MACs (element ops for the rest), as sim_timing counts them."""
+        return [OpInfo(c.index, c.name, c.macs, c.output) for c in sim_timing.op_costs(interp)]
 
     def _apply(
         self, label: str, kernel: str, supported: frozenset[str], ops: list[OpInfo], p: dict[str, Any]
@@ -755,40 +737,22 @@ class BenchmarkRun:
             share = cost / total_cost
             rows.append((kind, label, first_ms * share, avg_ms * share))
         info("Operator-wise Profiling Info for Regular Benchmark Runs:")
-        info("============================== Run Order ==============================")
-        info(hdr)
-        cdf = 0.0
-        for kind, label, first, avg in rows:
-            pct = avg / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
-            )
-        info("")
-        info("============================== Top by Computation Time ==============================")
-        info(hdr)
-        cdf = 0.0
-        for kind, label, first, avg in sorted(rows, key=lambda r: -r[3])[:10]:
-            pct = avg / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
-            )
-        info("")
+        for title, shown in (
+            ("Run Order", rows),
+            ("Top by Computation Time", sorted(rows, key=lambda r: -r[3])[:10]),
+        ):
+            info(f"============================== {title} ==============================")
+            info(hdr)
+            for (kind, label, first, avg), pct, cdf in op_profiling.cdf_rows(shown, avg_ms):
+                info(
+                    f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
+                )
+            info("")
         info(f"Number of nodes executed: {len(rows)}")
         info("============================== Summary by node type ==============================")
         info(sum_hdr)
-        by_type: dict[str, list[float]] = {}
-        for kind, _, _, avg in rows:
-            by_type.setdefault(kind, []).append(avg)
-        cdf = 0.0
-        for kind, avgs in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
-            ms = sum(avgs)
-            pct = ms / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{len(avgs):9d}\t{ms:10.3f}\t{pct:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{len(avgs):9d}"
-            )
+        for kind, count, ms, pct, cdf in op_profiling.type_summary(rows, avg_ms):
+            info(f"\t{kind:>24}\t{count:9d}\t{ms:10.3f}\t{pct:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{count:9d}")
         info("")
         info(f"Timings (microseconds): {regular.line()}")
         info("Memory (bytes): count=0")
