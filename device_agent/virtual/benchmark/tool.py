@@ -1,66 +1,41 @@
-# One file (over 600 lines): BenchmarkRun is one run of the tool whose phases share the run's state; its flags are in benchmark_flags.py.
-"""The virtual phone's `benchmark_model`: TensorFlow Lite's benchmark tool, run for real on the host.
+"""One run of the virtual `benchmark_model`: its phases, in the phone-serving process.
 
-Why: the farm pushes `benchmark_model` to a phone, runs it with TFLite's flags and parses
-what it prints. A virtual phone cannot run ARM code: executing the ELF registered for its
-ABI (see as_real.py), or the legacy stub file (`stub_binary()`, refused `as_real`), runs this
-module, which loads the pushed .tflite with LiteRT on the host, feeds random inputs,
-times real inferences and prints what the real tool prints, line for line, so the same
-parser and the same failure handling are exercised.
-
-Output format: TensorFlow Lite 2.16 `benchmark_model` (tensorflow/lite/tools/benchmark/
-benchmark_main.cc, benchmark_model.cc, benchmark_tflite_model.cc, command_line_flags.cc,
-tools/logging.h with its `INFO: `/`WARN: `/`ERROR: ` prefixes, all on stderr as the real
-tool's minimal logger writes them; the `count=… first=… curr=… min=… max=… avg=… std=…`
-line is tensorflow's Stat::OutputToStream, doubles printed like C++ ostream's default
-(%g), std as an integer). Where the runtime, not the tool, prints a line (delegate creation,
-"Replacing N out of M node(s)…") the wording is the 2.16 runtime's.
-
-Honesty: results from a virtual phone must never pass for a real phone's. The output
-carries a `[phonefarm-virtual]` line naming the profile and the timing mode. In `host`
-mode the timings are real host timings; in `profile` mode they are host timings multiplied
-by the profile's per-delegate speed_factor. GPU and NNAPI "delegates" execute on the host
-CPU (XNNPACK), which is said in the output; which nodes such a delegate would take is
-derived from the model's op list. The per-op profile is an estimate (measured inference
-time split by each op's arithmetic cost) because LiteRT's Python API has no op profiler,
-and the output says so.
+Why split from the interpreter: the run's phases read and change the phone (flags, faults,
+thermal and battery models, timing modes, the disk quota, logcat) while the model itself is
+loaded, allocated and invoked in the phone's interpreter process (interpreter.py), which
+answers with op lists, sizes and microseconds measured on its own clock. A model that needs
+more memory than the phone can give ends the run as lmkd ends it on a phone (program.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import math
-import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from contracts.delegate_ops import GPU_OPS as GPU_OPS  # re-exported: tests use it here
 from contracts.delegate_ops import NNAPI_OPS, XNNPACK_OPS
-from device_agent.virtual import as_real, op_profiling, sim_timing, tool_versions
+from device_agent.virtual import op_profiling, sim_timing, tool_versions
+from device_agent.virtual.benchmark import delegates, interpreter
+from device_agent.virtual.benchmark.interpreter_child import Allocated, Loaded, Refused
+from device_agent.virtual.benchmark.profile_tables import print_op_profile
+from device_agent.virtual.benchmark.stat import Stat
 from device_agent.virtual.benchmark_flags import (
     ALWAYS_LOGGED,
     FLAG_TYPES,
     PARAM_LABELS,
     param_text,
     parse_flags,
+    usage,
 )
-from device_agent.virtual.benchmark_flags import TOOL_VERSION as TOOL_VERSION  # re-exported
-from device_agent.virtual.benchmark_flags import usage as usage  # re-exported: tests use it here
-from device_agent.virtual.cpp_format import g as g  # re-exported: tests use it here
-from device_agent.virtual.sh import programs
-from device_agent.virtual.sh.api import IO
+from device_agent.virtual.cpp_format import g
+from device_agent.virtual.tensor_io import split_map
 
 if TYPE_CHECKING:
     from device_agent.virtual.device import VirtualDevice
 
-STUB_MAGIC = b"#!/system/bin/phonefarm-benchmark_model"
 SIGNAL_TEXT = {
     4: "Illegal instruction",
     6: "Aborted",
@@ -72,80 +47,8 @@ SIGNAL_TEXT = {
 }
 
 
-def stub_binary(version: str = TOOL_VERSION) -> bytes:
-    """The file pushed to a virtual phone in place of the arm64 benchmark_model binary."""
-    return (
-        STUB_MAGIC
-        + f" {version}\n".encode()
-        + b"# PhoneFarm virtual phone: executing this file runs TensorFlow Lite's benchmark_model\n"
-        + b"# emulated on the host (device_agent/virtual/benchmark_tool.py). Not an ARM binary.\n"
-    )
-
-
-# ---- statistics -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Stat:
-    """tensorflow::Stat<int64_t>: what OutputToStream prints."""
-
-    values: list[int] = field(default_factory=list)
-
-    def add(self, v: int) -> None:
-        self.values.append(int(v))
-
-    @property
-    def count(self) -> int:
-        return len(self.values)
-
-    def avg(self) -> float:
-        return sum(self.values) / len(self.values) if self.values else math.nan
-
-    def std(self) -> int:
-        if not self.values or self.all_same():
-            return 0
-        n = len(self.values)
-        sq = sum(float(v) * v for v in self.values) / n
-        return int(math.sqrt(max(0.0, sq - self.avg() ** 2)))
-
-    def all_same(self) -> bool:
-        return bool(self.values) and min(self.values) == max(self.values)
-
-    def first(self) -> int:
-        return self.values[0] if self.values else 0
-
-    def line(self) -> str:
-        if not self.values:
-            return "count=0"
-        if self.all_same():
-            return f"count={self.count} curr={self.values[-1]}" + ("(all same)" if self.count > 1 else "")
-        return (
-            f"count={self.count} first={self.values[0]} curr={self.values[-1]} min={min(self.values)} "
-            f"max={max(self.values)} avg={g(self.avg())} std={self.std()}"
-        )
-
-
-def _rss_kb() -> int:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-# ---- the tool ---------------------------------------------------------------------------------------
-
-
 class Cancelled(Exception):
     pass
-
-
-@dataclass
-class OpInfo:
-    index: int
-    name: str
-    cost: float
-    output: str
 
 
 class BenchmarkRun:
@@ -168,6 +71,10 @@ class BenchmarkRun:
         self.slow = 1.0
         self.sim_step: Callable[[], int] | None = None  # `sim` timing: one inference's phone time
         self.timing_key = "cpu"
+        # the phone's interpreter process for this run (taken when a model is to be loaded)
+        self.child: interpreter.InterpreterProcess | None = None
+        self._lock = threading.Lock()
+        self._healthy = True
 
     # logging as tools/logging.h prints it
     def info(self, text: str) -> None:
@@ -189,10 +96,50 @@ class BenchmarkRun:
         return 1
 
     def run(self) -> int:
+        """The tool's exit status; raises interpreter.OutOfMemoryKill or ChildDied (program.py
+        reports them as the shell does) unless the run was cancelled."""
         try:
             return self._run()
         except Cancelled:
             return 130
+        except (interpreter.ChildDied, interpreter.OutOfMemoryKill):
+            self._healthy = False
+            if self.cancel.is_set():  # killed with its benchmark_model
+                return 130
+            raise
+        except BaseException:
+            self._healthy = False
+            raise
+        finally:
+            self._give_back()
+
+    def kill(self) -> None:
+        """Stop the run now, from any thread: the interpreter process dies with its benchmark_model."""
+        self.cancel.set()
+        with self._lock:
+            child, self._healthy = self.child, False
+        if child is not None:
+            child.kill()
+
+    def child_rss_kb(self) -> int:
+        child = self.child
+        return child.rss_kb() if child is not None else 0
+
+    def _take_child(self) -> interpreter.InterpreterProcess:
+        child = interpreter.pool_for(self.device).acquire(self.device.process_memory_kb * 1024)
+        with self._lock:
+            self.child = child
+            if self.cancel.is_set():
+                child.kill()
+        return child
+
+    def _give_back(self) -> None:
+        with self._lock:
+            child, self.child = self.child, None
+        if child is not None:
+            interpreter.pool_for(self.device).release(
+                child, healthy=self._healthy and not self.cancel.is_set()
+            )
 
     def _run(self) -> int:
         dev = self.device
@@ -270,7 +217,7 @@ class BenchmarkRun:
 
             def watch() -> None:
                 while not monitor_stop.wait(interval / 1000):
-                    peak_kb[0] = max(peak_kb[0], _rss_kb())
+                    peak_kb[0] = max(peak_kb[0], self.child_rss_kb())
 
             monitor = threading.Thread(target=watch, daemon=True)
             monitor.start()
@@ -278,16 +225,6 @@ class BenchmarkRun:
             return self._benchmark(p, delegate, cpu_kind, fault, peak_kb, monitor is not None)
         finally:
             monitor_stop.set()
-
-    def _load(self, graph: str) -> bytes | None:
-        try:
-            host = self.device.resolve(graph, cwd=self.cwd)
-            data = host.read_bytes()
-        except OSError:
-            self.error(f"Could not open '{graph}'.")
-            self.error(f"Failed to mmap model {graph}")
-            return None
-        return data
 
     def _benchmark(
         self,
@@ -298,45 +235,24 @@ class BenchmarkRun:
         peak_kb: list[int],
         monitor: bool,
     ) -> int:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
         dev = self.device
         graph = p["graph"]
-        start_rss = _rss_kb()
-        t0 = time.perf_counter()
-        data = self._load(graph)
-        if data is None:
-            return self.fail()
-        if len(data) < 8 or data[4:8] != b"TFL3":
-            ident = data[4:8].decode("latin-1") if len(data) >= 8 else ""
-            if len(data) >= 8 and ident.isprintable():
-                self.error(f"Model provided has model identifier '{ident}', should be 'TFL3'")
-            else:
-                self.error("The model is not a valid Flatbuffer buffer")
-            self.error(f"Failed to mmap model {graph}")
-            return self.fail()
-        if (too_big := _arena_refusal(data, dev.profile.mem_total_kb)) is not None:
-            self.error(too_big)  # what a phone's AllocateTensors says when malloc fails
-            self.error("Failed to allocate tensors!")
-            return self.fail()
-        threads = p["num_threads"] if p["num_threads"] > 0 else None
         try:
-            plain = Interpreter(
-                model_content=data,
-                num_threads=threads,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-            )
-        except (ValueError, RuntimeError) as exc:
-            msg = (
-                str(exc).strip().splitlines()[0]
-                if str(exc).strip()
-                else "The model is not a valid Flatbuffer buffer"
-            )
-            self.error(msg if "identifier" in msg else "The model is not a valid Flatbuffer buffer")
+            host = dev.resolve(graph, cwd=self.cwd)
+        except OSError:
+            self.error(f"Could not open '{graph}'.")
             self.error(f"Failed to mmap model {graph}")
+            return self.fail()
+        child = self._take_child()
+        start_rss = child.rss_kb()
+        threads = p["num_threads"] if p["num_threads"] > 0 else None
+        loaded: Loaded | Refused = child.call("load", str(host), graph, dev.profile.mem_total_kb, threads)
+        if isinstance(loaded, Refused):
+            for line in loaded.lines:
+                self.error(line)
             return self.fail()
         self.info(f"Loaded model {graph}")
-        ops = self._ops(plain)
+        ops = loaded.ops
         n_nodes = len(ops)
 
         use_xnnpack_runtime = cpu_kind == "xnnpack" or delegate in ("gpu", "nnapi")
@@ -367,7 +283,7 @@ class BenchmarkRun:
             gpu_supported = op_profiling.gpu_ops(dev.profile.gpu_unsupported_ops)
             for line in op_profiling.unsupported_lines((o.name for o in ops), gpu_supported):
                 self.info(line)
-            if not self._apply("GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
+            if not delegates.apply(self, "GPU", "TfLiteGpuDelegateV2", gpu_supported, ops, p):
                 return self.fail()
             self.info("Initialized OpenCL-based API.")
             self.info("Created 1 GPU delegate kernels.")
@@ -381,64 +297,48 @@ class BenchmarkRun:
                 self.info(
                     "[phonefarm-virtual] NNAPI delegate: the delegated nodes execute on the host CPU, not an NPU"
                 )
-                if not self._apply("NNAPI", "TfLiteNnapiDelegate", NNAPI_OPS, ops, p):
+                if not delegates.apply(self, "NNAPI", "TfLiteNnapiDelegate", NNAPI_OPS, ops, p):
                     return self.fail()
         elif cpu_kind == "xnnpack" and p["use_xnnpack"]:
             self.info("XNNPACK delegate created.")
-            if not self._apply("XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
+            if not delegates.apply(self, "XNNPACK", "TfLiteXNNPackDelegate", XNNPACK_OPS, ops, p):
                 return self.fail()
-
-        from device_agent.virtual import tensor_io
 
         # the GPU delegate computes in fp16 when precision loss is allowed: so does the virtual one
         reduced = delegate == "gpu" and bool(p["gpu_precision_loss_allowed"])
-        try:
-            interp = Interpreter(
-                model_content=tensor_io.fp16_weights(data) if reduced else data,
-                num_threads=threads,
-                # every delegate runs the same host path: per-delegate differences come only from
-                # a profile (profile, sim), never from the host's kernels (a fake "speed-up")
-                experimental_op_resolver_type=OpResolverType.AUTO,
-            )
-            interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            text = str(exc).strip().splitlines()
-            for line in text[:3]:
+        allocated: Allocated | Refused = child.call("allocate", threads, reduced)
+        if isinstance(allocated, Refused):
+            for line in allocated.lines:
                 self.error(line)
-            self.error("Failed to allocate tensors!")
             return self.fail()
-        init_us = self._scaled(int((time.perf_counter() - t0) * 1e6))
+        # host time of loading and allocating, on the interpreter process's clock (no pipe trips)
+        init_us = self._scaled(loaded.us + allocated.us)
         if dev.timing_mode == "sim":
-            init_us = self._sim_setup(plain, len(data), delegate, cpu_kind, p)
-        init_rss = _rss_kb()
-        size_mb = len(data) / 1e6
+            init_us = self._sim_setup(loaded, delegate, cpu_kind, p)
+        init_rss = child.rss_kb()
+        size_mb = loaded.size / 1e6
         self.info(f"The input model file size (MB): {g(size_mb)}")
         self.info(f"Initialized session in {g(init_us / 1e3)}ms.")
 
-        rng = np.random.default_rng()
-        inputs = [(d["index"], _random_input(rng, d)) for d in interp.get_input_details()]
-        if p["input_layer_value_files"]:
-            try:
-                given = tensor_io.load_inputs(
-                    interp.get_input_details(), p, lambda path: self.device.resolve(path, cwd=self.cwd)
-                )
-            except tensor_io.InputError as exc:
-                self.error(str(exc))
-                return self.fail()
-            inputs = [(idx, given.get(idx, arr)) for idx, arr in inputs]
-        if reduced:
-            inputs = [(idx, tensor_io.fp16_round(arr)) for idx, arr in inputs]
+        files: dict[str, str] = {}
+        for _name, path in split_map(str(p["input_layer_value_files"])):
+            with contextlib.suppress(OSError):  # the interpreter says which file it cannot read
+                files[path] = str(dev.resolve(path, cwd=self.cwd))
+        fed: Refused | None = child.call("feed", p, files)
+        if fed is not None:
+            for line in fed.lines:
+                self.error(line)
+            return self.fail()
 
         if p["dry_run"]:
             p.update(warmup_runs=0, warmup_min_secs=-1.0, num_runs=0, min_secs=-1.0)
 
-        def invoke() -> None:
-            for idx, arr in inputs:
-                interp.set_tensor(idx, arr)
-            interp.invoke()
+        def invoke(slow: float) -> int:
+            us: int = child.call("invoke", slow)  # measured by the interpreter process
+            return us
 
         if self.sim_step is not None and not p["dry_run"] and p.get("output_filepath"):
-            invoke()  # outputs asked for: run the real model once, untimed
+            invoke(1.0)  # outputs asked for: run the real model once, untimed
 
         warm = self._loop(
             invoke, p["warmup_runs"], p["warmup_min_secs"], p["max_secs"], p, fault, regular=False
@@ -448,18 +348,15 @@ class BenchmarkRun:
         regular = self._loop(invoke, p["num_runs"], p["min_secs"], p["max_secs"], p, fault, regular=True)
         if regular is None:
             return self._fault_exit(fault)
-        end_rss = _rss_kb()
+        end_rss = child.rss_kb()
         if p["output_filepath"]:
-            outs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
-            if reduced:
-                noise = fault.gpu_output_noise
-                outs = [tensor_io.add_noise(tensor_io.fp16_round(o), noise, dev.profile.id) for o in outs]
             try:
-                self.device.quota.charge(sum(int(o.nbytes) for o in outs))  # ENOSPC past the budget
-                tensor_io.write_outputs(
-                    self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True), outs
-                )
+                self.device.quota.charge(child.call("output_bytes"))  # ENOSPC past the budget
+                target = self.device.resolve(p["output_filepath"], cwd=self.cwd, write=True)
+                written = child.call("write_outputs", str(target), fault.gpu_output_noise, dev.profile.id)
             except OSError:
+                written = False
+            if not written:
                 self.error(f"Failed to write the output file: {p['output_filepath']}")
                 return self.fail()
         self.info(
@@ -482,7 +379,7 @@ class BenchmarkRun:
             self.info(f"+ RssAnnon           : {max(0, end_rss - 12 * 1024) // 1024} MB")
             self.info(f"+ RssFile + RssShmem : {min(end_rss, 12 * 1024) // 1024} MB")
         if p["enable_op_profiling"]:
-            self._op_profile(ops, regular, init_us, n_nodes, delegate, cpu_kind, p)
+            print_op_profile(self, dev, self.cwd, ops, regular, init_us, delegate, cpu_kind, p)
         return 0
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -492,12 +389,11 @@ class BenchmarkRun:
         scale = sim_timing.governor_scale(self.device)
         return scale if self.timing_key in ("cpu", "xnnpack") else 1.0 - (1.0 - scale) * 0.5
 
-    def _sim_setup(
-        self, plain: Any, size: int, delegate: str | None, cpu_kind: str, p: dict[str, Any]
-    ) -> int:
+    def _sim_setup(self, loaded: Loaded, delegate: str | None, cpu_kind: str, p: dict[str, Any]) -> int:
         """`sim` timing: plan the inference from the profile's cost model; returns the init time."""
         dev = self.device
-        ops = sim_timing.op_costs(plain)
+        ops = loaded.sim_costs
+        size = loaded.size
         taken = delegate in ("gpu", "nnapi") and delegate in dev.profile.delegates
         plan = sim_timing.plan(
             dev.profile,
@@ -529,65 +425,9 @@ class BenchmarkRun:
     def _scaled(self, us: int) -> int:
         return max(1, round(us * self.factor)) if self.factor != 1.0 else us
 
-    def _ops(self, interp: Any) -> list[OpInfo]:
-        tensors = {t["index"]: t for t in interp.get_tensor_details()}
-        out = []
-        for op in interp._get_ops_details():
-            outs = [tensors[i] for i in op["outputs"] if i in tensors]
-            ins = [tensors[i] for i in op["inputs"] if i >= 0 and i in tensors]
-            out_elems = sum(int(np.prod(t["shape"])) for t in outs) or 1
-            cost = float(out_elems)
-            if (
-                op["op_name"] in ("CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL")
-                and len(ins) > 1
-            ):
-                w = ins[1]["shape"]
-                k = int(np.prod(w[1:])) if len(w) > 1 else 1
-                cost = float(out_elems) * max(1, k)
-            elif op["op_name"] == "DEPTHWISE_CONV_2D" and len(ins) > 1:
-                w = ins[1]["shape"]
-                cost = float(out_elems) * max(1, int(np.prod(w[1:3])) if len(w) >= 3 else 1)
-            name = outs[0]["name"] if outs else f"op{op['index']}"
-            out.append(OpInfo(int(op["index"]), str(op["op_name"]), cost, name))
-        return out
-
-    def _apply(
-        self, label: str, kernel: str, supported: frozenset[str], ops: list[OpInfo], p: dict[str, Any]
-    ) -> bool:
-        n = len(ops)
-        ok = [op.name in supported for op in ops]
-        taken = sum(ok)
-        partitions = sum(1 for i, v in enumerate(ok) if v and (i == 0 or not ok[i - 1]))
-        if taken:
-            whole = " for the whole graph" if taken == n else ""
-            self.info(
-                f"Replacing {taken} out of {n} node(s) with delegate ({kernel}) node, yielding {partitions} "
-                f"partitions{whole}."
-            )
-        if taken == n and n > 0:
-            self.info(
-                f"Explicitly applied {label} delegate, and the model graph will be completely executed by the delegate."
-            )
-        elif taken:
-            if p["require_full_delegation"]:
-                self.error("Disallowed CPU fallback detected.")
-                return False
-            self.info(
-                f"Explicitly applied {label} delegate, and the model graph will be partially executed by the "
-                f"delegate w/ {partitions} delegate kernels."
-            )
-        else:
-            if p["require_full_delegation"]:
-                self.error("Disallowed CPU fallback detected.")
-                return False
-            self.info(
-                f"Though {label} delegate is explicitly applied, the model graph will not be executed by the delegate."
-            )
-        return True
-
     def _loop(
         self,
-        invoke: Callable[[], None],
+        invoke: Callable[[float], int],
         min_runs: int,
         min_secs: float,
         max_secs: float,
@@ -629,18 +469,13 @@ class BenchmarkRun:
                     raise Cancelled
             elif fault.inference_us is not None:  # the phone's own time, not the host's
                 if not dry:
-                    invoke()
+                    invoke(1.0)
                 us = max(1, round(fault.inference_us * self.slow * noise.gauss(1.0, 0.02)))
                 if self.cancel.wait(max(0.0, start + us / 1e6 - time.perf_counter())):
                     raise Cancelled
             else:
-                if not dry:
-                    invoke()
-                if self.slow > 1.0:  # spin, not sleep: exact even for sub-millisecond inferences
-                    until = start + (time.perf_counter() - start) * self.slow
-                    while time.perf_counter() < until:
-                        pass
-                host_us = round((time.perf_counter() - start) * 1e6)
+                # host timing is the interpreter process's clock (the slowdown spins there too)
+                host_us = invoke(self.slow) if not dry else round((time.perf_counter() - start) * 1e6)
                 us = self._scaled(host_us)
                 if self.device.timing_mode == "profile":
                     us = max(1, round(us / self._cap()))
@@ -677,215 +512,3 @@ class BenchmarkRun:
         # what mksh prints when its child dies by a signal, then 128+signal
         self.emit_raw(f"{SIGNAL_TEXT.get(sig, f'Signal {sig}')} \n")
         return 128 + sig
-
-    def _op_profile(
-        self,
-        ops: list[OpInfo],
-        regular: Stat,
-        init_us: int,
-        n_nodes: int,
-        delegate: str | None,
-        cpu_kind: str,
-        p: dict[str, Any],
-    ) -> None:
-        # csv mode: the tables go to the file, not the log (the ESTIMATED note stays in the log)
-        csv_file = p["op_profiling_output_file"] if p["op_profiling_output_mode"] == "csv" else ""
-        info: Callable[[str], None] = self.info if not csv_file else (lambda _text: None)
-        hdr = "\t             [node type]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem KB]\t[times called]\t[Name]"
-        sum_hdr = "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]"
-        init_ms = init_us / 1e3
-        mgwd = init_ms * 0.9 if delegate or cpu_kind == "xnnpack" else 0.0
-        alloc = max(0.001, init_ms * 0.01)
-        info("Profiling Info for Benchmark Initialization:")
-        info("============================== Run Order ==============================")
-        info(hdr)
-        init_rows = (
-            [("ModifyGraphWithDelegate", mgwd, 1), ("AllocateTensors", alloc, 2)]
-            if mgwd
-            else [("AllocateTensors", alloc, 2)]
-        )
-        total = sum(r[1] for r in init_rows) or 1.0
-        cdf = 0.0
-        for name, ms, called in init_rows:
-            cdf += ms / total * 100
-            info(
-                f"\t{name:>24}\t{ms:9.3f}\t{ms:9.3f}\t{ms / total * 100:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t"
-                f"{called:9d}\t{name}/0"
-            )
-        info("")
-        info("============================== Summary by node type ==============================")
-        info(sum_hdr)
-        cdf = 0.0
-        for name, ms, called in init_rows:
-            cdf += ms / total * 100
-            info(
-                f"\t{name:>24}\t{1:9d}\t{ms:10.3f}\t{ms / total * 100:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{called:9d}"
-            )
-        info("")
-        info(f"Timings (microseconds): count=1 curr={round(total * 1000)}")
-        info("Memory (bytes): count=0")
-        info(f"{len(init_rows)} nodes observed")
-        info("")
-        info("")
-        self.info(
-            "[phonefarm-virtual] operator times below are ESTIMATED: the measured average inference time split "
-            "by each op's arithmetic cost (LiteRT's Python API has no per-op profiler)"
-        )
-        avg_ms = regular.avg() / 1e3
-        first_ms = regular.first() / 1e3
-        rows: list[tuple[str, str, float, float]] = []
-        if delegate in ("gpu", "nnapi") or (cpu_kind == "xnnpack" and p["use_xnnpack"]):
-            gpu = op_profiling.gpu_ops(self.device.profile.gpu_unsupported_ops)
-            supported = gpu if delegate == "gpu" else NNAPI_OPS if delegate == "nnapi" else XNNPACK_OPS
-            kernel = {"gpu": "TfLiteGpuDelegateV2", "nnapi": "TfLiteNnapiDelegate"}.get(
-                delegate or "", "TfLiteXNNPackDelegate"
-            )
-            delegated = [o for o in ops if o.name in supported]
-            rest = [o for o in ops if o.name not in supported]
-            units: list[tuple[str, str, float]] = []
-            if delegated:
-                units.append(
-                    (kernel, f"Delegate/{kernel}:{delegated[0].index}", sum(o.cost for o in delegated))
-                )
-            units += [(o.name, f"[{o.output}]:{o.index}", o.cost) for o in rest]
-        else:
-            units = [(o.name, f"[{o.output}]:{o.index}", o.cost) for o in ops]
-        total_cost = sum(u[2] for u in units) or 1.0
-        for kind, label, cost in units:
-            share = cost / total_cost
-            rows.append((kind, label, first_ms * share, avg_ms * share))
-        info("Operator-wise Profiling Info for Regular Benchmark Runs:")
-        info("============================== Run Order ==============================")
-        info(hdr)
-        cdf = 0.0
-        for kind, label, first, avg in rows:
-            pct = avg / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
-            )
-        info("")
-        info("============================== Top by Computation Time ==============================")
-        info(hdr)
-        cdf = 0.0
-        for kind, label, first, avg in sorted(rows, key=lambda r: -r[3])[:10]:
-            pct = avg / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{first:9.3f}\t{avg:9.3f}\t{pct:7.3f}%\t{cdf:7.3f}%\t{0.0:10.3f}\t{1:9d}\t{label}"
-            )
-        info("")
-        info(f"Number of nodes executed: {len(rows)}")
-        info("============================== Summary by node type ==============================")
-        info(sum_hdr)
-        by_type: dict[str, list[float]] = {}
-        for kind, _, _, avg in rows:
-            by_type.setdefault(kind, []).append(avg)
-        cdf = 0.0
-        for kind, avgs in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
-            ms = sum(avgs)
-            pct = ms / avg_ms * 100 if avg_ms else 0.0
-            cdf += pct
-            info(
-                f"\t{kind:>24}\t{len(avgs):9d}\t{ms:10.3f}\t{pct:10.3f}%\t{cdf:10.3f}%\t{0.0:10.3f}\t{len(avgs):9d}"
-            )
-        info("")
-        info(f"Timings (microseconds): {regular.line()}")
-        info("Memory (bytes): count=0")
-        info(f"{len(rows)} nodes observed")
-        info("")
-        if csv_file:
-            init_nodes = [(name, f"{name}/0", ms, ms) for name, ms, _ in init_rows]
-            init_line = f"count=1 curr={round(total * 1000)}"
-            try:
-                target = self.device.resolve(csv_file, cwd=self.cwd, write=True)
-                op_profiling.write_csv(target, init_nodes, rows, init_line, regular.line())
-            except OSError:
-                self.error(f"Failed to open output file for writing: {csv_file}")
-
-
-def _random_input(rng: np.random.Generator, detail: dict[str, Any]) -> np.ndarray:
-    shape = [int(d) if d > 0 else 1 for d in detail["shape"]]
-    dtype = np.dtype(detail["dtype"])
-    if dtype.kind == "f":
-        return rng.uniform(-0.5, 0.5, size=shape).astype(dtype)
-    if dtype == np.uint8:
-        return rng.integers(0, 255, size=shape, dtype=np.uint8)
-    if dtype == np.int8:
-        return rng.integers(-127, 128, size=shape, dtype=np.int8)
-    if dtype == np.bool_:
-        return rng.integers(0, 2, size=shape).astype(np.bool_)
-    if dtype.kind in "iu":
-        return rng.integers(0, 100, size=shape).astype(dtype)
-    return np.zeros(shape, dtype=dtype)
-
-
-def _arena_refusal(data: bytes, mem_total_kb: int) -> str | None:
-    """A model whose tensors need more than half the phone's RAM fails to allocate, as on a
-    phone (malloc fails), instead of growing the host process that runs the virtual phone."""
-    from contracts.tflite import TFLiteError, inspect_tflite
-
-    try:
-        need = inspect_tflite(data).activation_bytes
-    except TFLiteError:
-        return None  # the interpreter reports it the way the runtime does
-    budget = mem_total_kb * 1024 // 2
-    if need <= budget:
-        return None
-    return (
-        f"Failed to allocate memory for the tensor arena: the model's tensors need {need >> 20} MB, "
-        f"more than this phone can give one process ({budget >> 20} MB)"
-    )
-
-
-async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/") -> int:
-    """Run the tool in a worker thread, streaming its lines; cancellable at any point."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-    cancel = threading.Event()
-
-    pid = getattr(device.procs.by_task(asyncio.current_task()), "pid", 0) if hasattr(device, "procs") else 0
-
-    def emit(text: str) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
-        if hasattr(device, "logs"):  # TFLite logs to logcat (tag tflite) as well as stderr
-            device.logs.add_tool_output("tflite", text, pid=pid)
-
-    def job() -> int:
-        try:
-            return BenchmarkRun(device, argv, cwd, emit, cancel).run()
-        finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    future = loop.run_in_executor(None, job)
-    try:
-        while True:
-            chunk = await queue.get()
-            if chunk is None:
-                break
-            await io.err(chunk)
-        return await future
-    except asyncio.CancelledError:
-        cancel.set()
-        with contextlib.suppress(Exception):
-            future.cancel()
-        raise
-
-
-def _program(device: VirtualDevice, argv: list[str], io: IO, cwd: str) -> Awaitable[int]:
-    return run(device, argv, io, cwd=cwd)
-
-
-@programs.recognise
-def _stub(device: VirtualDevice, head: bytes) -> programs.Program | None:
-    """The legacy stub file runs as benchmark_model, except on a phone that runs binaries as real."""
-    return _program if head.startswith(STUB_MAGIC) and not device.as_real else None
-
-
-@programs.recognise
-def _elf(device: VirtualDevice, head: bytes) -> programs.Program | str | None:
-    """An ELF for this phone's ABIs runs as benchmark_model; any other is refused as mksh does."""
-    if not head.startswith(b"\x7fELF"):
-        return None
-    refusal = as_real.exec_refusal(device, head)  # None: an ELF for this phone's ABIs
-    return _program if refusal is None else refusal
