@@ -144,6 +144,7 @@ class InterpreterPool:
 
     def __init__(self) -> None:
         self._idle: list[InterpreterProcess] = []
+        self._busy: set[InterpreterProcess] = set()
         self._lock = threading.Lock()
 
     def acquire(self, budget_bytes: int) -> InterpreterProcess:
@@ -151,14 +152,19 @@ class InterpreterPool:
             while self._idle:
                 child = self._idle.pop()
                 if child.alive() and child.budget_bytes == budget_bytes:
+                    self._busy.add(child)
                     return child
                 child.kill()
         child = InterpreterProcess(budget_bytes)
+        with self._lock:
+            self._busy.add(child)
         child.start_data_kb = child.call("reset")
         return child
 
     def release(self, child: InterpreterProcess, *, healthy: bool) -> None:
         """Back to the pool after a run, or killed: when unhealthy, grown, or one is idle already."""
+        with self._lock:
+            self._busy.discard(child)
         if healthy and child.alive():
             try:
                 grown = child.call("reset") - child.start_data_kb
@@ -171,10 +177,21 @@ class InterpreterPool:
                         return
         child.kill()
 
-    def close(self) -> None:
+    def pids(self) -> list[int]:
+        """The live interpreter processes' host pids, busy ones first."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for child in idle:
+            children = [*self._busy, *self._idle]
+        return [c.pid for c in children if c.alive()]
+
+    def busy_pids(self) -> list[int]:
+        with self._lock:
+            return [c.pid for c in self._busy if c.alive()]
+
+    def close(self) -> None:
+        """Kill every child, the running ones too (their runs end as killed)."""
+        with self._lock:
+            children, self._idle, self._busy = [*self._idle, *self._busy], [], set()
+        for child in children:
             child.kill()
 
 
