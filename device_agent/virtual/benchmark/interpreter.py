@@ -98,6 +98,8 @@ class InterpreterProcess:
         self._proc.start()
         theirs.close()
         self.start_data_kb = 0
+        self._lock = threading.Lock()
+        self._reaped = False
 
     @property
     def pid(self) -> int:
@@ -131,11 +133,19 @@ class InterpreterProcess:
             return 0
 
     def kill(self) -> None:
-        """SIGKILL, as lmkd and `kill -9` do; the pipe then answers EOF to a waiting `call`."""
-        with contextlib.suppress(ProcessLookupError, OSError):
-            if self._proc.pid is not None and self._proc.exitcode is None:
-                os.kill(self._proc.pid, signal.SIGKILL)
+        """SIGKILL, as lmkd and `kill -9` do, from any thread; a waiting `call` then gets EOF.
+        Only the owner reaps it (`close`), so the pid cannot have been reused meanwhile."""
+        with self._lock:
+            if not self._reaped and self._proc.pid is not None:
+                with contextlib.suppress(ProcessLookupError, OSError):
+                    os.kill(self._proc.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Kill, reap and hang up: by the thread that owns this child (its run, or the pool)."""
+        self.kill()
         self._proc.join(5)
+        with self._lock:
+            self._reaped = True
         self._conn.close()
 
 
@@ -154,7 +164,7 @@ class InterpreterPool:
                 if child.alive() and child.budget_bytes == budget_bytes:
                     self._busy.add(child)
                     return child
-                child.kill()
+                child.close()
         child = InterpreterProcess(budget_bytes)
         with self._lock:
             self._busy.add(child)
@@ -175,24 +185,21 @@ class InterpreterPool:
                     if not self._idle:
                         self._idle.append(child)
                         return
-        child.kill()
-
-    def pids(self) -> list[int]:
-        """The live interpreter processes' host pids, busy ones first."""
-        with self._lock:
-            children = [*self._busy, *self._idle]
-        return [c.pid for c in children if c.alive()]
+        child.close()
 
     def busy_pids(self) -> list[int]:
+        """The host pids of the interpreter processes serving runs now."""
         with self._lock:
-            return [c.pid for c in self._busy if c.alive()]
+            return [c.pid for c in self._busy]
 
     def close(self) -> None:
-        """Kill every child, the running ones too (their runs end as killed)."""
+        """Kill every child, the running ones too (their runs end as killed, and reap them)."""
         with self._lock:
-            children, self._idle, self._busy = [*self._idle, *self._busy], [], set()
-        for child in children:
+            idle, busy, self._idle, self._busy = self._idle, self._busy, [], set()
+        for child in busy:
             child.kill()
+        for child in idle:
+            child.close()
 
 
 _POOLS: weakref.WeakKeyDictionary[VirtualDevice, InterpreterPool] = weakref.WeakKeyDictionary()
