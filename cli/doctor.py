@@ -34,9 +34,9 @@ class Check:
 
 
 def check_adb(s: Settings) -> tuple[list[Check], list[Any]]:
-    from adbutils import AdbClient
+    from device_agent.adb_client import FarmAdbClient
 
-    client = AdbClient(host=s.adb_host, port=s.adb_port, socket_timeout=3)
+    client = FarmAdbClient(host=s.adb_host, port=s.adb_port, socket_timeout=3)
     try:
         version = client.server_version()
         devices = client.list()

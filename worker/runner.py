@@ -33,6 +33,7 @@ from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
 from contracts.vocabulary import ClaimOutcome, FailureCause, RunState
 from device_agent import benchmark_output
+from device_agent.adb_client import FarmAdbClient
 from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, logcat, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
@@ -78,7 +79,7 @@ def _cache() -> FileCache:
 
 def _adb() -> AdbClient:
     s = get_settings()
-    return AdbClient(host=s.adb_host, port=s.adb_port)
+    return FarmAdbClient(host=s.adb_host, port=s.adb_port)
 
 
 def _device(serial: str) -> AdbDevice:

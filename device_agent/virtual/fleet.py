@@ -221,9 +221,9 @@ class PhoneFleet:
 
 def adb_connect(address: str, adb_port: int = 5037, timeout: float = 10.0) -> str:
     """`adb connect ADDRESS` through the adb server on adb_port; returns the server's message."""
-    import adbutils
+    from device_agent.adb_client import FarmAdbClient
 
-    return str(adbutils.AdbClient(host="127.0.0.1", port=adb_port).connect(address, timeout=timeout))
+    return str(FarmAdbClient(host="127.0.0.1", port=adb_port).connect(address, timeout=timeout))
 
 
 # -- `farm phone` -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from contracts.vocabulary import (
     JobState,
     RunState,
 )
+from server import counters
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.binaries.service import check_devices, needs_flex
@@ -149,7 +150,7 @@ def check_quota(db: Session, principal: Principal, new_runs: int) -> None:
         select(func.count())
         .select_from(Run)
         .join(Job, Job.id == Run.job_id)
-        .where(Job.submitter == principal.name, Run.state.in_(ACTIVE_RUN_STATES))
+        .where(principal.mine(Job.submitter_id), Run.state.in_(ACTIVE_RUN_STATES))
     )
     if (pending or 0) + new_runs > settings.max_queued_runs_per_user:
         raise ProblemError(
@@ -172,7 +173,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     # a job inherits its model's privacy (a public job shows its model's name and hash)
     # unless the submitter says otherwise
     public = req.public if req.public is not None else model.public
-    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=public)
+    job = Job(model_id=model.id, spec=spec, submitter_id=principal.user_id, public=public)
     db.add(job)
     db.flush()
     runs = [
@@ -183,6 +184,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     ]
     db.add_all(runs)
     db.flush()
+    counters.submitted(db, [r.device_id for r in runs])
     queues = {d.id: d.host.queue for d in devices}
     enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return job
@@ -196,11 +198,11 @@ def job_visible(principal: Principal) -> ColumnElement[bool]:
     """
     if principal.is_admin:
         return true()
-    return or_(Job.public, Job.submitter == principal.name)
+    return or_(Job.public, principal.mine(Job.submitter_id))
 
 
 def can_see(job: Job, principal: Principal) -> bool:
-    return job.public or principal.is_admin or job.submitter == principal.name
+    return job.public or principal.is_admin or principal.owns(job.submitter_id)
 
 
 def get_job(db: Session, principal: Principal, job_id: int) -> Job:
@@ -213,7 +215,7 @@ def get_job(db: Session, principal: Principal, job_id: int) -> Job:
 def list_jobs(db: Session, principal: Principal, limit: int = 50, offset: int = 0) -> list[Job]:
     query = (
         select(Job)
-        .options(selectinload(Job.runs))
+        .options(selectinload(Job.runs), selectinload(Job.submitter_user))
         .where(job_visible(principal))
         .order_by(Job.id.desc())
         .limit(limit)
@@ -275,16 +277,24 @@ def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
 
 def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = get_job(db, principal, job_id)
-    if not (principal.is_admin or job.submitter == principal.name):
+    if not (principal.is_admin or principal.owns(job.submitter_id)):
         raise ProblemError(403, "Forbidden", "Only the submitter or an admin can cancel this benchmark.")
     if job.state in TERMINAL_JOB_STATES:
         raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
     now = utcnow()
+    # locked first, so the counters move by exactly the runs this UPDATE cancels
+    active = db.execute(
+        select(Run.state, Run.device_id)
+        .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
+        .with_for_update()
+    ).all()
     db.execute(
         update(Run)
         .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
         .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
     )
+    for state, device_id in active:
+        counters.finished(db, (state, device_id), RunState.cancelled)
     job.state = JobState.cancelled
     job.finished_at = now
     db.flush()
