@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from adbutils import AdbClient, AdbDevice
 
+from contracts.failures import kind_of
 from contracts.jobs import BenchmarkSpec
 from contracts.logs import log_context
 from contracts.runs import Claim, FileRef, ResultRecord
@@ -398,9 +399,11 @@ def _execute_claimed(claim: Claim) -> str:
             stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
             settled = True
             return RunState.succeeded if stored else "discarded"
-        # the phone's own log says why a benchmark died (delegate errors, native crashes)
-        raw = logcat.with_log(measured.raw_output, logcat.tail(_device(claim.serial)))
-        api.fail(claim, measured.error or "unknown error", raw, measured.command, device_lost=False)
+        # the phone's own log says why a benchmark died (delegate errors, native crashes, lmkd)
+        log_text = logcat.tail(_device(claim.serial))
+        raw = logcat.with_log(measured.raw_output, log_text)
+        error = out_of_memory(measured.error, log_text) or measured.error or "unknown error"
+        api.fail(claim, error, raw, measured.command, device_lost=False)
         settled = True
         return RunState.failed
     except Cancelled:
@@ -441,6 +444,23 @@ def _execute_claimed(claim: Claim) -> str:
                 api.release(claim)
             except Exception as exc:  # the lease expires by itself (stale_run_s)
                 log.warning("run=%s could not release the phone: %s", claim.run_id, exc)
+
+
+def out_of_memory(error: str | None, log_text: str) -> str | None:
+    """The error as the model's when the low-memory killer killed benchmark_model, else None.
+
+    Why: on a phone an out-of-memory model is killed (exit 137, "Killed"), which the output
+    alone reports as a crash, counted against the phone; lmkd's line in logcat says the model
+    asked for the memory, so no phone is quarantined for a hostile model.
+    """
+    text = error or ""
+    killed = "(exit 137)" in text or text.startswith("benchmark_model exited with 137")
+    if kind_of(text) not in ("crash", "exit", "no_timings") or not killed:
+        return None
+    line = logcat.low_memory_kill(log_text)
+    if line is None:
+        return None
+    return f"out_of_memory: the phone's low-memory killer killed benchmark_model ({line})"
 
 
 DRAINING = (RunState.succeeded, RunState.failed, RunState.cancelled, "discarded")

@@ -165,8 +165,10 @@ class PhoneFleet:
         auth=True makes it ask the host for an RSA signature; only `allowed_keys` (adbkey.pub text)
         are accepted, others leave it `unauthorized`.
         """
+        from device_agent.virtual.benchmark.interpreter import prewarm
         from device_agent.virtual.device import VirtualDevice
 
+        prewarm()  # the benchmark's interpreter processes fork from it: start it while phones come up
         index = len(self.phones)
         root = self.root / f"phone{index}-{Path(profile).stem}"
         root.mkdir(parents=True, exist_ok=True)
