@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from device_agent.adb_client import FarmAdbClient  # noqa: E402
 from device_agent.virtual.fleet import PhoneFleet, VirtualPhone  # noqa: E402
 from tests.stack import AdbServer  # noqa: E402
 
@@ -37,8 +38,10 @@ def push_mb_s(adb: AdbServer, address: str, src: Path, size: int) -> float:
     return size / elapsed / 1e6
 
 
-def shell_latencies(adb: AdbServer, address: str, n: int) -> list[float]:
-    dev = adb.client.device(address)
+def shell_latencies(adb: AdbServer, address: str, n: int, farm_client: bool = False) -> list[float]:
+    """adbutils' own client, or the farm's (NODELAY sockets, no 10 ms sleep on close)."""
+    client = FarmAdbClient(port=adb.port) if farm_client else adb.client
+    dev = client.device(address)
     dev.shell2("echo warm", v2=True)
     out = []
     for _ in range(n):
@@ -87,6 +90,9 @@ def run(phones: list[VirtualPhone], adb: AdbServer, src: Path, size: int, shells
         per_phone = list(pool.map(lambda p: push_mb_s(adb, p.address, src, size), phones))
         wall = time.perf_counter() - t0
         lat = [x for xs in pool.map(lambda p: shell_latencies(adb, p.address, shells), phones) for x in xs]
+        farm = [
+            x for xs in pool.map(lambda p: shell_latencies(adb, p.address, shells, True), phones) for x in xs
+        ]
         raw = [x for xs in pool.map(lambda p: raw_latencies(adb, p.address, shells), phones) for x in xs]
     print(f"{n} phone(s):")
     print(
@@ -96,6 +102,10 @@ def run(phones: list[VirtualPhone], adb: AdbServer, src: Path, size: int, shells
     print(
         f"  shell `echo x` round trip, adbutils shell2(v2=True): median {statistics.median(lat):6.2f} ms, "
         f"p99 {pct(lat, 0.99):6.2f} ms ({len(lat)} calls)"
+    )
+    print(
+        f"  shell `echo x` round trip, farm client (FarmAdbClient): median {statistics.median(farm):6.2f} ms, "
+        f"p99 {pct(farm, 0.99):6.2f} ms ({len(farm)} calls)"
     )
     print(
         f"  shell `echo x` round trip, raw adb-server socket:    median {statistics.median(raw):6.2f} ms, "

@@ -3,7 +3,9 @@
 Why: the leaderboard and the comparison table aggregate the whole results table; this
 fills a fresh Postgres database (migrated like production) with COPY and prints the
 server time of each page (median of 5 in-process requests through TestClient, after
-one warm-up), so a regression in the SQL or a missing index shows up as a number.
+one warm-up), so a regression in the SQL or a missing index shows up as a number. It also
+times a /metrics scrape (counters, server/counters.py) against the aggregate queries a scrape
+ran before the counters, on the same rows.
 Prints figures only; asserts nothing. The database is dropped at the end.
 
     python bench/dashboard_scale.py [--phones 1000] [--models 100]
@@ -145,11 +147,12 @@ def fill(url: str, n_phones: int, n_models: int, seed: int = 7) -> int:
             ],
             models,
         )
+        copy(cur, "users", ["id", "name", "created_at"], [(1, "bench", now)])
         copy(
             cur,
             "jobs",
-            ["id", "model_id", "spec", "state", "submitter", "public", "created_at"],
-            [(m, m, "{}", "succeeded", "bench", True, now) for m in range(1, n_models + 1)],
+            ["id", "model_id", "spec", "state", "submitter_id", "public", "created_at"],
+            [(m, m, "{}", "succeeded", 1, True, now) for m in range(1, n_models + 1)],
         )
         runs = io.StringIO()
         results = io.StringIO()
@@ -175,7 +178,7 @@ def fill(url: str, n_phones: int, n_models: int, seed: int = 7) -> int:
             "std_us, median_us, trials, count, unstable, env, created_at) FROM STDIN"
         ) as cp:
             cp.write(results.getvalue())
-        for table in ("farm_hosts", "devices", "models", "jobs", "runs", "results"):
+        for table in ("users", "farm_hosts", "devices", "models", "jobs", "runs", "results"):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
@@ -183,14 +186,16 @@ def fill(url: str, n_phones: int, n_models: int, seed: int = 7) -> int:
         # COPY bypasses the lifecycle, which keeps the rollups with each result: rebuild them once
         from sqlalchemy import create_engine
 
+        from server import counters
         from server.results.rollup import rebuild
 
         t0 = time.perf_counter()
         engine = create_engine(url)
         with engine.begin() as sa_conn:
             rebuild(sa_conn)
+            counters.rebuild(sa_conn)
         engine.dispose()
-        print(f"rollups rebuilt in {time.perf_counter() - t0:.1f} s")
+        print(f"rollups and counters rebuilt in {time.perf_counter() - t0:.1f} s")
         conn.autocommit = True
         cur.execute("VACUUM ANALYZE")
         return rid
@@ -207,11 +212,70 @@ def timed(client: object, path: str, repeat: int = 5) -> tuple[float, int, int]:
     return statistics.median(times) * 1000, resp.status_code, len(resp.content)
 
 
+def aggregate_scrape() -> None:
+    """What /metrics queried per scrape before farm_counters (kept here for the comparison)."""
+    from sqlalchemy import case, func, select
+
+    from server.db import session_scope
+    from server.devices.models import Device, FarmHost
+    from server.jobs.models import Run
+
+    with session_scope() as db:
+        db.execute(select(Run.state, func.count()).group_by(Run.state)).all()
+        db.execute(
+            select(FarmHost.queue, func.count(Run.id))
+            .select_from(Run)
+            .join(Device, Device.id == Run.device_id)
+            .join(FarmHost, FarmHost.id == Device.host_id)
+            .where(Run.state == "queued")
+            .group_by(FarmHost.queue)
+        ).all()
+        list(db.scalars(select(Device)))
+        seconds = func.extract("epoch", Run.finished_at - Run.started_at)
+        cols = [func.sum(case((seconds <= b, 1), else_=0)) for b in (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)]
+        db.execute(
+            select(func.count(), func.coalesce(func.sum(seconds), 0.0), *cols).where(
+                Run.state == "succeeded", Run.started_at.is_not(None), Run.finished_at.is_not(None)
+            )
+        ).one()
+
+
+def scrape_figures(client: object, repeat: int = 5) -> None:
+    from contracts.vocabulary import Role
+    from server import metrics
+    from server.auth.service import create_token
+    from server.db import session_scope
+
+    with session_scope() as db:
+        token = create_token(db, "scraper", Role.admin)
+    get = client.get  # type: ignore[attr-defined]
+    times, before = [], []
+    for _ in range(repeat + 1):
+        metrics._cache.clear()  # every scrape reads the database
+        t0 = time.perf_counter()
+        resp = get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        aggregate_scrape()
+        before.append(time.perf_counter() - t0)
+    assert resp.status_code == 200, resp.text
+    collect = []
+    for _ in range(repeat + 1):
+        metrics._cache.clear()
+        t0 = time.perf_counter()
+        metrics.render()
+        collect.append(time.perf_counter() - t0)
+    print(f"{'/metrics scrape, counters (request)':40s} {statistics.median(times[1:]) * 1000:10.1f}")
+    print(f"{'/metrics render, counters (no HTTP/auth)':40s} {statistics.median(collect[1:]) * 1000:10.1f}")
+    print(f"{'/metrics queries before (aggregates)':40s} {statistics.median(before[1:]) * 1000:10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phones", type=int, default=1000)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="do not drop the database (prints its URL)")
+    parser.add_argument("--metrics-only", action="store_true", help="time /metrics only, not the pages")
     args = parser.parse_args()
     name = f"farm_bench_{uuid.uuid4().hex[:8]}"
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -251,9 +315,10 @@ def main() -> None:
         ]
         with TestClient(create_app(reconcile=False)) as client:
             print(f"{'page':40s} {'median ms':>10s} {'status':>6s} {'bytes':>9s}")
-            for label, path in pages:
+            for label, path in [] if args.metrics_only else pages:
                 ms, status, size = timed(client, path)
                 print(f"{label:40s} {ms:10.1f} {status:6d} {size:9d}")
+            scrape_figures(client)
         reset_caches()
     finally:
         if args.keep:

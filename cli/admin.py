@@ -17,13 +17,19 @@ token_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="viewer | submitter | admin | agent"),
-    name: str = typer.Option("cli", help="Who or what uses it"),
+    name: str = typer.Option("cli", help="The token's name (unique per user): what uses it"),
+    user: str | None = typer.Option(
+        None,
+        help="Give this user another token (they share their models and benchmarks); "
+        "without it a new user named after the token is created",
+    ),
     host: str | None = typer.Option(
         None, help="Agent tokens: the farm host it speaks for (its phones and runs only)"
     ),
 ) -> None:
     """Create a token directly in the database (run on the server host)."""
     from contracts.vocabulary import Role
+    from server.api.errors import ProblemError
     from server.auth.service import create_token
     from server.db import session_scope
 
@@ -40,22 +46,28 @@ def token_create(
 
         if not HOST_RE.match(host):
             fail(f"host name {host!r} may hold only letters, digits, '_', '.', '-'")
-    with session_scope() as db:
-        token = create_token(db, name if host is None or name != "cli" else f"agent {host}", r, host)
+    try:
+        with session_scope() as db:
+            token = create_token(
+                db, name if host is None or name != "cli" else f"agent {host}", r, host, user
+            )
+    except ProblemError as exc:  # user exists, token name taken: one line saying what to do
+        fail(exc.detail)
     console.print(token)
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """Tokens by name and role (the secrets themselves are not stored)."""
+    """Tokens by user, name and role (the secrets themselves are not stored)."""
     from server.auth.service import list_tokens
     from server.db import session_scope
 
-    table = Table("id", "name", "role", "host", "prefix", "revoked", "created")
+    table = Table("id", "user", "name", "role", "host", "prefix", "revoked", "created")
     with session_scope() as db:
         for t in list_tokens(db):
             table.add_row(
                 str(t.id),
+                t.user.name,
                 t.name,
                 t.role,
                 t.host or "",

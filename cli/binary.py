@@ -34,14 +34,10 @@ def _api() -> Any:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """One or two lines for the user, never a traceback."""
-    from device_agent.api_client import ApiError
-
+    """One or two lines for the user, never a traceback. The farm's own errors (FarmError, the
+    API's problem+json) go on to cli/errors.py, which says them with the fix for their status."""
     try:
         yield
-    except ApiError as exc:
-        console.print(f"[red]error:[/red] {exc.detail} (HTTP {exc.status})")
-        raise typer.Exit(1) from None
     except httpx.HTTPError as exc:
         console.print(f"[red]error:[/red] cannot reach the API at {get_settings().api_url}: {exc}")
         raise typer.Exit(1) from None
@@ -56,17 +52,8 @@ def upload(path: Path, abi: str | None, flex: bool, source_url: str | None) -> t
         data["abi"] = abi
     if source_url:
         data["source_url"] = source_url[:500]
-    api = _api()
     with path.open("rb") as fh:
-        resp = api.http.post("/binaries", files={"file": (path.name, fh)}, data=data)
-    if resp.status_code >= 400:
-        from device_agent.api_client import ApiError
-
-        try:
-            detail = resp.json().get("detail", resp.text)
-        except ValueError:
-            detail = resp.text
-        raise ApiError(resp.status_code, str(detail))
+        resp = _api().send("POST", "/binaries", files={"file": (path.name, fh)}, data=data)
     return resp.json(), resp.status_code == 201
 
 

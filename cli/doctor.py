@@ -34,9 +34,9 @@ class Check:
 
 
 def check_adb(s: Settings) -> tuple[list[Check], list[Any]]:
-    from adbutils import AdbClient
+    from device_agent.adb_client import FarmAdbClient
 
-    client = AdbClient(host=s.adb_host, port=s.adb_port, socket_timeout=3)
+    client = FarmAdbClient(host=s.adb_host, port=s.adb_port, socket_timeout=3)
     try:
         version = client.server_version()
         devices = client.list()
@@ -117,7 +117,10 @@ def check_api(s: Settings) -> tuple[list[Check], Any]:
             "broker",
             not broker_bad,
             "reachable from the API" if not broker_bad else detail,
-            "" if not broker_bad else "check FARM_BROKER_URL and that Redis runs",
+            ""
+            if not broker_bad
+            else "check the API's FARM_BROKER_URL and that its broker runs "
+            "(Redis, or the embedded SQLite broker in the API's data dir when the URL is unset)",
         )
     )
     return out, api
@@ -170,26 +173,57 @@ def check_disk(s: Settings, min_free_gb: float) -> Check:
 
 
 def check_worker(s: Settings) -> Check:
-    from server.devices.service import queue_for
-    from worker.celery_app import celery_app
+    """Ask the broker this host is configured with (contracts/broker.py) for a worker on its queue.
 
-    queue = queue_for(s.host_name)
+    Redis answers Celery's remote control, so the check names the workers that consume the
+    queue. The embedded SQLite broker has no remote control: the check opens its file (never
+    creating one) and counts the runs waiting, and says it cannot see the workers themselves.
+    """
+    from contracts import broker
+    from contracts.vocabulary import host_queue
+
+    queue = host_queue(s.host_name)
+    where = broker.describe(s)
     fix = f"start one: 'farm worker' with FARM_HOST_NAME={s.host_name} (or 'farm up')"
-    if s.celery_broker_url.startswith("sqla+"):
+    if broker.is_embedded(s) and not (s.data_dir / "broker.db").is_file():
+        return Check(
+            "worker",
+            False,
+            f"no broker file: nothing has used {where}",
+            "run the doctor with the farm's own FARM_DATA_DIR (the one 'farm up' uses), "
+            "or set FARM_BROKER_URL to the broker the API and workers use",
+        )
+    app = broker.make_celery(settings=s)
+    try:
+        waiting = broker.waiting(app, queue)
+    except Exception as exc:
+        unreachable = f"{where} is not reachable ({type(exc).__name__}: {exc})"
+        if broker.is_embedded(s):
+            return Check("worker", False, unreachable, f"check that {s.data_dir} is readable and writable")
+        return Check(
+            "worker",
+            False,
+            unreachable,
+            "start it, or set FARM_BROKER_URL to the one the API uses (unset, the embedded SQLite broker is used)",
+        )
+    backlog = f"{waiting} run(s) waiting in {queue}"
+    if broker.is_embedded(s):
         return Check(
             "worker",
             True,
-            f"cannot ask workers on the embedded broker; make sure one consumes {queue}",
+            f"{where} is reachable, {backlog}; it cannot list its workers: make sure one consumes {queue}",
             warning=True,
         )
     try:
-        replies = celery_app.control.inspect(timeout=2.0).active_queues() or {}
+        replies = app.control.inspect(timeout=2.0).active_queues() or {}
     except Exception as exc:
-        return Check("worker", False, f"could not ask the workers ({type(exc).__name__}: {exc})", fix)
+        return Check(
+            "worker", False, f"could not ask the workers on {where} ({type(exc).__name__}: {exc})", fix
+        )
     names = sorted(w for w, queues in replies.items() if any(q.get("name") == queue for q in queues))
     if names:
-        return Check("worker", True, f"{', '.join(names)} consume {queue}")
-    return Check("worker", False, f"no worker consumes {queue}", fix)
+        return Check("worker", True, f"{', '.join(names)} consume {queue} on {where}")
+    return Check("worker", False, f"no worker consumes {queue} on {where} ({backlog})", fix)
 
 
 def run_checks(min_free_gb: float = 1.0) -> list[Check]:

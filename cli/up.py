@@ -29,6 +29,7 @@ import adbutils
 import httpx
 
 from contracts.settings import get_settings
+from device_agent.adb_client import FarmAdbClient
 
 if TYPE_CHECKING:
     from device_agent.virtual.fleet import PhoneFleet
@@ -47,7 +48,7 @@ def _saved_token(path: Path, make: str) -> str:
 def bootstrap_token() -> str:
     """The embedded farm's admin token: created at first start, printed once, kept 0600 on disk."""
     from contracts.vocabulary import Role
-    from server.auth.service import create_token, has_tokens
+    from server.auth.service import create_token, free_token_name, has_tokens
     from server.db import session_scope
 
     settings = get_settings()
@@ -57,7 +58,9 @@ def bootstrap_token() -> str:
     with session_scope() as db:
         if has_tokens(db) and saved.exists():
             return saved.read_text().strip()
-        token = create_token(db, "admin (farm up)", Role.admin)
+        # the saved secret is gone (or this is the first start): the same user, a fresh token
+        user = "admin (farm up)"
+        token = create_token(db, free_token_name(db, user, user), Role.admin, user=user)
     _saved_token(saved, token)
     log.info("admin API token created and saved to %s", saved)  # the token itself stays out of logs
     return token
@@ -66,19 +69,20 @@ def bootstrap_token() -> str:
 def bootstrap_agent_token(host: str) -> str:
     """This host's agent token (bound to it), for the agent and the worker; reused across restarts."""
     from contracts.vocabulary import Role
-    from server.auth.service import authenticate, create_token
+    from server.auth.service import authenticate, create_token, free_token_name
     from server.db import session_scope
 
     saved = get_settings().data_dir / f"agent-{host}.token"
     with session_scope() as db:
         if saved.exists() and (p := authenticate(db, saved.read_text().strip())) and p.host == host:
             return saved.read_text().strip()
-        token = create_token(db, f"agent {host} (farm up)", Role.agent, host)
+        user = f"agent {host} (farm up)"
+        token = create_token(db, free_token_name(db, user, user), Role.agent, host, user=user)
     return _saved_token(saved, token)
 
 
 def real_phones(port: int) -> list[str]:
-    client = adbutils.AdbClient(port=port)
+    client = FarmAdbClient(port=port)
     return [d.serial for d in client.list() if not d.serial.startswith("127.0.0.1:")]
 
 
@@ -96,7 +100,7 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
 
 def adb_server_running(port: int) -> bool:
     try:
-        adbutils.AdbClient(port=port).server_version()
+        FarmAdbClient(port=port).server_version()
     except (adbutils.AdbError, OSError):
         return False
     return True
@@ -185,12 +189,12 @@ def _stop_children(children: list[subprocess.Popen[bytes]], grace: float = 10.0)
                 os.killpg(child.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for child in children:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.wait(5)
+        # the leader has exited or overstayed: whatever is left in its group would be an orphan
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(5)
 
 
 def run_all(port: int, virtual: int | None, concurrency: int, timing: str = "host") -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from celery import Celery
 from kombu.transport.sqlalchemy import Transport as SQLAlchemyTransport
 
-from contracts.settings import get_settings
+from contracts.settings import Settings, get_settings
 
 TASK_EXECUTE_RUN = "phonefarm.execute_run"
 """The one task: execute the run whose id is the only argument."""
@@ -35,9 +35,40 @@ class PolledSQLAlchemyTransport(SQLAlchemyTransport):
     polling_interval = 0.1
 
 
-def make_celery(include: Sequence[str] = ()) -> Celery:
+def is_embedded(settings: Settings) -> bool:
+    """The SQLite broker file in the data dir (no FARM_BROKER_URL): `farm up`'s farm on one machine."""
+    return settings.celery_broker_url.startswith("sqla+sqlite")
+
+
+def describe(settings: Settings) -> str:
+    """The configured broker in words, password masked: what a check says it looked at."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    url = settings.celery_broker_url
+    if is_embedded(settings):
+        return f"the embedded SQLite broker {url.removeprefix('sqla+sqlite:///')}"
+    masked = maybe_sanitize_url(url)
+    if url.startswith(("redis://", "rediss://")):
+        prefix = f" (keys prefixed {settings.broker_prefix!r})" if settings.broker_prefix else ""
+        return f"the Redis broker {masked}{prefix}"
+    return f"the broker {masked}"
+
+
+def waiting(app: Celery, queue: str, timeout: float = 3.0) -> int:
+    """Runs sent to `queue` that no worker has taken yet; raises when the broker cannot be reached."""
+    from kombu.exceptions import ChannelError
+
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
+        try:
+            return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
+        except ChannelError:  # nothing was ever sent there
+            return 0
+
+
+def make_celery(include: Sequence[str] = (), settings: Settings | None = None) -> Celery:
     """A Celery app for the configured broker; `include` names task modules (the worker's)."""
-    settings = get_settings()
+    settings = settings or get_settings()
     url = settings.celery_broker_url
     if url.startswith("sqla+sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

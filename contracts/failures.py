@@ -22,7 +22,8 @@ Blame = FailureCause  # one vocabulary: contracts.vocabulary.FailureCause
 
 
 # failure kinds that say the model or the spec is at fault whatever the phone
-MODEL_KINDS = frozenset({"model_invalid", "unsupported_op", "allocation"})
+# (out_of_memory: the phone's low-memory killer killed benchmark_model; the model asked for the memory)
+MODEL_KINDS = frozenset({"model_invalid", "unsupported_op", "allocation", "out_of_memory"})
 SPEC_KINDS = frozenset({"bad_flag", "delegate"})
 FARM_KINDS = frozenset({"internal", "binary", "host_misconfigured"})
 KNOWN_KINDS = frozenset(
@@ -33,6 +34,7 @@ KNOWN_KINDS = frozenset(
         "delegate",
         "bad_flag",
         "allocation",
+        "out_of_memory",
         "invoke",
         "crash",
         "binary",

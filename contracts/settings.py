@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         2000, description="Queued or running runs one user may have at once (more: 429)"
     )
     max_runs_per_job: int = Field(512, description="Runs (phones x delegates x threads) one job may create")
+    virtual_process_mb: int = Field(
+        2048,
+        description="Most memory a virtual phone's benchmark_model may use, in MiB: its interpreter "
+        "process gets the smaller of this and half the profile's RAM, then the low-memory killer kills it",
+    )
     run_budget_s: float = Field(
         3600.0, description="Least time one run (all its trials) may need; a longer spec is refused"
     )

@@ -13,9 +13,9 @@ import threading
 import time
 
 import adbutils
-from adbutils import AdbClient
 
 from contracts.settings import Settings, get_settings
+from device_agent.adb_client import FarmAdbClient
 from device_agent.api_client import FarmApi
 from device_agent.phone.probe import probe
 
@@ -28,7 +28,7 @@ class Agent:
     def __init__(self, settings: Settings | None = None, api: FarmApi | None = None) -> None:
         self.settings = settings or get_settings()
         self.api = api or FarmApi(self.settings)
-        self.adb = AdbClient(host=self.settings.adb_host, port=self.settings.adb_port)
+        self.adb = FarmAdbClient(host=self.settings.adb_host, port=self.settings.adb_port)
         self.host = self.settings.host_name
         self.stopping = threading.Event()
         self.known: dict[str, str] = {}
@@ -98,6 +98,8 @@ class Agent:
                         break
                     self.on_event(event.serial, event.status, event.present)
             except (adbutils.AdbError, OSError) as exc:
+                if self.stopping.is_set():  # `farm up` stopping killed the server: never restart it
+                    break
                 log.warning("adb server unavailable (%s); starting it", exc)
                 start_adb_server(self.settings.adb_port, check=False)
                 time.sleep(0.5)
@@ -116,4 +118,4 @@ def start_adb_server(port: int, *, check: bool = True) -> None:
 def attach(address: str, settings: Settings | None = None) -> str:
     """`adb connect` a network phone; the agent then sees it like a USB one."""
     s = settings or get_settings()
-    return str(AdbClient(host=s.adb_host, port=s.adb_port).connect(address, timeout=10))
+    return str(FarmAdbClient(host=s.adb_host, port=s.adb_port).connect(address, timeout=10))

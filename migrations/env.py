@@ -19,6 +19,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
+        if url.startswith("sqlite"):
+            # batch mode copies a table and drops the old one; with foreign keys on, dropping a table
+            # that other rows refer to (models, jobs) fails. Off for the migration (before any
+            # transaction: SQLite ignores the pragma inside one), checked after it.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # alembic commits only a transaction it began itself
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
@@ -26,6 +32,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if url.startswith("sqlite"):
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
     engine.dispose()
 
 

@@ -22,27 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 
+from contracts.farm_http import FarmHttp, resolve_token
 from contracts.settings import Settings
-from phonefarm.errors import FarmError, FarmUnreachable
 from phonefarm.frames import results_frame, seed_table
 
 TERMINAL_JOB_STATES = frozenset({"succeeded", "failed", "partial", "cancelled"})
-
-
-def resolve_token(settings: Settings) -> str:
-    """FARM_TOKEN, else the token file (FARM_TOKEN_FILE or the one `farm up` recorded), else none."""
-    if settings.token:
-        return settings.token
-    for path in (settings.token_file, settings.data_dir / "admin.token"):
-        if path is not None:
-            try:
-                return Path(path).expanduser().read_text().strip()
-            except OSError:
-                continue
-    return ""
 
 
 @dataclass
@@ -176,51 +162,21 @@ class Job:
         return self
 
 
-class Farm:
-    """A PhoneFarm server. `Farm()` finds the farm `farm up` started; give url/token to override."""
+class Farm(FarmHttp):
+    """A PhoneFarm server. `Farm()` finds the farm `farm up` started; give url/token to override.
+
+    `get`/`post`/`delete` are the transport (contracts/farm_http.py): problem+json errors become
+    FarmError, no answer FarmUnreachable.
+    """
 
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
         settings = Settings()
-        self.url = (url or settings.api_url).rstrip("/")
-        token = token if token is not None else resolve_token(settings)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=timeout)
+        super().__init__(
+            url or settings.api_url, token if token is not None else resolve_token(settings), timeout
+        )
 
     def __repr__(self) -> str:
         return f"Farm({self.url!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> Farm:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    # -- transport --------------------------------------------------------------------------
-    def request(self, method: str, path: str, **kw: Any) -> Any:
-        """One REST call; problem+json errors become FarmError, no answer FarmUnreachable."""
-        try:
-            resp = self.http.request(method, path, **kw)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise FarmUnreachable(self.url, type(exc).__name__) from exc
-        except httpx.TransportError as exc:
-            raise FarmUnreachable(self.url, f"{type(exc).__name__}: {exc}") from exc
-        if resp.status_code >= 400:
-            raise _problem(resp)
-        if resp.headers.get("content-type", "").startswith("application/json"):
-            return resp.json()
-        return resp.text
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> Any:
-        return self.request("POST", path, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Any:
-        return self.request("DELETE", path, **kw)
 
     # -- the farm ---------------------------------------------------------------------------
     def devices(self) -> list[dict[str, Any]]:
@@ -329,17 +285,3 @@ PAIR_COLUMNS = [
 
 def _pairs_frame(pairs: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(pairs), columns=PAIR_COLUMNS)
-
-
-def _problem(resp: httpx.Response) -> FarmError:
-    try:
-        body = resp.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return FarmError(resp.status_code, resp.reason_phrase, resp.text[:300] or resp.reason_phrase)
-    extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail")}
-    detail = body.get("detail")
-    if not isinstance(detail, str):
-        detail = str(detail)[:300] if detail is not None else resp.reason_phrase
-    return FarmError(resp.status_code, str(body.get("title") or resp.reason_phrase), detail, extra)

@@ -1,7 +1,8 @@
 """Imports every ORM module so `Base.metadata` is complete (Alembic and tests need it)."""
 
-from server.auth.models import ApiToken
+from server.auth.models import ApiToken, User
 from server.binaries.models import BenchmarkBinary
+from server.counters import FarmCounter
 from server.db import Base
 from server.devices.models import Device, FarmHost
 from server.inferences.models import Inference, InferenceOutput
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "BenchmarkBinary",
     "Device",
+    "FarmCounter",
     "FarmHost",
     "Inference",
     "InferenceOutput",
@@ -23,4 +25,5 @@ __all__ = [
     "ResultGroupRollup",
     "ResultRollup",
     "Run",
+    "User",
 ]

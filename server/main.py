@@ -18,6 +18,7 @@ from contracts.settings import get_settings
 from server import queue
 from server.api import docs, errors
 from server.api.guard import RequestGuard
+from server.auth.views import router as tokens_router
 from server.binaries.views import router as binaries_router
 from server.dashboard.placement_views import router as placement_router
 from server.dashboard.views import STATIC as DASHBOARD_STATIC
@@ -142,6 +143,7 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
         results_router,
         compare_router,
         binaries_router,
+        tokens_router,
         health,
     ):
         api.include_router(router)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from contracts.farm_http import problem
 from contracts.runs import (
     RAW_OUTPUT_LIMIT,
     BeatReply,
@@ -31,7 +32,7 @@ from contracts.runs import (
 )
 from contracts.settings import Settings, get_settings
 from contracts.vocabulary import FailureCause
-from device_agent.api_client import ApiError, FarmApi
+from device_agent.api_client import ApiError, FarmApi, FarmUnreachable
 
 log = logging.getLogger("phonefarm.worker.api")
 T = TypeVar("T")
@@ -39,7 +40,10 @@ CHUNK = 1 << 20
 
 
 def _transient(exc: Exception) -> bool:
-    return isinstance(exc, httpx.TransportError) or (isinstance(exc, ApiError) and exc.status >= 500)
+    """Worth retrying: the API did not answer (restarting) or answered 5xx."""
+    return isinstance(exc, httpx.TransportError | FarmUnreachable) or (
+        isinstance(exc, ApiError) and exc.status >= 500
+    )
 
 
 class WorkerApi:
@@ -135,7 +139,7 @@ class WorkerApi:
         with self.api.http.stream("GET", path, timeout=httpx.Timeout(30.0, read=120.0)) as resp:
             if resp.status_code >= 400:
                 resp.read()
-                raise ApiError(resp.status_code, resp.text[:500])
+                raise problem(resp)
             yield from resp.iter_bytes(CHUNK)
 
 

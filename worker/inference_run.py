@@ -93,8 +93,9 @@ def infer(claim: Claim, device: AdbDevice) -> tuple[str, str, bytes | None, floa
 
     settings = get_settings()
     inf = _task(claim)
-    if inf.input_sha256 is None:
-        raise ValueError("the inference's input has no sha256: submit it again")
+    if inf.input_sha256 is None:  # never fetched by path: only bytes the sha256 vouches for reach a phone
+        error = "the inference's input has no sha256 (its file was gone when the farm was migrated): submit it again"
+        return "", "", None, None, error
     model = _model(claim)  # from this host's cache, fetched by sha256 when missing
     chosen = benchmark_binary.choose(device, claim, _fetch)  # by the phone's abilist
     binary_remote = install.binary_path(chosen.info.sha256[:12])

@@ -7,12 +7,19 @@ benchmark_model's ``--input_layer_value_files`` and keeps what ``--output_filepa
 wrote. The server compares each non-CPU delegate's outputs with the CPU run of the same
 phone when the job is read (server/inferences/benchmark_numerics.py). A failed trial never
 fails the measured run.
+
+The trial's output passes through a scratch directory of the run's own (under the worker's
+data dir, never the API's `numerics/`, which an embedded farm shares): it is removed once the
+output is uploaded, and also when the trial or the upload fails, so a worker that runs
+numerics jobs for months does not fill its disk with them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +77,14 @@ def numerics_trial(
     model: str,
     claim: Claim,
     model_local: Path,
+    scratch: Path,
     *,
     timeout: float,
 ) -> dict[str, Any]:
-    """Run the fixed input once; the output is pulled to this host (`output_local`) for upload."""
+    """Run the fixed input once; the output is pulled into `scratch` (`output_local`) for upload."""
     info = inspect_tflite(model_local.read_bytes())
     if any(i.dtype not in DTYPES or any(d < 1 for d in i.shape) for i in [*info.inputs, *info.outputs]):
         return {"error": "inputs or outputs of dynamic shape or unknown type: no fixed input"}
-    where = get_settings().data_dir.resolve() / "numerics" / str(int(claim.job_id))
     uploads, files = [], []
     for i, t in enumerate(info.inputs):
         data = fixed_input(t, i).tobytes()
@@ -113,23 +120,46 @@ def numerics_trial(
         size = install.remote_sizes(device, [output_remote]).get(output_remote)
         if size != expected or expected > MAX_OUTPUT_BYTES:
             return {"error": f"numerics trial wrote {size} output bytes, the model declares {expected}"}
-        where.mkdir(parents=True, exist_ok=True)
-        local_out = where / f"run-{int(claim.run_id)}.bin"
+        local_out = scratch / f"run-{int(claim.run_id)}.bin"
         local_out.write_bytes(bytes(device.sync.read_bytes(output_remote)))
     finally:
         run(device, quote_cmd("rm", "-f", output_remote))
     return {"output_local": str(local_out), "output_bytes": expected, "seed": SEED, "command": command}
 
 
+def scratch_root() -> Path:
+    """Where this worker's runs keep files for a moment (each run in a directory of its own)."""
+    return get_settings().data_dir.resolve() / "scratch"
+
+
 def maybe_numerics(
-    device: AdbDevice, binary: str, model: str, claim: Claim, model_local: Path, *, timeout: float
+    device: AdbDevice,
+    binary: str,
+    model: str,
+    claim: Claim,
+    model_local: Path,
+    *,
+    timeout: float,
+    upload: Callable[[Path], object],
 ) -> dict[str, Any] | None:
-    """The numerics trial's record; `output_local` is this host's copy, which the runner uploads
-    (POST /runs/{id}/numerics-output) and the server replaces by its own path."""
+    """The numerics trial's record, after `upload` sent its output (POST /runs/{id}/numerics-output;
+    the server records its own copy's path). The scratch directory goes whatever happens."""
     if not wanted(claim.spec):
         return None
-    try:
-        return numerics_trial(device, binary, model, claim, model_local, timeout=timeout)
-    except Exception as exc:  # the measured result stands without its numerics
-        log.warning("run=%s numerics trial failed: %r", claim.run_id, exc)
-        return {"error": f"numerics trial failed: {exc}"}
+    root = scratch_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"numerics-run-{int(claim.run_id)}-", dir=root) as scratch:
+        try:
+            record = numerics_trial(device, binary, model, claim, model_local, Path(scratch), timeout=timeout)
+        except Exception as exc:  # the measured result stands without its numerics
+            log.warning("run=%s numerics trial failed: %r", claim.run_id, exc)
+            return {"error": f"numerics trial failed: {exc}"}
+        local = record.pop("output_local", None)
+        if local is None:
+            return record
+        try:
+            upload(Path(local))
+        except Exception as exc:  # the measured result stands without its numerics
+            log.warning("run=%s numerics output upload failed: %r", claim.run_id, exc)
+            return {"error": f"numerics output upload failed: {exc}"}
+        return record

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from adbutils import AdbClient, AdbDevice
 
+from contracts.failures import kind_of
 from contracts.jobs import BenchmarkSpec
 from contracts.logs import log_context
 from contracts.runs import Claim, FileRef, ResultRecord
@@ -33,6 +34,7 @@ from contracts.settings import get_settings
 from contracts.stats import Summary, Trial, summarize
 from contracts.vocabulary import ClaimOutcome, FailureCause, RunState
 from device_agent import benchmark_output
+from device_agent.adb_client import FarmAdbClient
 from device_agent.api_client import ApiError
 from device_agent.phone import benchmark, install, logcat, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
@@ -78,7 +80,7 @@ def _cache() -> FileCache:
 
 def _adb() -> AdbClient:
     s = get_settings()
-    return AdbClient(host=s.adb_host, port=s.adb_port)
+    return FarmAdbClient(host=s.adb_host, port=s.adb_port)
 
 
 def _device(serial: str) -> AdbDevice:
@@ -293,10 +295,14 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
         timeout=settings.run_timeout_s,
     )
     numerics = maybe_numerics(
-        device, binary_remote, model_remote, claim, _fetch(claim.model), timeout=settings.run_timeout_s
+        device,
+        binary_remote,
+        model_remote,
+        claim,
+        _fetch(claim.model),
+        timeout=settings.run_timeout_s,
+        upload=lambda path: _api().upload_run_file(claim, "numerics-output", path),
     )
-    if numerics is not None and "output_local" in numerics:
-        numerics = _upload_numerics(claim, numerics)
     trials = measured
     summary = summarize(trials, spec.unstable_cv)
     benchmark_binary.note_version(chosen.info, parsed[-1].tool_version, report)
@@ -326,19 +332,6 @@ def _measure(claim: Claim, beat: _Heartbeat) -> Measurement:
     }
     record = _result_fields(parsed[0], parsed[-1], summary, before, after, env)
     return Measurement(command, "\n".join(outputs), record=record)
-
-
-def _upload_numerics(claim: Claim, numerics: dict[str, Any]) -> dict[str, Any]:
-    """Send the numerics trial's output to the API (the server compares it at read time)."""
-    local = Path(numerics.pop("output_local"))
-    try:
-        _api().upload_run_file(claim, "numerics-output", local)
-    except Exception as exc:  # the measured result stands without its numerics
-        log.warning("run=%s numerics output upload failed: %r", claim.run_id, exc)
-        return {"error": f"numerics output upload failed: {exc}"}
-    finally:
-        local.unlink(missing_ok=True)
-    return numerics
 
 
 def _trial(p: benchmark_output.BenchmarkResult) -> Trial:
@@ -412,9 +405,11 @@ def _benchmark(claim: Claim, beat: _Heartbeat) -> str:
     if measured.record is not None:
         stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
         return RunState.succeeded if stored else "discarded"
-    # the phone's own log says why a benchmark died (delegate errors, native crashes)
-    raw = logcat.with_log(measured.raw_output, logcat.tail(_device(claim.serial)))
-    api.fail(claim, measured.error or "unknown error", raw, measured.command, device_lost=False)
+    # the phone's own log says why a benchmark died (delegate errors, native crashes, lmkd)
+    log_text = logcat.tail(_device(claim.serial))
+    raw = logcat.with_log(measured.raw_output, log_text)
+    error = out_of_memory(measured.error, log_text) or measured.error or "unknown error"
+    api.fail(claim, error, raw, measured.command, device_lost=False)
     return RunState.failed
 
 
@@ -464,6 +459,23 @@ def settle(claim: Claim, work: Callable[[_Heartbeat], str], what: str) -> str:
                 api.release(claim)
             except Exception as exc:  # the lease expires by itself (stale_run_s)
                 log.warning("run=%s could not release the phone: %s", claim.run_id, exc)
+
+
+def out_of_memory(error: str | None, log_text: str) -> str | None:
+    """The error as the model's when the low-memory killer killed benchmark_model, else None.
+
+    Why: on a phone an out-of-memory model is killed (exit 137, "Killed"), which the output
+    alone reports as a crash, counted against the phone; lmkd's line in logcat says the model
+    asked for the memory, so no phone is quarantined for a hostile model.
+    """
+    text = error or ""
+    killed = "(exit 137)" in text or text.startswith("benchmark_model exited with 137")
+    if kind_of(text) not in ("crash", "exit", "no_timings") or not killed:
+        return None
+    line = logcat.low_memory_kill(log_text)
+    if line is None:
+        return None
+    return f"out_of_memory: the phone's low-memory killer killed benchmark_model ({line})"
 
 
 DRAINING = (RunState.succeeded, RunState.failed, RunState.cancelled, "discarded")

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 # Imported for its registration: the shell runs a pushed benchmark_model through sh.programs,
-# where benchmark_tool registers it; every phone with a shell is a VirtualDevice, so it is here.
-from device_agent.virtual import benchmark_tool  # noqa: F401
+# where the benchmark package registers it; every phone with a shell is a VirtualDevice, so it is here.
+from contracts.settings import get_settings
+from device_agent.virtual.benchmark import interpreter as interpreter_processes
 from device_agent.virtual.phone_net import PhoneNet
 from device_agent.virtual.profile import Cluster, Profile, list_profiles, load_profile
 from device_agent.virtual.sh.access import check_access
@@ -262,6 +263,9 @@ class VirtualDevice:
         self.net = PhoneNet()
         self._populate()
         self.quota = DiskQuota(self.root, profile.quota_mb << 20)  # every sandbox write is charged here
+        # what one process may use before the low-memory killer kills it: half the phone's RAM,
+        # at most FARM_VIRTUAL_PROCESS_MB (the benchmark's interpreter process gets this budget)
+        self.process_memory_kb = min(profile.mem_total_kb // 2, get_settings().virtual_process_mb * 1024)
         self.logs.add("I", "ActivityManager", "System now ready", pid=880)
 
     # -- the contract ------------------------------------------------------------------------
@@ -605,6 +609,7 @@ class VirtualDevice:
         return "".join(f"{k + ':':<16}{v:>8} kB\n" for k, v in rows)
 
     def close(self) -> None:
+        interpreter_processes.close_for(self)  # the phone's benchmark interpreter processes
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None

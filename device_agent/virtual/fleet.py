@@ -165,8 +165,10 @@ class PhoneFleet:
         auth=True makes it ask the host for an RSA signature; only `allowed_keys` (adbkey.pub text)
         are accepted, others leave it `unauthorized`.
         """
+        from device_agent.virtual.benchmark.interpreter import prewarm
         from device_agent.virtual.device import VirtualDevice
 
+        prewarm()  # the benchmark's interpreter processes fork from it: start it while phones come up
         index = len(self.phones)
         root = self.root / f"phone{index}-{Path(profile).stem}"
         root.mkdir(parents=True, exist_ok=True)
@@ -219,9 +221,9 @@ class PhoneFleet:
 
 def adb_connect(address: str, adb_port: int = 5037, timeout: float = 10.0) -> str:
     """`adb connect ADDRESS` through the adb server on adb_port; returns the server's message."""
-    import adbutils
+    from device_agent.adb_client import FarmAdbClient
 
-    return str(adbutils.AdbClient(host="127.0.0.1", port=adb_port).connect(address, timeout=timeout))
+    return str(FarmAdbClient(host="127.0.0.1", port=adb_port).connect(address, timeout=timeout))
 
 
 # -- `farm phone` -----------------------------------------------------------------------------

@@ -48,15 +48,35 @@ def unsupported_lines(op_names: Iterable[str], supported: frozenset[str]) -> lis
     return lines
 
 
+def cdf_rows(rows: Iterable[Row], total_ms: float) -> list[tuple[Row, float, float]]:
+    """Each node with its % of the total and the running (cdf) %, as a node table lists them.
+
+    Shared by the CSV file here and benchmark_tool's log tables, so both give the same figures."""
+    out = []
+    cdf = 0.0
+    for row in rows:
+        pct = row[3] / total_ms * 100 if total_ms else 0.0
+        cdf += pct
+        out.append((row, pct, cdf))
+    return out
+
+
+def type_summary(rows: list[Row], total_ms: float) -> list[tuple[str, int, float, float, float]]:
+    """ "Summary by node type": (type, count, ms, %, cdf %), the type that took longest first."""
+    groups: dict[str, list[float]] = {}
+    for kind, _, _, avg in rows:
+        groups.setdefault(kind, []).append(avg)
+    by_time = sorted(groups.items(), key=lambda kv: -sum(kv[1]))
+    summed = cdf_rows([(kind, "", 0.0, sum(avgs)) for kind, avgs in by_time], total_ms)
+    return [(kind, len(groups[kind]), ms, pct, cdf) for (kind, _, _, ms), pct, cdf in summed]
+
+
 def _table(title: str, rows: list[Row], total_ms: float) -> list[str]:
     out = [
         f"============================== {title} ==============================",
         "node type, first, avg_ms, %, cdf%, mem KB, times called, name",
     ]
-    cdf = 0.0
-    for kind, label, first, avg in rows:
-        pct = avg / total_ms * 100 if total_ms else 0.0
-        cdf += pct
+    for (kind, label, first, avg), pct, cdf in cdf_rows(rows, total_ms):
         name = label.replace(",", "\t")
         out.append(f"{kind}, {g(first)}, {g(avg)}, {g(pct)}%, {g(cdf)}%, 0, 1, {name}")
     out.append("")
@@ -69,15 +89,8 @@ def _by_type(rows: list[Row], total_ms: float) -> list[str]:
         "============================== Summary by node type ==============================",
         "node type, count, avg_ms, avg %, cdf %, mem KB, times called",
     ]
-    groups: dict[str, list[float]] = {}
-    for kind, _, _, avg in rows:
-        groups.setdefault(kind, []).append(avg)
-    cdf = 0.0
-    for kind, avgs in sorted(groups.items(), key=lambda kv: -sum(kv[1])):
-        ms = sum(avgs)
-        pct = ms / total_ms * 100 if total_ms else 0.0
-        cdf += pct
-        out.append(f"{kind}, {len(avgs)}, {g(ms)}, {g(pct)}%, {g(cdf)}%, 0, {len(avgs)}")
+    for kind, count, ms, pct, cdf in type_summary(rows, total_ms):
+        out.append(f"{kind}, {count}, {g(ms)}, {g(pct)}%, {g(cdf)}%, 0, {count}")
     out.append("")
     return out
 

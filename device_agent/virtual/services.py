@@ -365,7 +365,11 @@ async def legacy_shell_service(device: VirtualDevice, command: str, stream: Stre
 
 async def exec_service(device: VirtualDevice, command: str, stream: StreamIO) -> None:
     """`exec:cmd` (adb exec-in / exec-out): raw bytes both ways, no pty, no exit code; as
-    adbd's raw subprocess, stdout and stderr share the one stream."""
+    adbd's raw subprocess, stdout and stderr share the one stream.
+
+    Nothing tells the host when the command is done with its input: `adb exec-in` exits once
+    its client has handed stdin to the local adb server, often before the phone has the last
+    bytes. Whoever reads back what `exec-in 'cat > f'` wrote waits for the file to be whole."""
     setattr(stream, "lingers", True)  # noqa: B010 - transport.AdbStream's flag; absent elsewhere
     await _run(device, command, stream.write, stream.write, False, Stdin(source=stream.read))
 

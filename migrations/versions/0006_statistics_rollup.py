@@ -91,9 +91,22 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_result_group_rollups_model_id"), "result_group_rollups", ["model_id"])
-    from server.results.rollup import rebuild
+    # the backfill as it was at this revision (submitter a name; 0007 turns it into a user id):
+    # a migration must not run today's rollup SQL against yesterday's columns
+    op.execute(
+        """
+        INSERT INTO result_rollups (model_id, device_id, delegate, public, submitter, n, sum_avg_us,
+                                    sum_sq_avg_us, sum_var_us, min_us, max_us, last_job_id, last_result_id)
+        SELECT r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter, ''), COUNT(*),
+               SUM(r.avg_us), SUM(r.avg_us * r.avg_us), SUM(COALESCE(r.std_us, 0) * COALESCE(r.std_us, 0)),
+               MIN(COALESCE(r.min_us, r.avg_us)), MAX(COALESCE(r.max_us, r.avg_us)), MAX(r.job_id), MAX(r.id)
+        FROM results r JOIN jobs j ON j.id = r.job_id
+        GROUP BY r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter, '')
+        """
+    )
+    from server.results.rollup import rebuild_groups
 
-    rebuild(op.get_bind())
+    rebuild_groups(op.get_bind())
 
 
 def downgrade() -> None:

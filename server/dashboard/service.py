@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, literal, null, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from contracts.labels import unique_phone_labels
 from contracts.vocabulary import (
@@ -146,6 +146,7 @@ class JobRow:
 def jobs(db: Session, principal: Principal, limit: int = 100) -> list[JobRow]:
     q = (
         select(Job, Model.name)
+        .options(selectinload(Job.submitter_user))
         .join(Model, Model.id == Job.model_id)
         .where(job_visible(principal))
         .order_by(Job.id.desc())
@@ -452,7 +453,7 @@ def recent_models_with_results(db: Session, principal: Principal, limit: int) ->
     )
     private = select(r.model_id, func.max(r.last_job_id).label("last")).where(r.public.is_(False))
     if not principal.is_admin:
-        private = private.where(r.submitter == principal.name)
+        private = private.where(principal.mine(r.submitter_id))
     private = private.group_by(r.model_id).order_by(func.max(r.last_job_id).desc()).limit(limit)
     last: dict[int, int] = {}
     for q in (public, private):
@@ -489,7 +490,7 @@ def _public_groups(
         .where(
             ResultRollup.model_id.in_(model_ids),
             ResultRollup.public.is_(False),
-            true() if principal.is_admin else ResultRollup.submitter == principal.name,
+            true() if principal.is_admin else principal.mine(ResultRollup.submitter_id),
         )
         .limit(1)
     )

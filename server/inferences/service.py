@@ -26,6 +26,7 @@ from contracts.output import bound
 from contracts.runs import RunKey
 from contracts.settings import get_settings
 from contracts.vocabulary import RunState
+from server import counters
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.db import utcnow
@@ -67,7 +68,7 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
     tensor = images.to_tensor(img, inp, prep)
     devices = jobs_service.select_devices(db, spec.devices)
 
-    job = Job(model_id=model.id, spec={}, submitter=principal.name, public=spec.public)
+    job = Job(model_id=model.id, spec={}, submitter_id=principal.user_id, public=spec.public)
     db.add(job)
     db.flush()
     where = _dir(job.id)
@@ -129,6 +130,7 @@ def submit(db: Session, principal: Principal, image: BinaryIO, spec: InferenceIn
     ]
     db.add_all(runs)
     db.flush()
+    counters.submitted(db, [r.device_id for r in runs])
     queues = {d.id: d.host.queue for d in devices}
     enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return inference
@@ -166,8 +168,10 @@ def complete_run(
             inference_us=inference_us,
         )
     )
+    now = utcnow()
+    counters.finished(db, (run.state, run.device_id), RunState.succeeded, None, run.started_at, now)
     run.state = RunState.succeeded
-    run.finished_at = utcnow()
+    run.finished_at = now
     run.raw_output, run.output_bytes = bound(raw_output)
     run.command = command
     db.execute(update(Device).where(Device.id == run.device_id).values(consecutive_failures=0))

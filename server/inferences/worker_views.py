@@ -13,16 +13,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
 from contracts.runs import CompleteReply, RunKey
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
-from server.devices.models import Device, FarmHost
+from server.devices.models import Device
 from server.inferences import render, service
 from server.inferences.models import Inference
 from server.jobs.models import Job, Run
+from server.jobs.service import check_host_needs
 from server.models.models import Model
 
 router = APIRouter(tags=["runs (workers)"])
@@ -86,19 +86,7 @@ def inference_input(db: DB, agent: Agent, inference_id: IdPath) -> FileResponse:
     inference = db.get(Inference, inference_id)
     if inference is None:
         raise NotFound("inference", inference_id)
-    if agent.host is not None:  # a host-bound token: only a host with a run of this inference
-        hosts = set(
-            db.scalars(
-                select(FarmHost.name)
-                .join(Device, Device.host_id == FarmHost.id)
-                .join(Run, Run.device_id == Device.id)
-                .where(Run.job_id == inference.job_id)
-            )
-        )
-        if agent.host not in hosts:
-            raise ProblemError(
-                403, "Forbidden", f"No run of inference {inference_id} is on host {agent.host!r}."
-            )
+    check_host_needs(db, agent, f"the input of inference {inference_id}", Run.job_id == inference.job_id)
     path = Path(inference.input_path)
     if not path.is_file():
         raise ProblemError(

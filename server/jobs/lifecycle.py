@@ -14,6 +14,9 @@ Quarantine invariants (see contracts/failures.py for the rule on one run):
   taken off their phones' counts (a conditional UPDATE that never goes below zero; an
   automatic quarantine whose count falls under the threshold is lifted);
 - raw output is stored bounded (contracts.output.bound), its full size in `output_bytes`.
+
+Every transition also records its deltas in server/counters.py (what /metrics reads), applied
+by the same commit.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from contracts.vocabulary import (
     JobState,
     RunState,
 )
+from server import counters
 from server.binaries.service import list_binaries, needs_flex
 from server.db import utcnow
 from server.devices.models import Device
@@ -94,20 +98,36 @@ def _twin(db: Session, run: Run) -> Device | None:
 
 def _requeue(db: Session, run: Run) -> Target | None:
     """Put a run back in the queue, on a twin phone if its own is away. Returns what to dispatch."""
+    before = (run.state, run.device_id)
     run.state = RunState.queued
     run.heartbeat_at = None
     run.queued_at = utcnow()
     device = db.get(Device, run.device_id)
+    target = None
     if device is not None and runnable(device):
-        return Target(run.id, device.host.queue)
-    twin = _twin(db, run)
-    if twin is None:
-        return None  # waits for its phone (or a twin) to come back: see `wake_waiting_runs`
-    run.device_id = twin.id
-    return Target(run.id, twin.host.queue)
+        target = Target(run.id, device.host.queue)
+    elif (twin := _twin(db, run)) is not None:
+        run.device_id = twin.id
+        target = Target(run.id, twin.host.queue)
+    # else it waits for its phone (or a twin) to come back: see `wake_waiting_runs`
+    counters.requeued(db, before, run.device_id)
+    return target
 
 
-def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
+def claim(db: Session, run_id: int, worker: str, *, fair: bool = True) -> ClaimResult:
+    """Take a run and its phone's lease; the phone's fair turn when the run is only queued.
+
+    The broker delivers a host's messages in submission order, so when a message finds its
+    phone free, claiming exactly its run would let a flood of one user's messages set the
+    order (every time a phone frees up, the next message in the flood takes it). Instead a
+    queued run's message claims the phone's fair next run (`next_run`), which may be another
+    run: the reply's claim says which. Nothing is lost or run twice: the other run is locked
+    (SKIP LOCKED: a run another claim is taking is left to it, and this one is claimed) and taken
+    with the same conditional updates; the message's own run stays queued, and the worker that
+    claims drains the phone (claim-next) until its queue is empty, so it takes that run in turn
+    (and the reconciler re-sends any queued run left waiting). `fair=False` for claim-next,
+    which already chose by `next_run`.
+    """
     run = _lock_run(db, run_id)
     if run is None or run.state in (RunState.succeeded, RunState.failed, RunState.cancelled):
         return ClaimResult(ClaimOutcome.finished)
@@ -130,6 +150,8 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
         # (and takes this run next), and their UPDATEs queued behind its heartbeats and results
         db.rollback()
         return ClaimResult(ClaimOutcome.busy)
+    if fair and run.state == RunState.queued:
+        run = _fair_turn(db, run)
     leased = db.execute(
         update(Device)
         .where(
@@ -145,6 +167,7 @@ def claim(db: Session, run_id: int, worker: str) -> ClaimResult:
     if leased.rowcount == 0:  # type: ignore[attr-defined]
         db.rollback()
         return ClaimResult(ClaimOutcome.busy)
+    counters.started(db, (run.state, run.device_id), device.id)
     run.state = RunState.running
     run.attempts += 1
     run.started_at = now
@@ -197,7 +220,20 @@ def claim_next(db: Session, device_id: int, worker: str) -> ClaimResult:
     next_id = next_run(db, device_id)  # fair across submitters (round robin), then oldest
     if next_id is None:
         return ClaimResult(ClaimOutcome.finished)
-    return claim(db, next_id, worker)
+    return claim(db, next_id, worker, fair=False)
+
+
+def _fair_turn(db: Session, run: Run) -> Run:
+    """The queued run this run's phone should take now (locked), or `run` itself."""
+    pick = next_run(db, run.device_id)
+    if pick is None or pick == run.id:
+        return run
+    other = db.scalar(
+        select(Run)
+        .where(Run.id == pick, Run.state == RunState.queued, Run.device_id == run.device_id)
+        .with_for_update(skip_locked=True)
+    )
+    return other or run
 
 
 def beat(db: Session, run_id: int, device_id: int) -> bool:
@@ -222,7 +258,7 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
         release(db, claim_)  # cancelled or taken over: nothing to store, but the phone is free
         return False
     now = utcnow()
-    job = db.execute(select(Job.model_id, Job.public, Job.submitter).where(Job.id == run.job_id)).one()
+    job = db.execute(select(Job.model_id, Job.public, Job.submitter_id).where(Job.id == run.job_id)).one()
     stored = Result(
         run_id=run.id,
         job_id=run.job_id,
@@ -234,7 +270,9 @@ def complete(db: Session, claim_: RunKey, result: ResultRecord, raw_output: str,
     )
     db.add(stored)
     db.flush()
-    rollup.add(db, stored, job.public, job.submitter)  # same transaction as the result
+    rollup.add(db, stored, job.public, job.submitter_id)  # same transaction as the result
+    counters.bump(db, counters.RESULTS)
+    counters.finished(db, (run.state, run.device_id), RunState.succeeded, None, run.started_at, now)
     run.state = RunState.succeeded
     run.finished_at = now
     run.raw_output, run.output_bytes = bound(raw_output)
@@ -270,6 +308,7 @@ def fail(
     device = db.get(Device, run.device_id)
     assert device is not None
     release_lease(db, device.id, run.id)
+    before = (run.state, run.device_id)
     target = None
     if device_lost:
         device.state = DeviceState.offline.value
@@ -280,12 +319,14 @@ def fail(
             run.state = RunState.failed
             run.error = f"{run.error} (gave up after {run.attempts} attempts)"
             run.finished_at = utcnow()
+            counters.finished(db, before, RunState.failed, run.blame)
     else:
         run.state = RunState.failed
         run.finished_at = utcnow()
         run.failure_kind = kind_of(error)
         blame = FailureCause.host_misconfigured if cause == FailureCause.host_misconfigured else None
         run.blame = (blame or _blame(db, run)).value
+        counters.finished(db, before, RunState.failed, run.blame)
         if run.blame == Blame.phone:  # quarantine is for failures the phone causes
             db.execute(
                 update(Device)
@@ -382,6 +423,7 @@ def reconcile(db: Session) -> list[Target]:
     ):
         release_lease(db, run.device_id, run.id)
         if run.attempts >= get_settings().max_attempts:
+            counters.finished(db, (run.state, run.device_id), RunState.failed, run.blame)
             run.state = RunState.failed
             run.error = (
                 run.error or "worker stopped responding"
@@ -407,6 +449,7 @@ def reconcile(db: Session) -> list[Target]:
                 select(Run).where(Run.device_id == device_id, Run.state == RunState.queued)
             ):
                 if (twin := _twin(db, run)) is not None:
+                    counters.moved(db, (run.state, run.device_id), (run.state, twin.id))
                     run.device_id = twin.id
                     run.queued_at = now
                     out.append(Target(run.id, twin.host.queue))
@@ -429,26 +472,31 @@ def reconcile(db: Session) -> list[Target]:
 def next_run(db: Session, device_id: int) -> int | None:
     """The queued run this phone should take next: fair across users, then oldest first.
 
-    Round robin by owner: the submitter this phone served longest ago (or never) goes first,
-    so a user with 7,000 queued runs cannot make another user's one run wait behind them.
-    Within a submitter, the oldest run first.
+    Round robin by owner (the submitting user's id, so one person's several tokens count
+    once): the user this phone served longest ago (or never) goes first, so a user with
+    7,000 queued runs cannot make another user's one run wait behind them. Within a
+    user, the oldest run first.
     """
     firsts = dict(
         db.execute(
-            select(Job.submitter, func.min(Run.id))
+            select(Job.submitter_id, func.min(Run.id))
             .join(Job, Job.id == Run.job_id)
             .where(Run.device_id == device_id, Run.state == RunState.queued)
-            .group_by(Job.submitter)
+            .group_by(Job.submitter_id)
         ).all()
     )
     if not firsts:
         return None
     served = dict(
         db.execute(
-            select(Job.submitter, func.max(Run.started_at))
+            select(Job.submitter_id, func.max(Run.started_at))
             .join(Job, Job.id == Run.job_id)
-            .where(Run.device_id == device_id, Run.started_at.is_not(None), Job.submitter.in_(list(firsts)))
-            .group_by(Job.submitter)
+            .where(
+                Run.device_id == device_id,
+                Run.started_at.is_not(None),
+                Job.submitter_id.in_([o for o in firsts if o is not None]),
+            )
+            .group_by(Job.submitter_id)
         ).all()
     )
     never = utcnow() - timedelta(days=365 * 100)

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from contracts.vocabulary import JobState, RunState
+from server.auth.models import User
 from server.db import Base, utcnow
 
 
@@ -23,13 +24,20 @@ class Job(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(16), default=JobState.queued, index=True)
-    submitter: Mapped[str | None] = mapped_column(String(128))
+    # the submitting user (NULL: the farm's own); visibility, quotas and fairness key on this id
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     public: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     runs: Mapped[list[Run]] = relationship(back_populates="job", order_by="Run.id")
+    submitter_user: Mapped[User | None] = relationship()
+
+    @property
+    def submitter(self) -> str | None:
+        """The submitter's user name, as the API and the pages show it."""
+        return self.submitter_user.name if self.submitter_user else None
 
 
 class Run(Base):

@@ -17,17 +17,46 @@ from contracts.vocabulary import (
     JobState,
     RunState,
 )
+from server import counters
 from server.api.errors import NotFound, ProblemError
 from server.auth.service import Principal
 from server.binaries.service import check_devices, needs_flex
 from server.db import utcnow
-from server.devices.models import Device
+from server.devices.models import Device, FarmHost
 from server.devices.service import runnable
 from server.jobs.models import Job, Run
 from server.jobs.schemas import BenchmarkIn, DeviceSelector, JobOut, Progress, ResultOut, RunOut
 from server.models.service import find_model
 from server.queue import enqueue
 from server.results.models import Result
+
+
+def check_host_needs(db: Session, agent: Principal, what: str, *needed: ColumnElement[bool]) -> None:
+    """403 unless a queued or running run on a phone of the agent's host needs `what`.
+
+    Why: a host-bound agent token is what a farm host keeps on disk; if that host is
+    compromised it must not read every private model and image of the farm, only the files
+    its own phones are about to run. `needed` narrows the runs (Job.model_id == ..., Run.job_id
+    == ...). Admins and unbound agent tokens (the embedded farm's) keep full access.
+    """
+    if agent.host is None or agent.is_admin:
+        return
+    active = (
+        select(Run.id)
+        .join(Job, Job.id == Run.job_id)
+        .join(Device, Device.id == Run.device_id)
+        .join(FarmHost, FarmHost.id == Device.host_id)
+        .where(FarmHost.name == agent.host, Run.state.in_(ACTIVE_RUN_STATES), *needed)
+        .limit(1)
+    )
+    if db.scalar(active) is None:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"The agent token of host {agent.host!r} may fetch {what} only while a queued or running run "
+            f"on one of that host's phones needs it, and none does: fetch it from the host that runs it, "
+            "or with an admin or unbound agent token.",
+        )
 
 
 def available_socs(devices: list[Device]) -> list[str]:
@@ -149,7 +178,7 @@ def check_quota(db: Session, principal: Principal, new_runs: int) -> None:
         select(func.count())
         .select_from(Run)
         .join(Job, Job.id == Run.job_id)
-        .where(Job.submitter == principal.name, Run.state.in_(ACTIVE_RUN_STATES))
+        .where(principal.mine(Job.submitter_id), Run.state.in_(ACTIVE_RUN_STATES))
     )
     if (pending or 0) + new_runs > settings.max_queued_runs_per_user:
         raise ProblemError(
@@ -172,7 +201,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     # a job inherits its model's privacy (a public job shows its model's name and hash)
     # unless the submitter says otherwise
     public = req.public if req.public is not None else model.public
-    job = Job(model_id=model.id, spec=spec, submitter=principal.name, public=public)
+    job = Job(model_id=model.id, spec=spec, submitter_id=principal.user_id, public=public)
     db.add(job)
     db.flush()
     runs = [
@@ -183,6 +212,7 @@ def create_job(db: Session, principal: Principal, req: BenchmarkIn) -> Job:
     ]
     db.add_all(runs)
     db.flush()
+    counters.submitted(db, [r.device_id for r in runs])
     queues = {d.id: d.host.queue for d in devices}
     enqueue(db, [(r.id, queues[r.device_id]) for r in runs])
     return job
@@ -196,11 +226,11 @@ def job_visible(principal: Principal) -> ColumnElement[bool]:
     """
     if principal.is_admin:
         return true()
-    return or_(Job.public, Job.submitter == principal.name)
+    return or_(Job.public, principal.mine(Job.submitter_id))
 
 
 def can_see(job: Job, principal: Principal) -> bool:
-    return job.public or principal.is_admin or job.submitter == principal.name
+    return job.public or principal.is_admin or principal.owns(job.submitter_id)
 
 
 def get_job(db: Session, principal: Principal, job_id: int) -> Job:
@@ -215,7 +245,7 @@ def list_jobs(
 ) -> list[Job]:
     query = (
         select(Job)
-        .options(*([selectinload(Job.runs)] if with_runs else []))
+        .options(selectinload(Job.submitter_user), *([selectinload(Job.runs)] if with_runs else []))
         .where(job_visible(principal))
         .order_by(Job.id.desc())
         .limit(limit)
@@ -304,16 +334,24 @@ def job_summaries(db: Session, jobs: list[Job]) -> list[JobOut]:
 
 def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
     job = get_job(db, principal, job_id)
-    if not (principal.is_admin or job.submitter == principal.name):
+    if not (principal.is_admin or principal.owns(job.submitter_id)):
         raise ProblemError(403, "Forbidden", "Only the submitter or an admin can cancel this benchmark.")
     if job.state in TERMINAL_JOB_STATES:
         raise ProblemError(409, "Already finished", f"Benchmark {job_id} is already {job.state}.")
     now = utcnow()
+    # locked first, so the counters move by exactly the runs this UPDATE cancels
+    active = db.execute(
+        select(Run.state, Run.device_id)
+        .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
+        .with_for_update()
+    ).all()
     db.execute(
         update(Run)
         .where(Run.job_id == job.id, Run.state.in_(ACTIVE_RUN_STATES))
         .values(state=RunState.cancelled, finished_at=now, error="cancelled by " + principal.name)
     )
+    for state, device_id in active:
+        counters.finished(db, (state, device_id), RunState.cancelled)
     job.state = JobState.cancelled
     job.finished_at = now
     db.flush()

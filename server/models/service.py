@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from contracts.settings import get_settings
 from contracts.tflite import TFLiteError, inspect_file
@@ -83,7 +83,7 @@ def store_model(
         zoo_name = _check_zoo_name(db, owner, zoo_name)
     limit = get_settings().max_upload_mb << 20
     tmp, sha, size = _spool(stream, limit)
-    owner_name = owner.name if owner else None
+    owner_id = owner.user_id if owner else None
     try:
         if size == 0:
             raise ProblemError(422, "Empty file", "The uploaded file is empty; send a .tflite model.")
@@ -91,7 +91,7 @@ def store_model(
             info = inspect_file(tmp)  # in a child process with CPU and memory limits
         except TFLiteError as exc:
             raise ProblemError(422, "Not a TFLite model", f"{name}: {exc}") from exc
-        existing = _own_copy(db, sha, owner_name)
+        existing = _own_copy(db, sha, owner_id)
         if existing is not None:
             return existing, False
         final = get_settings().model_store / f"{sha}.tflite"
@@ -104,7 +104,7 @@ def store_model(
             outputs=[t.as_dict() for t in info.outputs],
             operators=list(info.operators),
             path=str(final.resolve()),
-            owner=owner_name,
+            owner_id=owner_id,
             public=public,
             zoo_name=zoo_name,
         )
@@ -112,7 +112,7 @@ def store_model(
             with db.begin_nested():  # two uploads of the same bytes at once: one record, no 500
                 db.add(model)
         except IntegrityError:
-            again = _own_copy(db, sha, owner_name)
+            again = _own_copy(db, sha, owner_id)
             if again is None:
                 raise
             return again, False
@@ -121,8 +121,8 @@ def store_model(
         tmp.unlink(missing_ok=True)
 
 
-def _own_copy(db: Session, sha: str, owner_name: str | None) -> Model | None:
-    owned = Model.owner.is_(None) if owner_name is None else Model.owner == owner_name
+def _own_copy(db: Session, sha: str, owner_id: int | None) -> Model | None:
+    owned = Model.owner_id.is_(None) if owner_id is None else Model.owner_id == owner_id
     return db.scalar(select(Model).where(Model.sha256 == sha, owned).order_by(Model.id).limit(1))
 
 
@@ -143,16 +143,17 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     """SQL filter: public models, plus the caller's own, plus everything for admins."""
     if principal.is_admin:
         return true()
-    return or_(Model.public, Model.owner == principal.name)
+    return or_(Model.public, principal.mine(Model.owner_id))
 
 
 def list_models(db: Session, principal: Principal) -> list[Model]:
-    return list(db.scalars(select(Model).where(visible(principal)).order_by(Model.id.desc())))
+    query = select(Model).options(selectinload(Model.owner_user)).where(visible(principal))
+    return list(db.scalars(query.order_by(Model.id.desc())))
 
 
 def get_model(db: Session, principal: Principal, model_id: int) -> Model:
     model = db.get(Model, model_id)
-    if model is None or not (model.public or principal.is_admin or model.owner == principal.name):
+    if model is None or not (model.public or principal.is_admin or principal.owns(model.owner_id)):
         raise NotFound("model", model_id)
     return model
 
@@ -165,7 +166,7 @@ def find_model(db: Session, principal: Principal, ref: str) -> Model:
     matches; otherwise 409 with the candidates, never whichever row comes first.
     """
     query = select(Model).where(visible(principal))
-    mine = Model.owner == principal.name
+    mine = principal.mine(Model.owner_id)
     if ref.isdecimal():
         rows = list(db.scalars(query.where(Model.id == int(ref))))
     elif re.fullmatch(r"[0-9a-f]{8,64}", ref):
@@ -174,7 +175,7 @@ def find_model(db: Session, principal: Principal, ref: str) -> Model:
                 query.where(Model.sha256.startswith(ref)).order_by(mine.desc(), Model.id.desc()).limit(20)
             )
         )
-        own = [m for m in rows if m.owner == principal.name]
+        own = [m for m in rows if principal.owns(m.owner_id)]
         rows = own[:1] or rows
     else:
         own = db.scalar(

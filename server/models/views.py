@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from contracts.wire import NO_NUL
 from server.api.deps import DB, Agent, IdPath, Submitter, Viewer
 from server.api.errors import ProblemError
+from server.jobs.models import Job
+from server.jobs.service import check_host_needs
 from server.models import service
 from server.models.models import Model
 
@@ -78,13 +80,16 @@ def get_model(db: DB, principal: Viewer, model_id: IdPath) -> ModelOut:
 @router.get(
     "/{model_id}/file",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}, 410: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}, 403: {}, 404: {}, 410: {}},
     summary="Agent: the model's bytes, streamed (workers cache them by sha256)",
 )
-def model_file(db: DB, _: Agent, model_id: IdPath) -> FileResponse:
+def model_file(db: DB, agent: Agent, model_id: IdPath) -> FileResponse:
+    """A host-bound agent gets a private model only while its host has a run that needs it."""
     model = db.get(Model, model_id)
     if model is None:
         raise ProblemError(404, "Not found", f"No model with id {model_id}.")
+    if not model.public:
+        check_host_needs(db, agent, f"private model {model_id}", Job.model_id == model.id)
     path = Path(model.path)
     if not path.is_file():
         raise ProblemError(

@@ -109,17 +109,18 @@ class ResultRollup(Base):
     Why: the leaderboard and comparison pages aggregate every result; at 400,000 results a
     GROUP BY over `results` costs half a second and more. These rows hold the sums those
     pages need (count, sum and sum of squares of the averages, summed variances, min, max),
-    so a page reads thousands of rows, not hundreds of thousands. `public`/`submitter` are
-    the job's, so visibility filters the same way as on results.
+    so a page reads thousands of rows, not hundreds of thousands. `public`/`submitter_id` are
+    the job's, so visibility filters the same way as on results (`submitter_id` is 0, not NULL,
+    for the farm's own jobs: it is part of the upsert's key and NULLs never conflict).
     """
 
     __tablename__ = "result_rollups"
     __table_args__ = (
         UniqueConstraint(
-            "model_id", "device_id", "delegate", "public", "submitter", name="uq_result_rollups_key"
+            "model_id", "device_id", "delegate", "public", "submitter_id", name="uq_result_rollups_key"
         ),
         Index("ix_result_rollups_model", "model_id", "delegate"),
-        Index("ix_result_rollups_private", "public", "submitter", "model_id"),
+        Index("ix_result_rollups_private", "public", "submitter_id", "model_id"),
         Index("ix_result_rollups_last_result", "last_result_id"),
     )
 
@@ -128,7 +129,7 @@ class ResultRollup(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     delegate: Mapped[str] = mapped_column(String(16))
     public: Mapped[bool] = mapped_column(Boolean)
-    submitter: Mapped[str] = mapped_column(String(128))
+    submitter_id: Mapped[int] = mapped_column(default=0)  # a user id; 0: the farm's own (no FK: derived rows)
     n: Mapped[int] = mapped_column(default=0)
     sum_avg_us: Mapped[float] = mapped_column(Float, default=0.0)
     sum_sq_avg_us: Mapped[float] = mapped_column(Float, default=0.0)

@@ -36,13 +36,13 @@ from server.devices.models import Device
 from server.results.models import Result, ResultGroupRollup, ResultRollup
 
 REBUILD_SQL = """
-INSERT INTO result_rollups (model_id, device_id, delegate, public, submitter, n, sum_avg_us, sum_sq_avg_us,
+INSERT INTO result_rollups (model_id, device_id, delegate, public, submitter_id, n, sum_avg_us, sum_sq_avg_us,
                             sum_var_us, min_us, max_us, last_job_id, last_result_id)
-SELECT r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter, ''), COUNT(*), SUM(r.avg_us),
+SELECT r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter_id, 0), COUNT(*), SUM(r.avg_us),
        SUM(r.avg_us * r.avg_us), SUM(COALESCE(r.std_us, 0) * COALESCE(r.std_us, 0)),
        MIN(COALESCE(r.min_us, r.avg_us)), MAX(COALESCE(r.max_us, r.avg_us)), MAX(r.job_id), MAX(r.id)
 FROM results r JOIN jobs j ON j.id = r.job_id
-GROUP BY r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter, '')
+GROUP BY r.model_id, r.device_id, r.delegate, j.public, COALESCE(j.submitter_id, 0)
 """
 
 
@@ -107,7 +107,7 @@ def rebuild_groups(conn: Connection) -> None:
     conn.execute(insert(ResultGroupRollup).from_select(cols, q))
 
 
-def add(db: Session, result: Result, public: bool, submitter: str | None) -> None:
+def add(db: Session, result: Result, public: bool, submitter_id: int | None) -> None:
     """Count one new result (already flushed, so it has an id) in its rollup row."""
     low = result.min_us if result.min_us is not None else result.avg_us
     high = result.max_us if result.max_us is not None else result.avg_us
@@ -117,7 +117,7 @@ def add(db: Session, result: Result, public: bool, submitter: str | None) -> Non
         "device_id": result.device_id,
         "delegate": result.delegate,
         "public": public,
-        "submitter": submitter or "",
+        "submitter_id": submitter_id or 0,
         "n": 1,
         "sum_avg_us": result.avg_us,
         "sum_sq_avg_us": result.avg_us * result.avg_us,
@@ -132,7 +132,7 @@ def add(db: Session, result: Result, public: bool, submitter: str | None) -> Non
     least, greatest = (func.least, func.greatest) if postgres else (func.min, func.max)
     t, x = ResultRollup.__table__.c, stmt.excluded
     stmt = stmt.on_conflict_do_update(
-        index_elements=["model_id", "device_id", "delegate", "public", "submitter"],
+        index_elements=["model_id", "device_id", "delegate", "public", "submitter_id"],
         set_={
             "n": t.n + 1,
             "sum_avg_us": t.sum_avg_us + x.sum_avg_us,
@@ -199,4 +199,4 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     """The rollup rows of the jobs the caller may see (as dashboard.service.job_visible)."""
     if principal.is_admin:
         return true()
-    return or_(ResultRollup.public, ResultRollup.submitter == principal.name)
+    return or_(ResultRollup.public, principal.mine(ResultRollup.submitter_id))

@@ -51,11 +51,14 @@ def api(
     get_settings.cache_clear()
 
 
-def make_token(role: str, name: str | None = None) -> dict[str, str]:
+def make_token(role: str, user: str | None = None) -> dict[str, str]:
+    """Headers with a new token of `user` (default: one user per role); the same user twice is
+    one person's two tokens, sharing their work."""
     from contracts.vocabulary import Role
-    from server.auth.service import create_token
+    from server.auth.service import create_token, free_token_name
     from server.db import session_scope
 
+    user = user or f"{role}-user"
     with session_scope() as db:
-        token = create_token(db, name or f"{role}-user", Role(role))
+        token = create_token(db, free_token_name(db, user, user), Role(role), user=user)
     return {"Authorization": f"Bearer {token}"}

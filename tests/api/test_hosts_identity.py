@@ -14,11 +14,12 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_segmenter.tfl
 
 def host_token(host: str) -> dict[str, str]:
     from contracts.vocabulary import Role
-    from server.auth.service import create_token
+    from server.auth.service import create_token, free_token_name
     from server.db import session_scope
 
+    user = f"agent {host}"
     with session_scope() as db:
-        token = create_token(db, f"agent {host}", Role.agent, host)
+        token = create_token(db, free_token_name(db, user, user), Role.agent, host, user=user)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -44,6 +44,10 @@ def test_an_inference_run_fetches_its_input_by_sha256_and_uploads_its_output(api
     assert ok.status_code == 200 and ok.json() == {"stored": True}
     again = api.post(url, data=key, files={"file": ("o", right)}, headers=a)
     assert again.json() == {"stored": False}  # a retried upload stores nothing twice
+    cancel = api.post(f"/api/v1/benchmarks/{claim['job_id']}/cancel", headers=make_token("admin"))
+    assert cancel.status_code == 200, cancel.text
+    gone = api.get(path, headers=a)  # every run is over: the host has no more need of the input
+    assert gone.status_code == 403 and "queued or running run" in gone.json()["detail"]
 
 
 def test_a_benchmark_request_cannot_pose_as_an_inference(api: TestClient) -> None:

@@ -122,6 +122,36 @@ def test_the_same_bytes_from_another_user_make_their_own_model_and_leak_nothing(
     assert again.status_code == 200 and again.json()["id"] == body["id"]
 
 
+def _token_named(name: str, user: str) -> dict[str, str]:
+    from contracts.vocabulary import Role
+    from server.auth.service import create_token
+    from server.db import session_scope
+
+    with session_scope() as db:
+        return {"Authorization": "Bearer " + create_token(db, name, Role.submitter, user=user)}
+
+
+def test_two_tokens_with_the_same_name_for_different_users_do_not_share_private_models(
+    api: TestClient,
+) -> None:
+    alice, bob = _token_named("cli", "alice"), _token_named("cli", "bob")
+    private = _upload(api, alice, "secret-net.tflite", public="false").json()
+    assert private["owner"] == "alice"
+    body = {"model": "secret-net.tflite", "devices": {"all": True}, **QUICK}
+    assert api.get("/api/v1/models", headers=bob).json() == []
+    assert api.get(f"/api/v1/models/{private['id']}", headers=bob).status_code == 404
+    assert api.post("/api/v1/benchmarks", headers=bob, json=body).status_code == 422  # no such model for bob
+    _phone(api)
+    job = api.post("/api/v1/benchmarks", headers=alice, json=body)
+    assert job.status_code == 202 and job.json()["submitter"] == "alice"
+    assert api.get(f"/api/v1/benchmarks/{job.json()['id']}", headers=bob).status_code == 404
+    assert api.get("/api/v1/benchmarks", headers=bob).json() == []
+    assert api.post(f"/api/v1/benchmarks/{job.json()['id']}/cancel", headers=bob).status_code == 404
+    # bob's own upload of the same bytes is his record, resolved first by its name
+    mine = _upload(api, bob, "secret-net.tflite", public="false").json()
+    assert mine["id"] != private["id"] and mine["owner"] == "bob"
+
+
 @pytest.mark.own_database  # concurrent requests need concurrent transactions
 def test_concurrent_uploads_of_the_same_bytes_never_answer_500(api: TestClient) -> None:
     h = make_token("submitter", "eager")
@@ -304,12 +334,14 @@ def test_a_second_users_one_run_does_not_wait_behind_the_first_users_queue(api: 
     from server.jobs import lifecycle
 
     _phone(api)
-    greedy, modest = make_token("submitter", "greedy"), make_token("submitter", "modest")
-    model = _upload(api, greedy).json()
+    # greedy submits from two tokens (laptop and CI): still one user, one turn of the round robin
+    greedy = [make_token("submitter", "greedy"), make_token("submitter", "greedy")]
+    modest = make_token("submitter", "modest")
+    model = _upload(api, greedy[0]).json()
     many = {"model": str(model["id"]), "devices": {"all": True}, **QUICK}
     many |= {"threads": list(range(1, 9)), "delegates": ["cpu", "xnnpack", "gpu", "nnapi"]}
-    for _ in range(3):
-        assert api.post("/api/v1/benchmarks", headers=greedy, json=many).status_code == 202
+    for i in range(3):
+        assert api.post("/api/v1/benchmarks", headers=greedy[i % 2], json=many).status_code == 202
     one = api.post("/api/v1/benchmarks", headers=modest, json={**many, "threads": [1], "delegates": ["cpu"]})
     wanted = one.json()["runs"][0]["id"]
     order = []

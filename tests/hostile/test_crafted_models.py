@@ -13,10 +13,10 @@ from tests.hostile.crafted import crafted, huge_dims, many_inputs, shared_operat
 
 
 def test_a_tensor_with_100k_huge_dims_is_refused_for_its_rank_without_multiplying_them() -> None:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     with pytest.raises(TFLiteError, match="at most 16"):
         inspect_tflite(huge_dims())
-    assert time.perf_counter() - t0 < 1.0  # generous: it took 26 s when it multiplied
+    assert time.thread_time() - t0 < 1.0  # CPU s, not wall: generous; 26 s when it multiplied
 
 
 def test_100k_subgraph_inputs_are_refused_instead_of_stored() -> None:
@@ -25,10 +25,10 @@ def test_100k_subgraph_inputs_are_refused_instead_of_stored() -> None:
 
 
 def test_10k_operators_sharing_one_10k_input_vector_check_it_once() -> None:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     info = inspect_tflite(shared_operator_inputs())
     assert info.op_count == 10_000
-    assert time.perf_counter() - t0 < 2.0  # generous: 100M checks took 4.4 s
+    assert time.thread_time() - t0 < 2.0  # CPU s: generous; 100M checks took 4.4 s
 
 
 def test_dims_within_the_rank_limit_saturate_instead_of_growing_bignums() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostile.conftest import unallocatable_model
+from tests.hostile.crafted import crafted
 from tests.integration.conftest import FIXTURE_MODEL
 from tests.stack import AdbServer, FarmStack
 
@@ -101,3 +102,26 @@ def test_a_phone_with_hostile_properties_registers_bounded_and_the_others_still_
     bad = online[hostile.address]
     assert bad["sdk"] is None and len(bad["manufacturer"]) == 64 and len(bad["model"]) == 128
     assert online[normal.address]["sdk"] is not None
+
+
+def test_a_model_the_low_memory_killer_kills_is_the_models_failure_and_quarantines_no_phone(
+    prod: FarmStack, adb_server: AdbServer, fleet, tmp_path: Path
+) -> None:
+    (phone,) = _start(prod, adb_server, fleet, ["sdm845"])  # one phone: no second phone's evidence
+    phone.device.process_memory_kb = 300 * 1024  # the phone's budget for one process, made small
+    huge = tmp_path / "huge.tflite"  # declares 183 MB of tensors, takes ~750 MB at AllocateTensors
+    huge.write_bytes(crafted(dims=[1, 4000, 4000, 3], constant=False))
+    model = prod.upload(huge)
+    body = {"model": str(model["id"]), "devices": {"all": True}, **QUICK, "threads": [1, 2, 3]}
+    resp = prod.http.post("/benchmarks", json=body)
+    assert resp.status_code == 202, resp.text
+    job = prod.wait_job(resp.json()["id"], 120)
+    assert job["state"] == "failed"
+    assert {r["failure_kind"] for r in job["runs"]} == {"out_of_memory"}, job["runs"]
+    assert {r["blame"] for r in job["runs"]} == {"model"}, job["runs"]
+    assert [d["state"] for d in prod.devices()] == ["online"]  # 3 failures, quarantine after 2: none
+    good = prod.upload(FIXTURE_MODEL)
+    again = prod.http.post("/benchmarks", json={**body, "model": str(good["id"]), "threads": [1]})
+    assert again.status_code == 202, again.text
+    assert prod.wait_job(again.json()["id"], 120)["state"] == "succeeded", prod.logs()
+    prod.assert_exactly_once()

@@ -81,11 +81,12 @@ def cancel_submitted(stack: FarmStack, proc: subprocess.CompletedProcess[str]) -
 
 def token(role: str) -> str:
     from contracts.vocabulary import Role
-    from server.auth.service import create_token
+    from server.auth.service import create_token, free_token_name
     from server.db import session_scope
 
+    user = f"cli-{role}"
     with session_scope() as db:
-        return create_token(db, f"cli-{role}", Role(role))
+        return create_token(db, free_token_name(db, user, user), Role(role), user=user)
 
 
 def test_farm_devices_with_the_api_elsewhere_says_where_it_looked(farm: FarmStack) -> None:

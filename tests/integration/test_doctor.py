@@ -103,3 +103,39 @@ def test_doctor_passes_on_a_healthy_farm_and_names_the_fix_for_each_failure(
         adb_server.client.connect(locked.address, timeout=5)
         r = wait_for(lambda: "unauthorized" in (x := doctor(env)).stdout and x, 30, 1.0, "unauthorized phone")
         assert r.returncode == 1 and "accept the RSA prompt on the phone" in failing(r)
+
+
+def test_the_worker_check_asks_the_configured_broker_and_says_which(tmp_path: Path) -> None:
+    import uuid
+
+    from cli.doctor import check_worker
+    from contracts.broker import make_celery, send_runs
+    from contracts.settings import Settings
+
+    # the embedded farm: its SQLite broker file, no Redis anywhere
+    embedded = Settings(data_dir=tmp_path / "farm", broker_url="", host_name="labA")
+    path = (tmp_path / "farm" / "broker.db").resolve()
+    missing = check_worker(embedded)
+    assert not missing.ok and f"the embedded SQLite broker {path}" in missing.detail
+    assert "FARM_DATA_DIR" in missing.fix and not path.exists()  # looked, created nothing
+    send_runs(make_celery(settings=embedded), [(1, "host.labA"), (2, "host.labA")])
+    seen = check_worker(embedded)
+    assert seen.ok and seen.warning, seen
+    assert f"the embedded SQLite broker {path} is reachable, 2 run(s) waiting in host.labA" in seen.detail
+
+    # a Redis broker that is down: named (password masked), not reachable, how to fix
+    port = free_port()
+    down = check_worker(Settings(broker_url=f"redis://:secret@127.0.0.1:{port}/0", host_name="labA"))
+    assert not down.ok and f"the Redis broker redis://:**@127.0.0.1:{port}/0 is not reachable" in down.detail
+    assert "secret" not in down.detail and "FARM_BROKER_URL" in down.fix
+
+    # a Redis broker that is up, with no worker on this host's queue
+    prefix = f"doctor_{uuid.uuid4().hex[:8]}:"
+    idle = check_worker(
+        Settings(broker_url="redis://127.0.0.1:6379/15", broker_prefix=prefix, host_name="labA")
+    )
+    assert not idle.ok and "'farm worker'" in idle.fix
+    assert (
+        f"no worker consumes host.labA on the Redis broker redis://127.0.0.1:6379/15 (keys prefixed {prefix!r})"
+        in (idle.detail)
+    )

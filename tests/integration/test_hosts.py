@@ -210,6 +210,13 @@ def _ours(marker: str) -> list[int]:
     return pids
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return f"{pid}: " + (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid}: (gone)"
+
+
 def test_farm_up_restarts_with_the_same_phones_and_stops_cleanly(tmp_path: Path) -> None:
     api_port, adb_port = free_port(), free_port()
     data = tmp_path / "data"
@@ -248,7 +255,8 @@ def test_farm_up_restarts_with_the_same_phones_and_stops_cleanly(tmp_path: Path)
             try:
                 wait_for(lambda: not _ours(str(data)), 15, 0.3, "no process left")
             except TimeoutError:
-                pytest.fail(f"left running: {_ours(str(data))}\n{(tmp_path / 'up.log').read_text()[-3000:]}")
+                left = [_cmdline(pid) for pid in _ours(str(data))]
+                pytest.fail(f"left running: {left}\n{(tmp_path / 'up.log').read_text()[-3000:]}")
 
     first, before = one_job()
     second, after = one_job()

@@ -173,7 +173,9 @@ def test_benchmark_jobs_with_numerics_compare_each_delegate_with_the_cpu(
     adb_server.connect(fleet.add("sm8550").address)
     adb_server.connect(fleet.add("gs201", faults=Faults(gpu_output_noise=0.5)).address)
     stack.start_api()
-    stack.start_worker(adb_server)
+    worker_data = stack.tmp / "worker-data"  # a farm host's own disk, apart from the API's
+    worker = ["-m", "cli.main", "worker", "--concurrency", "4"]
+    stack.spawn("worker", worker, stack.host_env(adb_server) | {"FARM_DATA_DIR": str(worker_data)})
     stack.start_agent(adb_server)
     phones = {d["id"]: d["model"] for d in stack.wait_online(2)}
     model = stack.upload(FIXTURE_MODEL)
@@ -201,6 +203,9 @@ def test_benchmark_jobs_with_numerics_compare_each_delegate_with_the_cpu(
     assert ok["numerics"]["pixel_agreement"] >= 0.99 and not ok["numerics"]["bit_exact"]
     assert not ok["numerics_mismatch"]
     assert bad["numerics_mismatch"] and bad["numerics"]["pixel_agreement"] < 0.99
+    # the worker kept each run's numerics output only until it was uploaded: nothing remains
+    assert sorted(p.name for p in worker_data.iterdir()) == ["cache", "scratch"]
+    assert list((worker_data / "scratch").iterdir()) == []
     page = stack.http.get(f"http://127.0.0.1:{stack.api_port}/jobs/{job['id']}").text
     assert 'id="numerics"' in page and "numerics_mismatch" in page
     cli = subprocess.run(

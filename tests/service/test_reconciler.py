@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from contracts.vocabulary import DeviceState, RunState
+from server.auth.models import User
 from server.db import utcnow
 from server.devices.models import Device, FarmHost
 from server.jobs.models import Job, Run
@@ -29,7 +30,7 @@ def _farm(db: Session, *, state: DeviceState = DeviceState.online) -> tuple[Devi
     model = Model(sha256="0" * 64, name="m.tflite", size_bytes=1, path="/dev/null")
     db.add_all([host, phone, twin, model])
     db.flush()
-    job = Job(model_id=model.id, spec={}, submitter="alice", public=True)
+    job = Job(model_id=model.id, spec={}, submitter_user=User(name="alice"), public=True)
     db.add(job)
     db.flush()
     run = Run(job_id=job.id, device_id=phone.id, original_device_id=phone.id, delegate="cpu", threads=4)

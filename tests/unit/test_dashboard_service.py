@@ -15,13 +15,13 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from contracts.vocabulary import Role
-from server.all_models import Base, Device, FarmHost, Job, Model, Result, Run
+from server.all_models import Base, Device, FarmHost, Job, Model, Result, Run, User
 from server.auth.service import Principal
 from server.dashboard import service, tables
 from server.results import rollup
 
 ANON = Principal("anonymous", Role.viewer)
-ALICE = Principal("alice", Role.submitter)
+ALICE = Principal("alice", Role.submitter, user_id=2)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def add_result(
     )
     db.add(res)
     db.flush()
-    rollup.add(db, res, job.public, job.submitter)  # as lifecycle.complete does
+    rollup.add(db, res, job.public, job.submitter_id)  # as lifecycle.complete does
 
 
 @pytest.fixture
@@ -77,8 +77,9 @@ def farm(db: Session) -> dict:
         id=1, sha256="x" * 64, name="Net", size_bytes=2_000_000, inputs=[{"shape": [1, 8, 8, 3]}], path="/m"
     )
     db.add(model)
-    public = Job(id=1, model_id=1, submitter="bob", public=True)
-    private = Job(id=2, model_id=1, submitter="alice", public=False)
+    db.add_all([User(id=1, name="bob"), User(id=ALICE.user_id, name=ALICE.name)])
+    public = Job(id=1, model_id=1, submitter_id=1, public=True)
+    private = Job(id=2, model_id=1, submitter_id=ALICE.user_id, public=False)
     db.add_all([public, private])
     db.flush()
     # phone a: two CPU results (1000, 1200 µs), one GPU (500)
@@ -162,12 +163,22 @@ def test_the_rollup_matches_a_group_by_over_the_results(db: Session, farm: dict)
     from server.results.models import ResultRollup
 
     before = {
-        (r.model_id, r.device_id, r.delegate, r.public, r.submitter): (r.n, r.sum_avg_us, r.min_us, r.max_us)
+        (r.model_id, r.device_id, r.delegate, r.public, r.submitter_id): (
+            r.n,
+            r.sum_avg_us,
+            r.min_us,
+            r.max_us,
+        )
         for r in db.scalars(select(ResultRollup))
     }
     rollup.rebuild(db.connection())
     after = {
-        (r.model_id, r.device_id, r.delegate, r.public, r.submitter): (r.n, r.sum_avg_us, r.min_us, r.max_us)
+        (r.model_id, r.device_id, r.delegate, r.public, r.submitter_id): (
+            r.n,
+            r.sum_avg_us,
+            r.min_us,
+            r.max_us,
+        )
         for r in db.scalars(select(ResultRollup))
     }
     assert before == after

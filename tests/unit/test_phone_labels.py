@@ -41,7 +41,7 @@ def twins() -> Iterator[Session]:
                 )
             )
         db.add(Model(id=1, sha256="x" * 64, name="Net", size_bytes=10, inputs=[], path="/m"))
-        db.add(Job(id=1, model_id=1, submitter="root", public=True))
+        db.add(Job(id=1, model_id=1, public=True))
         db.flush()
         for device in (1, 2, 3):
             for delegate, avg in (("cpu", 1000.0 * device), ("gpu", 400.0 * device)):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import AdbServer
+from tests.stack import AdbServer, wait_for
 from tests.virtual.conftest import PhoneFactory
 
 pytestmark = pytest.mark.timeout(90)
@@ -31,6 +31,23 @@ def adb_run(adb: AdbServer, *args: str, stdin: bytes | None = None, env: dict[st
     )
 
 
+def exec_in_landed(adb: AdbServer, address: str, path: str, size: int) -> bytes:
+    """The file an `adb exec-in` wrote, once it has all `size` bytes.
+
+    Why wait: `adb exec-in` exits as soon as the client has handed stdin to the local adb
+    server (AOSP commandline.cpp: copy_to_file, then return 0); the server forwards the rest
+    later and nothing reports when the phone's command has written it, on a real phone too.
+    """
+    wait_for(
+        lambda: (
+            adb_run(adb, "-s", address, "shell", f"stat -c %s {path}").stdout.strip() == str(size).encode()
+        ),
+        timeout=20,
+        what=f"{size} bytes in {path}",
+    )
+    return bytes(adb_run(adb, "-s", address, "exec-out", f"cat {path}").stdout)
+
+
 def test_stdin_reaches_shell_and_exec_commands(adb: AdbServer, make_phone: PhoneFactory) -> None:
     a = make_phone("gs201").address
     r = adb_run(adb, "-s", a, "shell", "cat", stdin=b"foo\nbar\n")
@@ -38,9 +55,40 @@ def test_stdin_reaches_shell_and_exec_commands(adb: AdbServer, make_phone: Phone
     data = os.urandom(200_000)
     r = adb_run(adb, "-s", a, "exec-in", f"cat > {TMP}/in.bin", stdin=data)
     assert r.returncode == 0
-    assert adb_run(adb, "-s", a, "exec-out", f"cat {TMP}/in.bin").stdout == data
+    assert exec_in_landed(adb, a, f"{TMP}/in.bin", len(data)) == data
     r = adb_run(adb, "-s", a, "shell", f"cat > {TMP}/s.txt; wc -c < {TMP}/s.txt", stdin=b"12345")
     assert r.stdout.strip() == b"5"
+
+
+def test_shell_exits_only_after_its_stdin_is_written_even_on_a_slow_link(
+    adb: AdbServer, make_phone: PhoneFactory, tmp_path: Path
+) -> None:
+    # A slow link makes the phone receive stdin long after the host has sent it all: the
+    # shell protocol's exit packet must still come after the last byte is in the file.
+    phone = make_phone("gs201")
+    a = phone.address
+    phone.device.faults.bandwidth_bytes_per_s = 1_000_000
+    data = os.urandom(300_000)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    with src.open("rb") as fh:  # adb shell 'cat > f' < file
+        r = subprocess.run(
+            [adb.adb, "-P", str(adb.port), "-s", a, "shell", f"cat > {TMP}/slow.bin"],
+            stdin=fh,
+            capture_output=True,
+            env=adb.env,
+            timeout=30,
+        )
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert adb_run(adb, "-s", a, "shell", f"stat -c %s {TMP}/slow.bin").stdout.strip() == b"300000"
+    r = adb_run(adb, "-s", a, "shell", "cat", stdin=b"x")  # printf x | adb shell cat
+    assert (r.returncode, r.stdout) == (0, b"x")
+    # exec-in has no exit report: its command finishes writing after the host has closed.
+    r = adb_run(adb, "-s", a, "exec-in", f"cat > {TMP}/slow-in.bin", stdin=data)
+    assert r.returncode == 0
+    assert exec_in_landed(adb, a, f"{TMP}/slow-in.bin", len(data)) == data
+    assert adb_run(adb, "-s", a, "exec-out", f"cat {TMP}/slow.bin").stdout == data
+    phone.device.faults.bandwidth_bytes_per_s = None
 
 
 def test_interactive_shell_exits_with_the_first_exit_code(adb: AdbServer, phone) -> None:

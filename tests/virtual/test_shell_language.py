@@ -169,6 +169,32 @@ def test_file_commands(dev: VirtualDevice) -> None:
     assert rc == 1 and "Read-only file system" in err
 
 
+@pytest.mark.parametrize(
+    ("script", "out", "err"),
+    [
+        ("echo a > f; mkdir e; cp f nope f2 e; echo $?; ls e", "1\nf\n",
+         "cp: nope: No such file or directory\ncp: f2: No such file or directory\n"),
+        ("mkdir m; echo a > g; mv nope g m; echo $?; ls m", "1\ng\n", "mv: nope: No such file or directory\n"),
+        ("echo a > h; ln -s h l; ln -s h l; echo $?", "1\n", "ln: l: File exists\n"),
+        ("mkdir rd; rm -f nope; echo $?; rm nope rd; echo $?", "0\n1\n",
+         "rm: nope: No such file or directory\nrm: rd: Is a directory\n"),
+        ("mkdir x x /system/y; echo $?", "1\n", "mkdir: x: File exists\nmkdir: /system/y: Read-only file system\n"),
+        ("echo a > c; chmod 600 nope c; echo $?; stat -c %a c", "1\n600\n", "chmod: nope: No such file or directory\n"),
+        ("echo a > c; chmod zz c nope; echo $?", "1\n", "chmod: bad mode 'zz'\n"),
+        ("touch t /system/t; echo $?; ls t", "1\nt\n", "touch: /system/t: Read-only file system\n"),
+        ("echo a > s; stat -c %s s nope s; echo $?", "2\n2\n1\n", "stat: 'nope': No such file or directory\n"),
+        ("mkdir d; echo a > d/q; ls d nope; echo $?", "q\n1\n", "ls: nope: No such file or directory\n"),
+        ("mkdir d; du -s d nope; echo $?", "4\td\n1\n", "du: nope: No such file or directory\n"),
+        ("echo a > o; chown shell nope o; echo $?", "1\n", "chown: nope: No such file or directory\n"),
+        ("echo hi | tee /system/t t; echo $?; cat t", "hi\n1\nhi\n", "tee: /system/t: Read-only file system\n"),
+    ],
+)  # fmt: skip
+def test_file_commands_report_each_failing_path_and_go_on_with_the_rest(
+    dev: VirtualDevice, script: str, out: str, err: str
+) -> None:
+    assert sh(dev, "cd /data/local/tmp; " + script) == (0, out, err)
+
+
 def test_phone_stubs_answer_like_a_phone(dev: VirtualDevice) -> None:
     assert sh(dev, "wm size")[1] == "Physical size: 1080x2340\n"
     assert "package:android\n" in sh(dev, "pm list packages")[1]

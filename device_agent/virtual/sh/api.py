@@ -146,6 +146,34 @@ def open_read(sh: Shell, cmd: str, path: str) -> bytes:
         raise CmdError(f"{cmd}: {path}: {strerror(exc)}\n") from None
 
 
+async def each_path(
+    name: str,
+    paths: list[str],
+    io: IO,
+    fn: Callable[[str], Awaitable[int | None]],
+    *,
+    shown: Callable[[str], str] = str,
+) -> int:
+    """Run `fn` on each path in turn, as toybox's commands loop over their arguments.
+
+    Why one loop: every file command (cp, mv, rm, mkdir, chmod, touch, stat, ls, chown, du)
+    reports a path's OSError the same way, `name: path: reason` (`shown` changes how the path
+    is named: quoted by stat, the link by ln), and goes on with the next path; the status is 1
+    if any path failed, by OSError or by `fn` returning non-zero after its own message."""
+    status = 0
+    for path in paths:
+        try:
+            failed = await fn(path)
+        except ConnectionError:  # the host went away while fn printed: SIGPIPE, not this path's fault
+            raise
+        except OSError as exc:
+            await io.eprint(f"{name}: {shown(path)}: {strerror(exc)}\n")
+            failed = 1
+        if failed:
+            status = 1
+    return status
+
+
 async def each_file(
     sh: Shell, name: str, files: list[str], io: IO, fn: Callable[[str, bytes], Awaitable[None]]
 ) -> int:

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from device_agent.virtual.sh.api import IO, CmdError, command, split_flags, strerror
+from device_agent.virtual.sh.api import IO, CmdError, command, each_path, split_flags, strerror
 
 if TYPE_CHECKING:
+    from device_agent.virtual.sh.quota import QuotaFile
     from device_agent.virtual.shell import Shell
 
 _UNITS = {"c": 1, "w": 2, "b": 512, "k": 1024, "m": 1 << 20, "g": 1 << 30}
@@ -138,91 +139,92 @@ def _host(sh: Shell, path: str, *, write: bool = False) -> Path:
     return sh.device.resolve(path, cwd=sh.cwd, write=write)
 
 
+def _sources_and_target(name: str, paths: list[str]) -> tuple[list[str], str]:
+    """cp/mv/ln's arguments: one or more sources, then where they go."""
+    if len(paths) < 2:
+        raise CmdError(f'{name}: Needs 2 arguments (see "{name} --help")\n')
+    return paths[:-1], paths[-1]
+
+
+def _dst_host(sh: Shell, name: str, dst: str) -> Path:
+    """cp/mv's destination, or the whole command fails before any source is tried."""
+    try:
+        return _host(sh, dst, write=True)
+    except OSError as exc:
+        raise CmdError(f"{name}: {dst}: {strerror(exc)}\n") from None
+
+
+def _existing(sh: Shell, path: str, *, write: bool = False) -> Path:
+    """A source that must exist (a dangling symlink does)."""
+    host = _host(sh, path, write=write)
+    if not host.exists() and not host.is_symlink():
+        raise FileNotFoundError(2, "No such file or directory")
+    return host
+
+
+def _target(src: str, dst_host: Path) -> Path:
+    """Where cp/mv put `src`: inside `dst` if it is a directory, else `dst` itself."""
+    return dst_host / posixpath.basename(src.rstrip("/")) if dst_host.is_dir() else dst_host
+
+
 @command("cp")
 async def _cp(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "rRpfaivndLPHF")
-    if len(paths) < 2:
-        raise CmdError('cp: Needs 2 arguments (see "cp --help")\n')
-    *srcs, dst = paths
+    srcs, dst = _sources_and_target("cp", paths)
     recursive = bool(flags & set("rRa"))
-    status = 0
-    try:
-        dst_host = _host(sh, dst, write=True)
-    except OSError as exc:
-        raise CmdError(f"cp: {dst}: {strerror(exc)}\n") from None
+    dst_host = _dst_host(sh, "cp", dst)
     if len(srcs) > 1 and not dst_host.is_dir():
         raise CmdError(f"cp: '{dst}' not directory\n")
-    for src in srcs:
-        try:
-            src_host = _host(sh, src)
-            if not src_host.exists() and not src_host.is_symlink():
-                raise FileNotFoundError(2, "No such file or directory")
-            target = dst_host / posixpath.basename(src.rstrip("/")) if dst_host.is_dir() else dst_host
-            if src_host.is_dir():
-                if not recursive:
-                    await io.eprint(f"cp: Skipped dir '{src}'\n")
-                    status = 1
-                    continue
-                sh.device.quota.charge(_tree_bytes(src_host))
-                shutil.copytree(src_host, target, symlinks=True, dirs_exist_ok=True)
-            else:
-                sh.device.read_file(src, cwd=sh.cwd, limit=0)  # the shell user's read permission
-                sh.device.quota.charge(src_host.stat().st_size)  # ENOSPC before copying
-                shutil.copyfile(src_host, target, follow_symlinks=True)
-                if flags & set("pa"):
-                    shutil.copystat(src_host, target)
-        except OSError as exc:
-            await io.eprint(f"cp: {src}: {strerror(exc)}\n")
-            status = 1
-    return status
+
+    async def copy(src: str) -> int:
+        src_host = _existing(sh, src)
+        target = _target(src, dst_host)
+        if src_host.is_dir():
+            if not recursive:
+                await io.eprint(f"cp: Skipped dir '{src}'\n")
+                return 1
+            sh.device.quota.charge(_tree_bytes(src_host))
+            shutil.copytree(src_host, target, symlinks=True, dirs_exist_ok=True)
+            return 0
+        sh.device.read_file(src, cwd=sh.cwd, limit=0)  # the shell user's read permission
+        sh.device.quota.charge(src_host.stat().st_size)  # ENOSPC before copying
+        shutil.copyfile(src_host, target, follow_symlinks=True)
+        if flags & set("pa"):
+            shutil.copystat(src_host, target)
+        return 0
+
+    return await each_path("cp", srcs, io, copy)
 
 
 @command("mv")
 async def _mv(sh: Shell, argv: list[str], io: IO) -> int:
     _, paths = split_flags(argv, "finvT")
-    if len(paths) < 2:
-        raise CmdError('mv: Needs 2 arguments (see "mv --help")\n')
-    *srcs, dst = paths
-    status = 0
-    try:
-        dst_host = _host(sh, dst, write=True)
-    except OSError as exc:
-        raise CmdError(f"mv: {dst}: {strerror(exc)}\n") from None
-    for src in srcs:
-        try:
-            src_host = _host(sh, src, write=True)
-            if not src_host.exists() and not src_host.is_symlink():
-                raise FileNotFoundError(2, "No such file or directory")
-            target = dst_host / posixpath.basename(src.rstrip("/")) if dst_host.is_dir() else dst_host
-            os.replace(src_host, target)
-        except OSError as exc:
-            await io.eprint(f"mv: {src}: {strerror(exc)}\n")
-            status = 1
-    return status
+    srcs, dst = _sources_and_target("mv", paths)
+    dst_host = _dst_host(sh, "mv", dst)
+
+    async def move(src: str) -> None:
+        os.replace(_existing(sh, src, write=True), _target(src, dst_host))
+
+    return await each_path("mv", srcs, io, move)
 
 
 @command("ln")
 async def _ln(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "sfnvT")
-    if len(paths) < 2:
-        raise CmdError('ln: Needs 2 arguments (see "ln --help")\n')
-    *srcs, dst = paths
-    status = 0
+    srcs, dst = _sources_and_target("ln", paths)
     dst_host = _host(sh, dst, write=True)
-    for src in srcs:
+
+    async def link(src: str) -> None:
         target = dst_host / posixpath.basename(src) if dst_host.is_dir() and "n" not in flags else dst_host
-        try:
-            if "f" in flags and (target.exists() or target.is_symlink()):
-                target.unlink()
-            if "s" in flags:
-                # the link text is kept as given: resolve() refuses it later if it leads out
-                os.symlink(src, target)
-            else:
-                os.link(_host(sh, src), target)
-        except OSError as exc:
-            await io.eprint(f"ln: {dst}: {strerror(exc)}\n")
-            status = 1
-    return status
+        if "f" in flags and (target.exists() or target.is_symlink()):
+            target.unlink()
+        if "s" in flags:
+            # the link text is kept as given: resolve() refuses it later if it leads out
+            os.symlink(src, target)
+        else:
+            os.link(_host(sh, src), target)
+
+    return await each_path("ln", srcs, io, link, shown=lambda _src: dst)  # names the link it could not make
 
 
 @command("readlink", "realpath")
@@ -316,7 +318,6 @@ async def _find(sh: Shell, argv: list[str], io: IO) -> int:
 async def _du(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "skhacxdLlm")
     paths = paths or ["."]
-    status = 0
 
     def fmt(kb: int) -> str:
         if "h" not in flags:
@@ -328,16 +329,10 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
             size /= 1024
         return f"{size:.1f}T"
 
-    for p in paths:
-        try:
-            host = _host(sh, p)
-        except OSError as exc:
-            await io.eprint(f"du: {p}: {strerror(exc)}\n")
-            status = 1
-            continue
+    async def usage(p: str) -> None:
         rows: list[tuple[int, str]] = []
 
-        def walk(h: Path, phone: str, rows: list[tuple[int, str]] = rows) -> int:
+        def walk(h: Path, phone: str) -> int:
             st = os.lstat(h)
             kb = (st.st_size + 4095) // 4096 * 4
             if stat_mod.S_ISDIR(st.st_mode):
@@ -349,16 +344,12 @@ async def _du(sh: Shell, argv: list[str], io: IO) -> int:
                 rows.append((kb, phone))
             return kb
 
-        try:
-            total = walk(host, p)
-        except OSError as exc:
-            await io.eprint(f"du: {p}: {strerror(exc)}\n")
-            status = 1
-            continue
+        total = walk(_host(sh, p), p)
         if "s" in flags or not rows:
             rows = [(total, p)]
         await io.print("".join(f"{fmt(kb)}\t{phone}\n" for kb, phone in rows))
-    return status
+
+    return await each_path("du", paths, io, usage)
 
 
 @command("chown", "chgrp")
@@ -367,34 +358,27 @@ async def _chown(sh: Shell, argv: list[str], io: IO) -> int:
     if len(rest) < 2:
         raise CmdError(f'{argv[0]}: Needs 2 arguments (see "{argv[0]} --help")\n')
     owner, paths = rest[0], rest[1:]
-    status = 0
-    for p in paths:
-        try:
-            _host(sh, p)
-            if not os.path.lexists(_host(sh, p)):
-                raise FileNotFoundError(2, "No such file or directory")
-        except OSError as exc:
-            await io.eprint(f"{argv[0]}: {p}: {strerror(exc)}\n")
-            status = 1
-            continue
-        if owner.split(":")[0] not in ("shell", "2000", ""):
-            # only root may give a file away
-            await io.eprint(f"{argv[0]}: {p} to '{owner}': Operation not permitted\n")
-            status = 1
-    return status
+
+    async def give(p: str) -> int:
+        _existing(sh, p)
+        if owner.split(":")[0] in ("shell", "2000", ""):
+            return 0
+        # only root may give a file away
+        await io.eprint(f"{argv[0]}: {p} to '{owner}': Operation not permitted\n")
+        return 1
+
+    return await each_path(argv[0], paths, io, give)
 
 
 @command("tee")
 async def _tee(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "ai")
-    handles = []
-    status = 0
-    for p in paths:
-        try:
-            handles.append(sh.device.quota.open(_host(sh, p, write=True), "ab" if "a" in flags else "wb"))
-        except OSError as exc:
-            await io.eprint(f"tee: {p}: {strerror(exc)}\n")
-            status = 1
+    handles: list[QuotaFile] = []
+
+    async def open_one(p: str) -> None:
+        handles.append(sh.device.quota.open(_host(sh, p, write=True), "ab" if "a" in flags else "wb"))
+
+    status = await each_path("tee", paths, io, open_one)
     try:
         while (chunk := await io.stdin.read()) is not None:
             for fh in handles:

@@ -20,6 +20,7 @@ from device_agent.virtual.sh.api import (
     Handler,
     command,
     each_file,
+    each_path,
     open_read,
     split_flags,
     strerror,
@@ -98,23 +99,18 @@ def _owner(sh: Shell, phone: str) -> str:
 @command("ls")
 async def _ls(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "laAdhRt1sFn")
-    status = 0
-    paths = paths or ["."]
     files: list[tuple[str, str, os.stat_result]] = []
     dirs: list[tuple[str, str]] = []
-    for p in paths:
-        try:
-            phone = sh.device.phone_path(p, sh.cwd)
-            host = sh.device.resolve(phone)
-            st = os.lstat(host)
-        except OSError as exc:
-            await io.eprint(f"ls: {p}: {strerror(exc)}\n")
-            status = 1
-            continue
+
+    async def sort(p: str) -> None:
+        phone = sh.device.phone_path(p, sh.cwd)
+        st = os.lstat(sh.device.resolve(phone))
         if stat_mod.S_ISDIR(st.st_mode) and "d" not in flags:
             dirs.append((p, phone))
         else:
             files.append((p, phone, st))
+
+    status = await each_path("ls", paths or ["."], io, sort)
     long = "l" in flags or "n" in flags
 
     async def show(entries: list[tuple[str, str, os.stat_result]]) -> None:
@@ -166,8 +162,9 @@ async def _rm(sh: Shell, argv: list[str], io: IO) -> int:
     if not paths and "f" not in flags:
         await io.eprint('rm: Needs 1 argument (see "rm --help")\n')
         return 1
-    status = 0
-    for p in paths:
+    missing_ok: tuple[type[OSError], ...] = (FileNotFoundError,) if "f" in flags else ()
+
+    async def remove(p: str) -> None:
         try:
             phone = sh.device.phone_path(p, sh.cwd)
             host = sh.device.resolve(phone)
@@ -180,12 +177,10 @@ async def _rm(sh: Shell, argv: list[str], io: IO) -> int:
                 _rmtree(host)
             else:
                 host.unlink()
-        except OSError as exc:
-            if "f" in flags and exc.errno == errno.ENOENT:
-                continue
-            await io.eprint(f"rm: {p}: {strerror(exc)}\n")
-            status = 1
-    return status
+        except missing_ok:  # -f: a missing path is no error
+            pass
+
+    return await each_path("rm", paths, io, remove)
 
 
 def _rmtree(path: Path) -> None:
@@ -200,22 +195,19 @@ def _rmtree(path: Path) -> None:
 @command("mkdir")
 async def _mkdir(sh: Shell, argv: list[str], io: IO) -> int:
     flags, paths = split_flags(argv, "pvm")
-    status = 0
-    for p in paths:
-        try:
-            phone = sh.device.phone_path(p, sh.cwd)
-            host = sh.device.resolve(phone)
-            if host.exists():
-                if "p" in flags and host.is_dir():
-                    continue
-                raise FileExistsError(errno.EEXIST, "File exists")
-            sh.device.resolve(phone, write=True)
-            host.mkdir(parents="p" in flags)
-            os.chmod(host, 0o775)  # noqa: S103 - the phone's mkdir mode, inside the sandbox
-        except OSError as exc:
-            await io.eprint(f"mkdir: {p}: {strerror(exc)}\n")
-            status = 1
-    return status
+
+    async def make(p: str) -> None:
+        phone = sh.device.phone_path(p, sh.cwd)
+        host = sh.device.resolve(phone)
+        if host.exists():
+            if "p" in flags and host.is_dir():
+                return
+            raise FileExistsError(errno.EEXIST, "File exists")
+        sh.device.resolve(phone, write=True)
+        host.mkdir(parents="p" in flags)
+        os.chmod(host, 0o775)  # noqa: S103 - the phone's mkdir mode, inside the sandbox
+
+    return await each_path("mkdir", paths, io, make)
 
 
 def _apply_symbolic(mode: int, spec: str) -> int:
@@ -248,40 +240,32 @@ async def _chmod(sh: Shell, argv: list[str], io: IO) -> int:
         await io.eprint('chmod: Need 2 arguments (see "chmod --help")\n')
         return 1
     spec, paths = rest[0], rest[1:]
-    status = 0
-    for p in paths:
-        try:
-            phone = sh.device.phone_path(p, sh.cwd)
-            host = sh.device.resolve(phone)
-            st = host.stat()
-            sh.device.resolve(phone, write=True)
-            if re.fullmatch(r"[0-7]{1,4}", spec):
-                new = int(spec, 8)
-            else:
-                try:
-                    new = _apply_symbolic(stat_mod.S_IMODE(st.st_mode), spec)
-                except ValueError:
-                    await io.eprint(f"chmod: bad mode '{spec}'\n")
-                    return 1
-            os.chmod(host, new & 0o7777)
-        except OSError as exc:
-            await io.eprint(f"chmod: {p}: {strerror(exc)}\n")
-            status = 1
-    return status
+
+    async def change(p: str) -> None:
+        phone = sh.device.phone_path(p, sh.cwd)
+        host = sh.device.resolve(phone)
+        st = host.stat()
+        sh.device.resolve(phone, write=True)
+        if re.fullmatch(r"[0-7]{1,4}", spec):
+            new = int(spec, 8)
+        else:
+            try:
+                new = _apply_symbolic(stat_mod.S_IMODE(st.st_mode), spec)
+            except ValueError:
+                raise CmdError(f"chmod: bad mode '{spec}'\n") from None
+        os.chmod(host, new & 0o7777)
+
+    return await each_path("chmod", paths, io, change)
 
 
 @command("touch")
 async def _touch(sh: Shell, argv: list[str], io: IO) -> int:
     _, paths = split_flags(argv, "acm")
-    status = 0
-    for p in paths:
-        try:
-            host = sh.device.resolve(p, cwd=sh.cwd, write=True)
-            host.touch()
-        except OSError as exc:
-            await io.eprint(f"touch: {p}: {strerror(exc)}\n")
-            status = 1
-    return status
+
+    async def touch(p: str) -> None:
+        sh.device.resolve(p, cwd=sh.cwd, write=True).touch()
+
+    return await each_path("touch", paths, io, touch)
 
 
 @command("stat")
@@ -300,15 +284,10 @@ async def _stat(sh: Shell, argv: list[str], io: IO) -> int:
         elif args[i] not in ("-L",):
             paths.append(args[i])
         i += 1
-    status = 0
-    for p in paths:
-        try:
-            phone = sh.device.phone_path(p, sh.cwd)
-            st = os.stat(sh.device.resolve(phone))
-        except OSError as exc:
-            await io.eprint(f"stat: '{p}': {strerror(exc)}\n")
-            status = 1
-            continue
+
+    async def show(p: str) -> None:
+        phone = sh.device.phone_path(p, sh.cwd)
+        st = os.stat(sh.device.resolve(phone))
         owner = _owner(sh, phone)
         uid = 2000 if owner == "shell" else 0
         if fmt is None:
@@ -318,7 +297,7 @@ async def _stat(sh: Shell, argv: list[str], io: IO) -> int:
                 f"Access: ({stat_mod.S_IMODE(st.st_mode):04o}/{_mode_string(st.st_mode)})\t"
                 f"Uid: ({uid:5}/{owner:>8})\tGid: ({uid:5}/{owner:>8})\n"
             )
-            continue
+            return
         values = {
             "s": str(st.st_size),
             "a": f"{stat_mod.S_IMODE(st.st_mode):o}",
@@ -340,7 +319,8 @@ async def _stat(sh: Shell, argv: list[str], io: IO) -> int:
             "%": "%",
         }
         await io.print(_format_stat(fmt, values) + "\n")
-    return status
+
+    return await each_path("stat", paths, io, show, shown=lambda p: f"'{p}'")
 
 
 def _format_stat(fmt: str, values: dict[str, str]) -> str:

@@ -62,6 +62,7 @@ _SYSTEM: tuple[tuple[int, int, str, str], ...] = (
     (1, 0, "root", "init"),
     (2, 0, "root", "[kthreadd]"),
     (170, 1, "root", "ueventd"),
+    (283, 1, "lmkd", "lmkd"),
     (290, 1, "logd", "logd"),
     (291, 1, "system", "servicemanager"),
     (292, 1, "system", "hwservicemanager"),

@@ -128,11 +128,12 @@ async def _kill(sh: Shell, argv: list[str], io: IO) -> int:
 async def _pkill(sh: Shell, argv: list[str], io: IO) -> int:
     args = argv[1:]
     sig, exact = 15, argv[0] == "killall"
+    full = False  # pkill matches the process name; -f the whole command line (toybox)
     rest = []
     it = iter(args)
     for a in it:
         if a == "-f":
-            exact = False
+            exact, full = False, True
         elif a == "-x":
             exact = True
         elif a in ("-s", "--signal"):
@@ -145,7 +146,7 @@ async def _pkill(sh: Shell, argv: list[str], io: IO) -> int:
         raise CmdError(f'{argv[0]}: Needs 1 argument (see "{argv[0]} --help")\n', 2)
     found = [p for p in _targets(sh, rest, exact) if p.pid != sh.pid]
     if argv[0] == "pkill" and not exact:
-        found = [p for p in found if any(re.search(n, " ".join(p.args)) for n in rest)]
+        found = [p for p in found if any(re.search(n, " ".join(p.args) if full else p.name) for n in rest)]
     status = 1
     for p in found:
         if _deliver(sh, p.pid, sig, argv[0]) is None:
