@@ -24,19 +24,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from device_agent.virtual.fleet import PhoneFleet, available_profiles
-from tests.stack import AdbServer, FarmStack
+from tests.stack import QUICK, AdbServer, FarmStack
 
 MODEL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny_segmenter.tflite"
-QUICK = {
-    "num_runs": 5,
-    "min_secs": 0.0,
-    "warmup_min_secs": 0.0,
-    "trials": 1,
-    "cooldown_s": 0,
-    "thermal_limit_c": None,
-    "screen_off": False,
-    "threads": [1],
-}
 
 
 def main() -> None:

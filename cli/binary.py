@@ -18,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from rich.table import Table
 
 from cli import fetch as fetching
+from cli.output import fail
 from contracts.elf import ElfError, read_elf
 from contracts.settings import get_settings
 from contracts.vocabulary import Abi
@@ -39,11 +40,9 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except httpx.HTTPError as exc:
-        console.print(f"[red]error:[/red] cannot reach the API at {get_settings().api_url}: {exc}")
-        raise typer.Exit(1) from None
+        fail(f"cannot reach the API at {get_settings().api_url}: {exc}")
     except (fetching.FetchError, ElfError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(str(exc))
 
 
 def upload(path: Path, abi: str | None, flex: bool, source_url: str | None) -> tuple[dict[str, Any], bool]:

@@ -29,6 +29,19 @@ REDIS = "redis://127.0.0.1:6379"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# a benchmark spec that finishes in a moment: what integration tests and bench scripts submit
+QUICK: dict[str, Any] = {
+    "num_runs": 5,
+    "min_secs": 0.0,
+    "warmup_min_secs": 0.0,
+    "trials": 1,
+    "cooldown_s": 0,
+    "thermal_limit_c": None,
+    "screen_off": False,
+    "threads": [1],
+}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

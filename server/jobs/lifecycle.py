@@ -179,12 +179,24 @@ def claim(db: Session, run_id: int, worker: str, *, fair: bool = True) -> ClaimR
         db.rollback()
         return ClaimResult(ClaimOutcome.elsewhere)
     counters.started(db, (run.state, run.device_id), device.id)
-    run.state = RunState.running
-    run.attempts += 1
-    run.started_at = now
-    run.heartbeat_at = now
-    run.worker = worker
-    run.error = None
+    # compare-and-set on what this claim read: a claim that read the run before another one
+    # committed (SQLite takes no row locks; a fair turn picks a run another message names)
+    # must not take it a second time, and the lease alone cannot tell (it names the same run)
+    took = db.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.state == run.state, Run.attempts == run.attempts)
+        .values(
+            state=RunState.running,
+            attempts=run.attempts + 1,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            error=None,
+        )
+    )
+    if took.rowcount == 0:  # type: ignore[attr-defined]
+        db.rollback()
+        return ClaimResult(ClaimOutcome.elsewhere)
     job = db.get(Job, run.job_id)
     model = db.get(Model, job.model_id) if job else None
     assert job is not None and model is not None

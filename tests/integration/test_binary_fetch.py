@@ -166,14 +166,14 @@ def test_fetch_registers_verified_files_and_refuses_a_wrong_checksum(
     bad = cli(
         farm, "fetch", "--version", "9.9", "--abi", "armeabi-v7a", "--from", base, "--catalog", str(cat)
     )
-    assert bad.returncode == 1 and "does not match" in bad.stdout and "Traceback" not in bad.stderr
+    assert bad.returncode == 1 and "does not match" in bad.stderr and "Traceback" not in bad.stderr
     assert [b["abi"] for b in farm.http.get("/binaries").json()] == ["arm64-v8a"]
 
     missing = cli(farm, "fetch", "--version", "9.9", "--from", base + "/gone", "--catalog", str(cat))
-    assert missing.returncode == 1 and "404" in missing.stdout
+    assert missing.returncode == 1 and "404" in missing.stderr
 
     unknown = cli(farm, "fetch", "--abi", "x86_64", "--catalog", str(cat), "--version", "9.9")
-    assert unknown.returncode == 1 and "farm binary add" in unknown.stdout.replace("\n", " ")
+    assert unknown.returncode == 1 and "farm binary add" in unknown.stderr.replace("\n", " ")
 
 
 def test_the_published_catalog_names_the_nightly_builds() -> None:

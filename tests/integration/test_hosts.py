@@ -16,19 +16,9 @@ import httpx
 import pytest
 
 from tests.integration.conftest import FIXTURE_MODEL
-from tests.stack import ROOT, AdbServer, FarmStack, free_port, wait_for
+from tests.stack import QUICK, ROOT, AdbServer, FarmStack, free_port, wait_for
 
 pytestmark = pytest.mark.integration
-QUICK = {
-    "num_runs": 5,
-    "min_secs": 0.0,
-    "warmup_min_secs": 0.0,
-    "trials": 1,
-    "cooldown_s": 0,
-    "thermal_limit_c": None,
-    "screen_off": False,
-    "threads": [1],
-}
 
 
 class Host:
