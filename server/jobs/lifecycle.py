@@ -167,17 +167,6 @@ def claim(db: Session, run_id: int, worker: str, *, fair: bool = True) -> ClaimR
     if leased.rowcount == 0:  # type: ignore[attr-defined]
         db.rollback()
         return ClaimResult(ClaimOutcome.busy)
-    # compare-and-set on the run as it was read: SQLite has no FOR UPDATE, so two claims (a run's
-    # own message and another's fair turn) could both read it queued, and the second, finding
-    # the lease already the run's, ran it again under the same attempt
-    taken = db.execute(
-        update(Run)
-        .where(Run.id == run.id, Run.state == run.state, Run.attempts == run.attempts)
-        .values(worker=worker)
-    )
-    if taken.rowcount == 0:  # type: ignore[attr-defined]
-        db.rollback()
-        return ClaimResult(ClaimOutcome.elsewhere)
     counters.started(db, (run.state, run.device_id), device.id)
     # compare-and-set on what this claim read: a claim that read the run before another one
     # committed (SQLite takes no row locks; a fair turn picks a run another message names)
