@@ -32,9 +32,9 @@ def api(
 
     if not no_migrate:
         migrate()
-    from server.serving import OPTIONS  # connection cap, keep-alive and header limits
+    from server.serving import options  # connection cap, keep-alive and header limits
 
-    uvicorn.run("server.main:app", host=host, port=port, log_level="info", **OPTIONS)
+    uvicorn.run("server.main:app", host=host, port=port, log_level="info", **options())
 
 
 def worker(

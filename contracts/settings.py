@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     adb_port: int = Field(5037, description="Port of this host's adb server")
 
     max_upload_mb: int = Field(256, description="Largest model file accepted, in MiB")
+    api_max_connections: int = Field(
+        512, ge=1, description="Connections the API serves at once; more get a 503 (server/serving.py)"
+    )
     max_attempts: int = Field(3, description="Attempts per run before it is failed")
     run_timeout_s: float = Field(600.0, description="Wall-clock limit of one benchmark_model invocation")
     benchmark_binary: Path | None = Field(

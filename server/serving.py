@@ -11,22 +11,25 @@ these options.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-MAX_CONNECTIONS = int(os.environ.get("FARM_API_MAX_CONNECTIONS", "512"))
-OPTIONS: dict[str, Any] = {
-    "http": "h11",
-    "limit_concurrency": MAX_CONNECTIONS,
-    "backlog": 256,
-    "timeout_keep_alive": 5,
-    "h11_max_incomplete_event_size": 16 * 1024,
-}
+from contracts.settings import get_settings
+
+
+def options() -> dict[str, Any]:
+    """uvicorn keyword arguments: the connection cap comes from FARM_API_MAX_CONNECTIONS."""
+    return {
+        "http": "h11",
+        "limit_concurrency": get_settings().api_max_connections,
+        "backlog": 256,
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 16 * 1024,
+    }
 
 
 def uvicorn_args() -> list[str]:
     """The same options as uvicorn command-line flags (for processes started with -m uvicorn)."""
     args: list[str] = []
-    for key, value in OPTIONS.items():
+    for key, value in options().items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     return args
