@@ -153,7 +153,7 @@ def execute(claim: Claim) -> str:
 
 
 def _infer_and_store(claim: Claim, beat: _Heartbeat) -> str:
-    from worker.runner import Cancelled, _api, _device
+    from worker.runner import Cancelled, _api, _device, with_phone_log
 
     command, raw, blob, us, error = infer(claim, _device(claim.serial))
     if beat.cancelled.is_set():
@@ -161,5 +161,6 @@ def _infer_and_store(claim: Claim, beat: _Heartbeat) -> str:
     if blob is not None:
         stored = _upload(claim, blob, us, raw, command)
         return RunState.succeeded if stored else "discarded"
-    _api().fail(claim, error or "unknown error", raw, command, device_lost=False)
+    reason, raw_with_log = with_phone_log(claim, error, raw)
+    _api().fail(claim, reason, raw_with_log, command, device_lost=False)
     return RunState.failed

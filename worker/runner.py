@@ -405,12 +405,17 @@ def _benchmark(claim: Claim, beat: _Heartbeat) -> str:
     if measured.record is not None:
         stored = api.complete(claim, measured.record, measured.raw_output, measured.command)
         return RunState.succeeded if stored else "discarded"
-    # the phone's own log says why a benchmark died (delegate errors, native crashes, lmkd)
-    log_text = logcat.tail(_device(claim.serial))
-    raw = logcat.with_log(measured.raw_output, log_text)
-    error = out_of_memory(measured.error, log_text) or measured.error or "unknown error"
+    error, raw = with_phone_log(claim, measured.error, measured.raw_output)
     api.fail(claim, error, raw, measured.command, device_lost=False)
     return RunState.failed
+
+
+def with_phone_log(claim: Claim, error: str | None, raw_output: str | None) -> tuple[str, str | None]:
+    """A failed run's error and output with the phone's own log, which says why a benchmark or an
+    inference died (delegate errors, native crashes, the low-memory killer: then the model's)."""
+    log_text = logcat.tail(_device(claim.serial))
+    raw = logcat.with_log(raw_output, log_text)
+    return out_of_memory(error, log_text) or error or "unknown error", raw
 
 
 def settle(claim: Claim, work: Callable[[_Heartbeat], str], what: str) -> str:
