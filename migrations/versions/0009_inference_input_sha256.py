@@ -8,7 +8,7 @@ it. A lost input file is left as it is: its runs fail saying the input has no sh
 No schema change, so the downgrade has nothing to undo.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 04:00:00
 """
 

@@ -481,6 +481,10 @@ def reconcile(db: Session) -> list[Target]:
     return out  # the caller's unit of work commits (server/reconciler.tick), then sends `out`
 
 
+SERVED_LOOKBACK = 500
+"""How many of a phone's latest runs say whom it served last (round robin in `next_run`)."""
+
+
 def next_run(db: Session, device_id: int) -> int | None:
     """The queued run this phone should take next: fair across users, then oldest first.
 
@@ -499,15 +503,21 @@ def next_run(db: Session, device_id: int) -> int | None:
     )
     if not firsts:
         return None
-    served = dict(
+    # the phone's latest runs only (ix_runs_device_started): a submitter it has not served within
+    # them counts as never served, so a claim's cost does not grow with the phone's history
+    recent = (
+        select(Run.job_id, Run.started_at)
+        .where(Run.device_id == device_id, Run.started_at.is_not(None))
+        .order_by(Run.started_at.desc())
+        .limit(SERVED_LOOKBACK)
+        .subquery()
+    )
+    served: dict[int | None, datetime] = dict(
         db.execute(
-            select(Job.submitter_id, func.max(Run.started_at))
-            .join(Job, Job.id == Run.job_id)
-            .where(
-                Run.device_id == device_id,
-                Run.started_at.is_not(None),
-                Job.submitter_id.in_([o for o in firsts if o is not None]),
-            )
+            select(Job.submitter_id, func.max(recent.c.started_at))
+            .select_from(recent)
+            .join(Job, Job.id == recent.c.job_id)
+            .where(Job.submitter_id.in_([o for o in firsts if o is not None]))
             .group_by(Job.submitter_id)
         ).all()
     )

@@ -42,7 +42,10 @@ class Job(Base):
 
 class Run(Base):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_state_queued_at", "state", "queued_at"),)
+    __table_args__ = (
+        Index("ix_runs_state_queued_at", "state", "queued_at"),
+        Index("ix_runs_device_started", "device_id", "started_at"),  # a phone's latest runs (next_run)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

@@ -74,7 +74,7 @@ def test_old_inference_jobs_get_their_inputs_sha256_and_size_from_the_migration(
         model, _ = store_model(db, io.BytesIO(TINY.read_bytes()), "tiny", None)
         kept = _old_inference(db, model.id, tmp_path / "inferences" / "1", tensor)
         lost = _old_inference(db, model.id, tmp_path / "inferences" / "2", None)  # its file is gone
-    command.downgrade(alembic_config(embedded_db), "-1")  # the database as it was before 0009
+    command.downgrade(alembic_config(embedded_db), "0008")  # the database as it was before 0009
 
     upgrade(embedded_db)
 
