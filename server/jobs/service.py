@@ -290,6 +290,11 @@ def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
         if raw:
             out.raw_output = run.raw_output
         runs.append(out)
+    return _job_out(job, progress(job.runs), runs)
+
+
+def _job_out(job: Job, counted: Progress, runs: list[RunOut] | None = None) -> JobOut:
+    """One job's view: its own fields, its progress and (in the full view) its runs."""
     return JobOut(
         id=job.id,
         model_id=job.model_id,
@@ -300,8 +305,8 @@ def job_view(db: Session, job: Job, raw: bool = False) -> JobOut:
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        progress=progress(job.runs),
-        runs=runs,
+        progress=counted,
+        runs=runs or [],
     )
 
 
@@ -315,21 +320,7 @@ def job_summaries(db: Session, jobs: list[Job]) -> list[JobOut]:
         .group_by(Run.job_id, Run.state)
     ):
         counts[job_id][state] = n
-    return [
-        JobOut(
-            id=job.id,
-            model_id=job.model_id,
-            state=job.state,
-            spec=job.spec,
-            submitter=job.submitter,
-            public=job.public,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            progress=progress_from_counts(counts[job.id]),
-        )
-        for job in jobs
-    ]
+    return [_job_out(job, progress_from_counts(counts[job.id])) for job in jobs]
 
 
 def cancel_job(db: Session, principal: Principal, job_id: int) -> Job:
