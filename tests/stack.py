@@ -423,12 +423,13 @@ class FarmStack:
         self.procs.append(proc)
         return proc
 
-    def start_api(self) -> None:
-        self.spawn(
+    def start_api(self) -> subprocess.Popen[bytes]:
+        proc = self.spawn(
             "api",
             ["-m", "uvicorn", "server.main:app", "--port", str(self.api_port), "--log-level", "warning"],
         )
         wait_for(lambda: self.http.get("/healthz").status_code == 200, 30, 0.2, "API")
+        return proc
 
     def host_env(self, adb: AdbServer, host_name: str | None = None) -> dict[str, str]:
         return dict(
