@@ -18,6 +18,7 @@ from contracts.settings import get_settings
 from server import queue
 from server.api import docs, errors
 from server.api.guard import RequestGuard
+from server.api.routing import UnitOfWorkRoute
 from server.auth.views import router as tokens_router
 from server.binaries.views import router as binaries_router
 from server.dashboard.placement_views import router as placement_router
@@ -36,7 +37,7 @@ from server.reconciler import Reconciler
 from server.results.views import compare_router
 from server.results.views import router as results_router
 
-health = APIRouter(tags=["health"])
+health = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 
 @health.get("/healthz", summary="The process is up")
@@ -133,7 +134,7 @@ def create_app(reconcile: bool = True, sender: queue.Sender | None = None) -> Fa
     errors.install(app)
     docs.install(app)
     app.add_middleware(RequestGuard)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
     for router in (
         models_router,
         jobs_router,

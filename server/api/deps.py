@@ -33,7 +33,9 @@ Why: a sync dependency's teardown (the commit) waits for a free thread of the en
 (40). With 500 phones, one agent heartbeat updated its 100 phones' rows and then waited for
 a thread to commit, while all 40 were endpoints blocked on those very rows (workers'
 heartbeats and claims): the API stood still until the pool's 30 s checkout timeout broke it.
-A commit (or rollback) never waits behind the endpoints it would unblock.
+A commit (or rollback) never waits behind the endpoints it would unblock. Endpoints commit
+in their own thread first (server/api/routing.py), so this one is mostly a no-op; the
+rollback of an endpoint that raised is not.
 """
 
 
@@ -83,6 +85,7 @@ def get_principal(
     if checked is not None and checked[0] == authorization:  # the guard looked it up for this request
         return checked[1]
     principal = authenticate(db, authorization[7:].strip())
+    db.commit()  # end the read: no connection held while the endpoint waits for a thread (api/routing.py)
     if principal is None:
         raise ProblemError(401, "Unauthorized", "The API token is unknown or revoked.")
     return principal

@@ -10,11 +10,12 @@ from pydantic import BaseModel, Field
 from contracts.vocabulary import Role
 from server.api.deps import DB, Admin
 from server.api.errors import ProblemError
+from server.api.routing import UnitOfWorkRoute
 from server.auth import service
 from server.auth.models import ApiToken
 from server.devices.service import HOST_RE
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/tokens", tags=["tokens"])
 NAME = r"^[^\x00-\x1f]+$"
 
 

@@ -11,10 +11,11 @@ from contracts.runs import CapabilitiesIn
 from contracts.vocabulary import Abi
 from contracts.wire import NO_NUL
 from server.api.deps import DB, Admin, Agent, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.binaries import service
 from server.binaries.schemas import BinaryOut
 
-router = APIRouter(prefix="/binaries", tags=["binaries"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/binaries", tags=["binaries"])
 ShaPath = Annotated[str, Path(pattern=r"^[0-9a-f]{8,64}$", description="sha256 or a prefix of 8+ digits")]
 
 

@@ -16,12 +16,13 @@ from markupsafe import Markup
 
 from contracts.vocabulary import ACTIVE_JOB_STATES
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.dashboard import placement
 from server.dashboard.views import templates
 from server.models import gpu_compat
 from server.models.service import get_model
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 Accelerator = Literal["gpu", "nnapi", "xnnpack", "cpu"]
 
 

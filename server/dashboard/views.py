@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from server.api.deps import DB, MAX_ID, IdPath, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.dashboard import figures, placement, service, tables
 from server.inferences import benchmark_numerics
 from server.results.compare import compare_jobs
@@ -29,7 +30,7 @@ STATIC = HERE / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PLOTLY_URL = "/assets/plotly.min.js"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
 
 DelegateChoice = Literal["best", "cpu", "gpu", "nnapi", "xnnpack"]

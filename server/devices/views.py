@@ -6,12 +6,13 @@ from fastapi import APIRouter, Query
 
 from contracts.reports import DeviceReport, Heartbeat, HeartbeatReply
 from server.api.deps import DB, Admin, Agent, IdPath, NamePath, SerialPath, TextQuery, Viewer, check_host
+from server.api.routing import UnitOfWorkRoute
 from server.devices import service
 from server.devices.schemas import DeviceOut, TagsIn
 from server.jobs.lifecycle import wake_waiting_runs
 from server.queue import enqueue
 
-router = APIRouter(tags=["devices"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["devices"])
 
 
 @router.get("/devices", response_model=list[DeviceOut])

@@ -9,11 +9,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from server.api.deps import DB, IdPath, Submitter, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.inferences import benchmark_numerics, service
 from server.inferences.schemas import InferenceIn, InferenceOut
 
-router = APIRouter(prefix="/inferences", tags=["inferences"])
-numerics_router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/inferences", tags=["inferences"])
+numerics_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/benchmarks", tags=["benchmarks"])
 PNG: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/png": {}}, "description": "A PNG at the image's own size"},
     404: {},

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from contracts.runs import CompleteReply, RunKey
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound, ProblemError
+from server.api.routing import UnitOfWorkRoute
 from server.auth.service import Principal
 from server.devices.models import Device
 from server.inferences import render, service
@@ -25,7 +26,7 @@ from server.jobs.models import Job, Run
 from server.jobs.service import check_host_needs
 from server.models.models import Model
 
-router = APIRouter(tags=["runs (workers)"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["runs (workers)"])
 CHUNK = 1 << 20
 MAX_ID = 2**31 - 1
 

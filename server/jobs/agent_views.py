@@ -24,6 +24,7 @@ from contracts.runs import (
 from contracts.vocabulary import ClaimOutcome
 from server.api.deps import DB, Agent, IdPath, check_host
 from server.api.errors import NotFound
+from server.api.routing import UnitOfWorkRoute
 from server.auth.service import Principal
 from server.devices.models import Device, FarmHost
 from server.inferences.worker_views import attach_numerics
@@ -31,7 +32,7 @@ from server.jobs import lifecycle
 from server.jobs.models import Run
 from server.queue import enqueue
 
-router = APIRouter(tags=["runs (workers)"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["runs (workers)"])
 
 
 def _device_host(db: DB, device_id: int) -> str:

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from server.api.deps import DB, MAX_ID, IdPath, Submitter, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.jobs import service
 from server.jobs.schemas import BenchmarkIn, JobOut
 
-router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/benchmarks", tags=["benchmarks"])
 
 
 @router.post(

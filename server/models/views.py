@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict
 from contracts.wire import NO_NUL
 from server.api.deps import DB, Agent, IdPath, Submitter, Viewer
 from server.api.errors import ProblemError
+from server.api.routing import UnitOfWorkRoute
 from server.jobs.models import Job
 from server.jobs.service import check_host_needs
 from server.models import service
 from server.models.models import Model
 
-router = APIRouter(prefix="/models", tags=["models"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/models", tags=["models"])
 
 
 class ModelOut(BaseModel):

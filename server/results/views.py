@@ -13,12 +13,13 @@ from contracts.vocabulary import Delegate
 from contracts.wire import NO_NUL
 from server.api import csv_cells
 from server.api.deps import DB, MAX_ID, IdQuery, Viewer
+from server.api.routing import UnitOfWorkRoute
 from server.jobs.schemas import ResultOut
 from server.results import service
 from server.results.compare import CompareOut, compare_jobs
 
-router = APIRouter(prefix="/results", tags=["results"])
-compare_router = APIRouter(tags=["results"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/results", tags=["results"])
+compare_router = APIRouter(route_class=UnitOfWorkRoute, tags=["results"])
 IdPathQ = Annotated[int, Query(ge=1, le=MAX_ID, description="Benchmark id")]
 
 
