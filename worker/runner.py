@@ -35,7 +35,7 @@ from contracts.stats import Summary, Trial, summarize
 from contracts.vocabulary import ClaimOutcome, FailureCause, RunState
 from device_agent import benchmark_output
 from device_agent.adb_client import FarmAdbClient
-from device_agent.api_client import ApiError
+from device_agent.api_client import ApiError, FarmUnreachable
 from device_agent.phone import benchmark, install, logcat, snapshot
 from device_agent.phone.shell import TRANSPORT_ERRORS, CommandTimeout, DeviceLost, run
 from worker import benchmark_binary, inference_run, protocol
@@ -448,6 +448,12 @@ def settle(claim: Claim, work: Callable[[_Heartbeat], str], what: str) -> str:
         # not the phone's fault: the lease goes back and the run, silent, is requeued by the reconciler
         log.error("run=%s %s", claim.run_id, exc)
         return "fetch-failed"
+    except FarmUnreachable as exc:
+        # the API did not answer, even after retries (restarting, overloaded): not the phone's, the
+        # model's or the user's doing, so the run is not failed. Left running without heartbeats,
+        # the reconciler queues it again after stale_run_s (seen at 500 phones on a loaded host).
+        log.error("run=%s the API did not answer: %s; the run will be queued again", claim.run_id, exc)
+        return "api-unreachable"
     except LOST_OR_TIMED_OUT as exc:
         lost = not isinstance(exc, CommandTimeout)
         reason = f"phone lost: {exc!r}" if lost else f"{what} timed out: {exc}"

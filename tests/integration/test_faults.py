@@ -73,6 +73,36 @@ def test_phone_unplugged_mid_run_finishes_on_its_twin(prod: FarmStack, adb_serve
     prod.assert_exactly_once()
 
 
+def test_an_api_gone_when_a_run_ends_queues_the_run_again_and_blames_nobody(
+    prod: FarmStack, adb_server: AdbServer, fleet
+) -> None:
+    """The API restarting (or too loaded to answer) while a run finishes: the worker cannot hand
+    the result in, and the run is neither failed nor counted against the phone; the reconciler
+    queues it again once the API is back, and it succeeds on its second attempt."""
+    phones = [fleet.add("sdm845")]
+    adb_server.connect(phones[0].address)
+    api = prod.start_api()
+    prod.start_agent(adb_server)
+    prod.wait_online(1)
+    prod.start_worker(adb_server)
+    model = prod.upload(FIXTURE_MODEL)
+    job = submit(prod, model["id"], {"all": True})
+    worker_log = prod.tmp / f"worker-{prod.host_name}.log"
+    wait_for(lambda: "starting 1 trial" in worker_log.read_text(errors="replace"), 90, 0.2, "benchmark")
+    api.kill()  # mid-benchmark: every call the worker makes is refused until it gives up
+    api.wait(10)
+    wait_for(
+        lambda: "the API did not answer" in worker_log.read_text(errors="replace"), 90, 0.5, "worker gives up"
+    )
+    prod.start_api()
+    done = prod.wait_job(job, 120)
+    assert done["state"] == "succeeded", prod.logs()
+    (run,) = done["runs"]
+    assert run["attempts"] == 2
+    assert prod.devices()[0]["consecutive_failures"] == 0
+    prod.assert_exactly_once()
+
+
 def test_worker_killed_mid_run_is_redelivered_once(prod: FarmStack, adb_server: AdbServer, fleet) -> None:
     start(prod, adb_server, fleet, ["msm8953"])
     worker = prod.start_worker(adb_server)
