@@ -310,6 +310,21 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _virtual_phone_stacks() -> list[str]:
+    """Where this process's virtual-phone threads are (their runs execute here): a hung run's stack."""
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.format_stack(frame)
+        if any("device_agent/virtual" in line for line in stack):
+            out.append(f"--- thread {names.get(ident, ident)} (virtual phones)")
+            out.extend(line.rstrip() for line in stack[-12:])
+    return out
+
+
 class FarmStack:
     def __init__(
         self,
@@ -351,6 +366,10 @@ class FarmStack:
             FARM_HEARTBEAT_S="1",
             FARM_STALE_RUN_S="6",
             FARM_REDISPATCH_S="4",
+            # a test's benchmark runs for seconds: one that hangs (a phone that stopped answering)
+            # fails at this timeout, well before the tests' waits for their jobs (120-180 s), so
+            # the test fails saying which run timed out instead of timing out itself
+            FARM_RUN_TIMEOUT_S="60",
             PYTHONUNBUFFERED="1",
         )
         self.apply_env()
@@ -473,11 +492,39 @@ class FarmStack:
         return dict(resp.json())
 
     def wait_job(self, job_id: int, timeout: float = 120) -> dict[str, Any]:
+        """The job once terminal; on timeout, a TimeoutError that says where it stands: its runs
+        (state, attempts, failure) and the tail of each worker's log."""
+        last: list[dict[str, Any]] = []
+
         def done() -> dict[str, Any] | None:
             job = self.http.get(f"/benchmarks/{job_id}").json()
+            last[:] = [job]
             return job if job["state"] in ("succeeded", "failed", "partial", "cancelled") else None
 
-        return dict(wait_for(done, timeout, 0.3, f"job {job_id}"))
+        try:
+            return dict(wait_for(done, timeout, 0.3, f"job {job_id}"))
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.job_report(last[0] if last else None)}") from None
+
+    def job_report(self, job: dict[str, Any] | None) -> str:
+        """A job's state, its runs' states and failures, and the last lines of the workers' logs."""
+        lines = []
+        if job is None:
+            lines.append("the job was never read")
+        else:
+            lines.append(f"job {job.get('id')}: {job.get('state')} progress={job.get('progress')}")
+            for r in job.get("runs", []):
+                lines.append(
+                    f"  run {r['id']} device={r['device_id']} {r['delegate']} threads={r['threads']}: "
+                    f"{r['state']} attempts={r['attempts']} started={r['started_at']} "
+                    f"finished={r['finished_at']} error={r['error']!r}"
+                )
+        lines.extend(_virtual_phone_stacks())
+        for path in sorted(self.tmp.glob("worker*.log")):
+            tail = path.read_text(errors="replace").splitlines()[-40:]
+            lines.append(f"--- last {len(tail)} lines of {path.name}")
+            lines.extend(tail)
+        return "\n".join(lines)
 
     def assert_exactly_once(self) -> None:
         """Every run has exactly one final state; every succeeded run exactly one result, others none."""

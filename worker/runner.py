@@ -80,7 +80,10 @@ def _cache() -> FileCache:
 
 def _adb() -> AdbClient:
     s = get_settings()
-    return FarmAdbClient(host=s.adb_host, port=s.adb_port)
+    # every wait on a phone is bounded: pushes, pulls and feature queries had no timeout at all
+    # (adbutils opens sync connections with none), so a phone that stopped answering one held
+    # the run, heartbeating, for ever; a command passes its own (run_timeout_s for a benchmark)
+    return FarmAdbClient(host=s.adb_host, port=s.adb_port, socket_timeout=s.run_timeout_s)
 
 
 def _device(serial: str) -> AdbDevice:

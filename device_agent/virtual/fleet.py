@@ -199,11 +199,16 @@ class PhoneFleet:
                 phone.stop()
 
     def close(self) -> None:
+        """Unplug every phone and end them: their benchmark interpreter processes are killed now,
+        not whenever the collector gets to the phone (each test's fleet left them idle until then)."""
         if self._loop is None:
             return
         self.stop()
         self._loop.close()
         self._loop = None
+        for phone in self.phones:
+            with contextlib.suppress(Exception):
+                phone.device.close()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 

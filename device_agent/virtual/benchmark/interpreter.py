@@ -18,8 +18,9 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Callable
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from device_agent.virtual.benchmark import interpreter_child
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 
 IDLE_S = 600.0  # an idle child exits by itself after this long (idle, it holds ~10 MB of its own)
 RECYCLE_KB = 128 * 1024  # a child whose data grew this much over its start is replaced after its run
+START_S = 120.0
+"""How long a child may take to be forked: the forkserver answers once it has imported LiteRT
+(0.3-2 s; tens of seconds on a loaded 2-core machine). Past it, the run fails as a killed tool."""
+RESET_S = 60.0
+"""How long `reset` (dropping a run's interpreter, a gc pass: milliseconds) may take. The other
+commands (load, allocate, invoke, ...) are the run itself and end when the run is killed; `reset`
+is the pool's, where no kill reaches (before the run has its child, after it gave it back)."""
 
 _CTX = multiprocessing.get_context("forkserver")
 # Preloaded once in the forkserver (ignored if the forkserver already runs): every child starts
@@ -58,6 +66,10 @@ class _Popen(popen_forkserver.Popen):
         self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))  # type: ignore[attr-defined]
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
+        # bounded: read_signed alone waits for ever on a forkserver that never forks
+        if not wait([self.sentinel], START_S):
+            self.finalizer()
+            raise ChildHung("start", START_S)
         self.pid = forkserver.read_signed(self.sentinel)
 
 
@@ -73,6 +85,16 @@ class ChildDied(Exception):
     def __init__(self, signal_number: int | None) -> None:
         super().__init__(f"interpreter process died (signal {signal_number})")
         self.signal = signal_number
+
+
+class ChildHung(ChildDied):
+    """The interpreter process did not answer `command` within `seconds`: it was killed (SIGKILL).
+    On a phone this is a benchmark_model that stopped and was killed, never a run that waits for ever."""
+
+    def __init__(self, command: str, seconds: float) -> None:
+        super().__init__(int(signal.SIGKILL))
+        self.args = (f"interpreter process did not answer {command!r} within {seconds:g} s",)
+        self.command = command
 
 
 class OutOfMemoryKill(Exception):
@@ -95,8 +117,13 @@ class InterpreterProcess:
             daemon=True,
             name="benchmark_model",
         )
-        self._proc.start()
-        theirs.close()
+        try:
+            self._proc.start()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            theirs.close()
         self.start_data_kb = 0
         self._lock = threading.Lock()
         self._reaped = False
@@ -108,11 +135,15 @@ class InterpreterProcess:
     def alive(self) -> bool:
         return self._proc.is_alive()
 
-    def call(self, command: str, *args: Any) -> Any:
-        """One command's reply; raises OutOfMemoryKill, ChildDied, or the child's exception."""
+    def call(self, command: str, *args: Any, timeout: float | None = None) -> Any:
+        """One command's reply; raises OutOfMemoryKill, ChildDied, or the child's exception.
+        With a timeout, a child that has not answered by then is killed: ChildHung."""
         conn: Connection = self._conn
         try:
             conn.send((command, args))
+            if timeout is not None and not conn.poll(timeout):  # a dead child reads as EOF at once
+                self.kill()
+                raise ChildHung(command, timeout)
             reply = conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             self._proc.join(5)
@@ -157,7 +188,11 @@ class InterpreterPool:
         self._busy: set[InterpreterProcess] = set()
         self._lock = threading.Lock()
 
-    def acquire(self, budget_bytes: int) -> InterpreterProcess:
+    def acquire(
+        self, budget_bytes: int, started: Callable[[InterpreterProcess], None] = lambda _child: None
+    ) -> InterpreterProcess:
+        """An idle child, or a new one; `started(child)` hears of a new one before its first
+        answer, so that the run can kill it while it starts (the wait is bounded anyway)."""
         with self._lock:
             while self._idle:
                 child = self._idle.pop()
@@ -168,7 +203,12 @@ class InterpreterPool:
         child = InterpreterProcess(budget_bytes)
         with self._lock:
             self._busy.add(child)
-        child.start_data_kb = child.call("reset")
+        started(child)
+        try:
+            child.start_data_kb = child.call("reset", timeout=RESET_S)
+        except BaseException:
+            self.release(child, healthy=False)
+            raise
         return child
 
     def release(self, child: InterpreterProcess, *, healthy: bool) -> None:
@@ -177,7 +217,7 @@ class InterpreterPool:
             self._busy.discard(child)
         if healthy and child.alive():
             try:
-                grown = child.call("reset") - child.start_data_kb
+                grown = child.call("reset", timeout=RESET_S) - child.start_data_kb
             except (ChildDied, OutOfMemoryKill, RuntimeError):
                 grown = RECYCLE_KB
             if grown < RECYCLE_KB:

@@ -8,7 +8,17 @@ shows:
   is stopped and its interpreter process killed with it;
 - out of memory: on Android the low-memory killer kills the process. The shell sees exit status
   137 and mksh's "Killed", the tool's output stops where it was, and logcat has lmkd's line,
-  which is how the farm's worker tells a model that needs too much memory from a phone fault.
+  which is how the farm's worker tells a model that needs too much memory from a phone fault;
+- an interpreter process that stops answering (interpreter.ChildHung) is killed: "Killed", 137,
+  and a logcat line that says so (no lmkd line: it is the phone's fault, not the model's).
+
+Why a thread of its own per run, not the event loop's default executor: the loop serves every
+phone of a fleet, and its default executor (min(32, cpus + 4) threads: 6 on a 2-core CI machine)
+is also what asyncio resolves addresses with. Runs that waited there queued behind each other
+across all phones, and a run blocked in its thread (a hung benchmark, an interpreter process
+that never answered) kept a thread of that pool; enough of them and every later run of every
+phone of the fleet waited for ever. A run is a process on a phone, so it gets a thread, as a
+process has one: nothing one run does can hold up another.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from device_agent.virtual import as_real
-from device_agent.virtual.benchmark.interpreter import ChildDied, OutOfMemoryKill
+from device_agent.virtual.benchmark.interpreter import ChildDied, ChildHung, OutOfMemoryKill
 from device_agent.virtual.benchmark.stub import STUB_MAGIC
 from device_agent.virtual.benchmark.tool import SIGNAL_TEXT, BenchmarkRun
 from device_agent.virtual.sh import programs
@@ -31,6 +41,7 @@ if TYPE_CHECKING:
 
 LMKD_PID = 283  # lmkd in the phone's process table (sh/procs.py)
 SHELL_UID = 2000
+KILLED_WAIT_S = 10.0  # how long a killed run's shell waits for its thread (and process) to end
 
 
 def low_memory_kill(device: VirtualDevice, pid: int, rss_kb: int) -> None:
@@ -47,53 +58,76 @@ def low_memory_kill(device: VirtualDevice, pid: int, rss_kb: int) -> None:
     )
 
 
+async def _ended(queue: asyncio.Queue[bytes | None]) -> None:
+    while await queue.get() is not None:
+        pass
+
+
 async def run(device: VirtualDevice, argv: list[str], io: IO, *, cwd: str = "/") -> int:
-    """Run the tool in a worker thread, streaming its lines; cancellable at any point."""
+    """Run the tool in a thread of its own, streaming its lines; cancellable at any point."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | None] = asyncio.Queue()
     cancel = threading.Event()
 
     pid = getattr(device.procs.by_task(asyncio.current_task()), "pid", 0) if hasattr(device, "procs") else 0
 
+    def post(item: bytes | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone (the fleet closed): nobody listens
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
     def emit(text: str) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, text.encode("utf-8", "replace"))
+        post(text.encode("utf-8", "replace"))
         if hasattr(device, "logs"):  # TFLite logs to logcat (tag tflite) as well as stderr
             device.logs.add_tool_output("tflite", text, pid=pid)
 
     bench = BenchmarkRun(device, argv, cwd, emit, cancel)
 
     def shell_says(text: str) -> None:  # mksh's words for a child killed by a signal (not logcat's)
-        loop.call_soon_threadsafe(queue.put_nowait, text.encode())
+        post(text.encode())
 
-    def job() -> int:
+    ended: list[int | BaseException] = []
+
+    def job() -> None:
         try:
-            return bench.run()
+            ended.append(bench.run())
         except OutOfMemoryKill as exc:
             low_memory_kill(device, pid, exc.rss_kb)
             shell_says(f"{SIGNAL_TEXT[9]} \n")
-            return 128 + 9
+            ended.append(128 + 9)
+        except ChildHung as exc:  # killed because it stopped answering: the phone's fault, not the model's
+            if hasattr(device, "logs"):
+                device.logs.add("E", "benchmark_model", f"{exc}: killed", pid=pid)
+            shell_says(f"{SIGNAL_TEXT[9]} \n")
+            ended.append(128 + 9)
         except ChildDied as exc:  # killed from outside (the host's OOM killer) or a native crash
             sig = exc.signal or 9
             if sig == 9:
                 low_memory_kill(device, pid, 0)
             shell_says(f"{SIGNAL_TEXT.get(sig, f'Signal {sig}')} \n")
-            return 128 + sig
+            ended.append(128 + sig)
+        except BaseException as exc:  # the shell reports it as the default executor's future did
+            ended.append(exc)
         finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+            post(None)
 
-    future = loop.run_in_executor(None, job)
+    serial = getattr(device, "serial", "")
+    threading.Thread(target=job, name=f"benchmark_model-{serial}-{pid}", daemon=True).start()
     try:
         while True:
             chunk = await queue.get()
             if chunk is None:
                 break
             await io.err(chunk)
-        return await future
     except asyncio.CancelledError:
         bench.kill()  # the interpreter process dies with its benchmark_model
-        with contextlib.suppress(Exception):
-            future.cancel()
+        # and is gone (reaped) when the shell says so: the run's thread ends at once once it is killed
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(_ended(queue), KILLED_WAIT_S)
         raise
+    (status,) = ended
+    if isinstance(status, BaseException):
+        raise status
+    return status
 
 
 def _program(device: VirtualDevice, argv: list[str], io: IO, cwd: str) -> Awaitable[int]:

@@ -126,11 +126,14 @@ class BenchmarkRun:
         return child.rss_kb() if child is not None else 0
 
     def _take_child(self) -> interpreter.InterpreterProcess:
-        child = interpreter.pool_for(self.device).acquire(self.device.process_memory_kb * 1024)
-        with self._lock:
-            self.child = child
-            if self.cancel.is_set():
-                child.kill()
+        def started(child: interpreter.InterpreterProcess) -> None:  # killable from its fork on
+            with self._lock:
+                self.child = child
+                if self.cancel.is_set():
+                    child.kill()
+
+        child = interpreter.pool_for(self.device).acquire(self.device.process_memory_kb * 1024, started)
+        started(child)
         return child
 
     def _give_back(self) -> None:
