@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import adbutils
 import pytest
 
 from tests.stack import ROOT, free_port
@@ -99,3 +100,8 @@ def test_farm_up_records_where_it_is_and_the_cli_finds_it_from_anywhere(tmp_path
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         os.close(master)
+        # `farm up` stops its adb server; killed instead (a loaded machine), it cannot, and the
+        # server (a daemon of its own) would outlive the test
+        subprocess.run(
+            [adbutils.adb_path(), "-P", env["FARM_ADB_PORT"], "kill-server"], capture_output=True, timeout=30
+        )
