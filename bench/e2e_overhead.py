@@ -23,21 +23,12 @@ from contracts.elf import fake_elf
 from contracts.jobs import BenchmarkSpec
 from device_agent.phone.benchmark import build_command
 from device_agent.virtual.fleet import PhoneFleet
-from tests.stack import AdbServer, FarmStack
+from tests.stack import QUICK, AdbServer, FarmStack
 
 MODEL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny_segmenter.tflite"
 PHONES = ["msm8953", "sdm845", "msm8937", "exynos7420"]
-FAST = {
-    "trials": 1,
-    "cooldown_s": 0,
-    "thermal_limit_c": None,
-    "screen_off": False,
-    "num_runs": 20,
-    "warmup_runs": 1,
-    "min_secs": 0.0,
-    "warmup_min_secs": 0.0,
-    "threads": [2],
-}
+# the tests' quick spec, with enough iterations that the benchmark itself is measurable
+FAST = {**QUICK, "num_runs": 20, "warmup_runs": 1, "threads": [2]}
 
 
 def main() -> None:

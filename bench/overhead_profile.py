@@ -23,20 +23,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from device_agent.virtual.fleet import PhoneFleet
-from tests.stack import AdbServer, FarmStack
+from tests.stack import QUICK, AdbServer, FarmStack
 
 MODEL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "tiny_segmenter.tflite"
-FAST = {
-    "trials": 1,
-    "cooldown_s": 0,
-    "thermal_limit_c": None,
-    "screen_off": False,
-    "num_runs": 20,
-    "warmup_runs": 1,
-    "min_secs": 0.0,
-    "warmup_min_secs": 0.0,
-    "threads": [2],
-}
+# the tests' quick spec, with enough iterations that the benchmark itself is measurable
+FAST = {**QUICK, "num_runs": 20, "warmup_runs": 1, "threads": [2]}
 SPENT: dict[str, list[float]] = defaultdict(list)
 _CURRENT: dict[str, float] = defaultdict(float)
 

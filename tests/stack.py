@@ -14,9 +14,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,8 @@ class AdbServer:
         )
         self.env = env
         self.adb = adbutils.adb_path()
+        # address -> a one-line account of the phone behind it, for wait_state's timeout message
+        self.explainers: dict[str, Callable[[], str]] = {}
 
     def cmd(self, *args: str, timeout: float = 30, check: bool = False) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -117,28 +120,147 @@ class AdbServer:
                 return str(info.state)
         return "absent"
 
-    def wait_state(self, address: str, states: set[str], timeout: float = 10) -> str:
-        last = wait_for(
-            lambda: (st := self.state(address)) in states and st, timeout, 0.05, f"{address} in {states}"
-        )
-        return str(last)
+    def explain(self, address: str) -> str:
+        """What a failed wait should say: adb's own device list, and what the test knows of the
+        phone (`explainers[address]`, e.g. its connection count), so a CI log explains itself."""
+        try:
+            listing = self.cmd("devices", "-l", timeout=10).stdout.strip()
+        except Exception as exc:  # a wedged adb server is worth reporting too
+            listing = f"(adb devices -l failed: {exc!r})"
+        text = f"adb devices -l:\n{listing}"
+        explainer = self.explainers.get(address)
+        if explainer is not None:
+            try:
+                text += f"\nphone: {explainer()}"
+            except Exception as exc:
+                text += f"\nphone: (unknown: {exc!r})"
+        return text
 
-    def connect(self, address: str, states: set[str] | None = None) -> str:
-        """`adb connect`, then wait until adb lists the phone in one of `states` (default: device)."""
-        if states is None:  # a phone that should come up: retry until adb says connected
-            msg = wait_for(
-                lambda: (m := self.client.connect(address, timeout=10)) and "connected" in m and m,
-                10,
-                0.2,
-                f"adb connect {address}",
-            )
-        else:  # unauthorized or offline on purpose: adb's message says so, once is enough
+    def wait_state(self, address: str, states: set[str], timeout: float = 10) -> str:
+        seen: list[str] = []
+
+        def reached() -> str | None:
+            st = self.state(address)
+            if not seen or seen[-1] != st:
+                seen.append(st)
+            return st if st in states else None
+
+        try:
+            return str(wait_for(reached, timeout, 0.05, f"{address} in {sorted(states)}"))
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; states seen: {seen}\n{self.explain(address)}") from None
+
+    def disconnect(self, address: str, timeout: float = 10) -> None:
+        """`adb disconnect`, then wait until adb has really dropped the transport.
+
+        adb answers "disconnected" when it has only *kicked* the transport: one that adb was
+        reconnecting (a dropped `adb connect` transport, listed offline) is removed a moment
+        later by adb's ReconnectHandler thread. An `adb connect` in that window is answered
+        "already connected to ADDR" for the transport about to vanish, and the phone is then
+        absent for good (seen in CI on a loaded machine; adb's own log shows the new transport
+        destroyed as a duplicate just before the kicked one is removed).
+        """
+        self.cmd("disconnect", address, timeout=timeout)
+        self.wait_state(address, {"absent"}, timeout)
+
+    def connect(self, address: str, states: set[str] | None = None, timeout: float = 20) -> str:
+        """`adb connect`, then wait until adb lists the phone in one of `states` (default: device).
+
+        For a phone that should come up, `adb connect` is repeated while adb lists nothing for
+        the address: adb's "already connected to ADDR" may be about a transport it is removing
+        (see disconnect), and "connected" only means the handshake began.
+        """
+        if states is not None:  # unauthorized or offline on purpose: adb's message says so, once is enough
             msg = self.client.connect(address, timeout=10)
-        self.wait_state(address, states or {"device"})
-        return str(msg)
+            self.wait_state(address, states, timeout)
+            return str(msg)
+        replies: list[str] = []
+
+        def connected() -> str | None:
+            if replies and self.state(address) == "device":
+                return replies[-1]
+            if not replies or self.state(address) == "absent":
+                replies.append(str(self.client.connect(address, timeout=10)))
+            return None
+
+        try:
+            return str(wait_for(connected, timeout, 0.1, f"adb connect {address} to list it as device"))
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; adb connect replied {replies}\n{self.explain(address)}") from None
+
+    @contextlib.contextmanager
+    def watch(self, address: str) -> Iterator[StateWatch]:
+        """Record every state adb reports for `address` (`adb track-devices`) while the block runs.
+
+        A dropped `adb connect` transport is offline only ~250 ms before adb reconnects it by
+        itself (its ReconnectHandler), too short a window for polling `adb devices` on a loaded
+        machine; the tracker gets every change pushed."""
+        w = StateWatch(self.port, address)
+        try:
+            yield w
+        finally:
+            w.close()
 
     def device(self, address: str) -> adbutils.AdbDevice:
         return self.client.device(address)
+
+
+class StateWatch:
+    """The states adb's device tracker reports for one address, in order ("absent" when an update
+    no longer lists it); read on a daemon thread until close()."""
+
+    def __init__(self, adb_port: int, address: str) -> None:
+        self.address = address
+        self.states: list[str] = []
+        self._cond = threading.Condition()
+        self._sock = socket.create_connection(("127.0.0.1", adb_port), timeout=10)
+        request = b"host:track-devices"
+        self._sock.sendall(b"%04x" % len(request) + request)
+        if self._recv(4) != b"OKAY":
+            self._sock.close()
+            raise ConnectionError("adb refused host:track-devices")
+        self._sock.settimeout(None)
+        self._thread = threading.Thread(target=self._read, daemon=True, name=f"watch-{address}")
+        self._thread.start()
+
+    def _recv(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self._sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("adb closed the tracker")
+            data += chunk
+        return data
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                text = self._recv(int(self._recv(4), 16)).decode()
+                state = "absent"
+                for line in text.splitlines():
+                    serial, _, st = line.partition("\t")
+                    if serial == self.address:
+                        state = st.strip()
+                with self._cond:
+                    if not self.states or self.states[-1] != state:
+                        self.states.append(state)
+                    self._cond.notify_all()
+
+    def wait(self, states: set[str], timeout: float = 10) -> str:
+        """The first state in `states` that adb reported since the watch began (waiting for one)."""
+        with self._cond:
+            found = self._cond.wait_for(lambda: next((s for s in self.states if s in states), None), timeout)
+        if found is None:
+            raise TimeoutError(
+                f"adb never reported {self.address} in {sorted(states)}: it reported {self.states}"
+            )
+        return str(found)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._thread.join(5)
 
 
 def _postgres_bin() -> Path | None:

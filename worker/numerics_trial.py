@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,31 @@ def numerics_trial(
 def scratch_root() -> Path:
     """Where this worker's runs keep files for a moment (each run in a directory of its own)."""
     return get_settings().data_dir.resolve() / "scratch"
+
+
+def sweep_stale_scratch(max_age_s: float) -> int:
+    """Remove run directories left in scratch/ by a worker killed mid-trial (SIGKILL, power cut):
+    only those older than `max_age_s`, so a run of another worker process sharing this data dir
+    is never touched. Returns how many were removed."""
+    root = scratch_root()
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for entry in root.iterdir():
+        try:
+            if entry.lstat().st_mtime >= cutoff:
+                continue
+        except OSError:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("removed %d stale scratch entr%s under %s", removed, "y" if removed == 1 else "ies", root)
+    return removed
 
 
 def maybe_numerics(

@@ -77,3 +77,31 @@ def test_no_numerics_scratch_directory_remains_after_an_upload_a_refused_upload_
     assert "exited with" in trial(upload)["error"]
     assert list(scratch_root().iterdir()) == []
     assert not (tmp_path / "worker-data" / "numerics").exists()  # nothing where the API keeps its own
+
+
+def test_a_worker_start_sweeps_scratch_left_by_a_killed_worker_but_not_a_running_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import time
+
+    from celery.signals import worker_init
+
+    import worker.celery_app  # noqa: F401  (connects the start-up sweep)
+    from contracts.settings import get_settings
+    from worker.numerics_trial import scratch_root, sweep_stale_scratch
+
+    monkeypatch.setenv("FARM_DATA_DIR", str(tmp_path / "worker-data"))
+    get_settings.cache_clear()
+    root = scratch_root()
+    orphan = root / "numerics-run-1-abc"
+    running = root / "numerics-run-2-def"
+    for d in (orphan, running):
+        d.mkdir(parents=True)
+        (d / "run-1.bin").write_bytes(b"x" * 100)
+    old = time.time() - 3600
+    os.utime(orphan, (old, old))
+
+    worker_init.send(sender=None)  # what a starting worker fires (run timeout 600 s: older than 1200 s goes)
+    assert not orphan.exists() and (running / "run-1.bin").exists()
+    assert sweep_stale_scratch(1200) == 0

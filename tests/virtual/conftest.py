@@ -54,6 +54,9 @@ def make_phone(fleet: PhoneFleet, adb: AdbServer) -> Iterator[PhoneFactory]:
     ) -> VirtualPhone:
         phone = fleet.add(profile, auth=auth, allowed_keys=allowed_keys, **opts)
         made.append(phone)
+        adb.explainers[phone.address] = lambda: (
+            f"{phone!r}, {len(phone.server.connections)} connection(s) open"
+        )
         if connect:
             adb.connect(phone.address)
         return phone
@@ -61,6 +64,7 @@ def make_phone(fleet: PhoneFleet, adb: AdbServer) -> Iterator[PhoneFactory]:
     yield make
     for phone in made:
         adb.cmd("disconnect", phone.address)
+        adb.explainers.pop(phone.address, None)
         phone.stop()
 
 

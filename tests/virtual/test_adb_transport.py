@@ -229,7 +229,7 @@ def test_unplug_and_plug_back(adb: AdbServer, phone) -> None:
         adb.device(phone.address).shell2("echo 2", v2=True, timeout=3)
     phone.start()
     assert phone.port == port
-    adb.cmd("disconnect", phone.address)
+    adb.disconnect(phone.address)
     adb.connect(phone.address)
     assert adb.device(phone.address).shell2("echo 3", v2=True).output == "3\n"
 
@@ -277,12 +277,14 @@ def test_fault_disconnect_after_bytes(adb: AdbServer, phone) -> None:
     dev = adb.device(phone.address)
     dev.sync.push(os.urandom(100_000), f"{TMP}/small.bin")  # under the budget: fine
     phone.device.faults.disconnect_after_bytes = 1_000_000
-    with pytest.raises((adbutils.AdbError, ConnectionError, OSError)):
-        dev.sync.push(os.urandom(4_000_000), f"{TMP}/big.bin")
-    adb.wait_state(phone.address, {"offline", "absent"})
+    with adb.watch(phone.address) as watch:
+        with pytest.raises((adbutils.AdbError, ConnectionError, OSError)):
+            dev.sync.push(os.urandom(4_000_000), f"{TMP}/big.bin")
+        # adb saw the link go (and, the phone still listening, reconnects it ~250 ms later by itself)
+        watch.wait({"offline", "absent"})
 
     phone.device.faults.disconnect_after_bytes = None
-    adb.cmd("disconnect", phone.address)
+    adb.disconnect(phone.address)
     adb.connect(phone.address)
     payload = os.urandom(4_000_000)
     adb.device(phone.address).sync.push(payload, f"{TMP}/big.bin")
@@ -325,8 +327,43 @@ def test_fault_hang_then_recover(adb: AdbServer, phone) -> None:
 def test_device_side_disconnect_hook_drops_the_connection(adb: AdbServer, phone) -> None:
     """The device calls on_disconnect (disconnect_during_benchmark); the cable 'glitches'."""
     assert phone.device.on_disconnect is not None
-    phone.device.on_disconnect()
-    adb.wait_state(phone.address, {"offline", "absent"})
-    adb.cmd("disconnect", phone.address)
+    with adb.watch(phone.address) as watch:
+        phone.device.on_disconnect()
+        watch.wait({"offline", "absent"})
+    adb.disconnect(phone.address)
     adb.connect(phone.address)  # still listening: it comes straight back
     assert adb.device(phone.address).shell2("echo again", v2=True).output == "again\n"
+
+
+def test_connect_does_not_trust_already_connected_for_a_transport_adb_is_removing(
+    adb: AdbServer, make_phone: PhoneFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """adb answers `adb connect` with "already connected to ADDR" when the transport that a
+    just-run `adb disconnect` kicked is still in its list; a moment later it is removed and adb
+    lists nothing for ADDR. (Seen in CI; reproduced by starving adb's ReconnectHandler thread.)
+    This replays that reply: the helper must connect again rather than wait for a device forever."""
+    phone = make_phone(connect=False)
+    real_connect = adbutils.AdbClient.connect
+    stale = [f"already connected to {phone.address}"]
+
+    def connect(self: adbutils.AdbClient, addr: str, timeout: float | None = None) -> str:
+        return stale.pop() if stale else str(real_connect(self, addr, timeout=timeout))
+
+    monkeypatch.setattr(adbutils.AdbClient, "connect", connect)
+    assert adb.state(phone.address) == "absent"
+    adb.connect(phone.address)
+    assert not stale, "the stale reply was never given"
+    assert adb.device(phone.address).shell2("echo up", v2=True).output == "up\n"
+
+    adb.disconnect(phone.address)  # returns once adb has really dropped it, not just kicked it
+    assert adb.state(phone.address) == "absent"
+
+
+def test_a_failed_wait_explains_itself(adb: AdbServer, make_phone: PhoneFactory) -> None:
+    phone = make_phone()
+    with pytest.raises(TimeoutError) as info:
+        adb.wait_state(phone.address, {"unauthorized"}, timeout=0.5)
+    text = str(info.value)
+    assert "states seen: ['device']" in text
+    assert f"{phone.address}" in text.split("adb devices -l:")[1]  # adb's own listing
+    assert "1 connection(s) open" in text
