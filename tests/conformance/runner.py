@@ -8,7 +8,9 @@ Set-up: a private adb server (the adbutils wheel's binary, own port and HOME), o
 phone on a free port (never 5555–5585, which adb scans for emulators), `adb connect`. The
 suite calls a bare `adb`, so a bin/ folder with an `adb` link goes first on PATH, and
 ANDROID_ADB_SERVER_PORT / ANDROID_SERIAL point it at the private server and the phone.
-Each test runs in its own process with a timeout; if a test kills the adb server (the
+Each test runs in its own process (and session) with a timeout; what it leaves running is
+stopped after it. A test that times out is reported with what it still had running, what the
+phone was doing and its Python traceback. If a test kills the adb server (the
 detach/one-device tests do), the server is restarted and the phone reconnected.
 
     python -m tests.conformance.runner              # the whole suite, a summary, exit 1 on
