@@ -121,6 +121,27 @@ class VirtualPhone:
         """Cut the current adb connections but keep listening (a cable glitch)."""
         self.server.request_disconnect()
 
+    def describe(self, timeout: float = 5.0) -> str:
+        """What the phone is doing now: the processes started through adb (shells, commands)
+        and the open adb streams, read on the phone's loop. For a hung test's report; says so
+        if the loop does not answer within `timeout` (then the phone itself is stuck)."""
+
+        async def read() -> str:
+            procs = [
+                f"{p.pid}<{p.ppid} {' '.join(p.args)[:160]!r}" for p in self.device.procs.all() if p.task
+            ]
+            streams = [
+                f"{s.local_id}/{s.remote_id} {s.service[:160]!r}{' closed' if s.closed else ''}"
+                for conn in list(self.server.connections)
+                for s in list(conn.streams.values())
+            ]
+            return f"processes [{', '.join(procs)}]; streams [{', '.join(streams)}]"
+
+        try:
+            return self._loop.run(read(), timeout)
+        except TimeoutError:
+            return f"its event loop did not answer within {timeout:.0f}s"
+
     def __repr__(self) -> str:
         state = "up" if self.running else "down"
         return f"<VirtualPhone {self.serial} {self.address} {state}>"

@@ -8,7 +8,9 @@ Set-up: a private adb server (the adbutils wheel's binary, own port and HOME), o
 phone on a free port (never 5555–5585, which adb scans for emulators), `adb connect`. The
 suite calls a bare `adb`, so a bin/ folder with an `adb` link goes first on PATH, and
 ANDROID_ADB_SERVER_PORT / ANDROID_SERIAL point it at the private server and the phone.
-Each test runs in its own process with a timeout; if a test kills the adb server (the
+Each test runs in its own process (and session) with a timeout; what it leaves running is
+stopped after it. A test that times out is reported with what it still had running, what the
+phone was doing and its Python traceback. If a test kills the adb server (the
 detach/one-device tests do), the server is restarted and the phone reconnected.
 
     python -m tests.conformance.runner              # the whole suite, a summary, exit 1 on
@@ -19,10 +21,12 @@ detach/one-device tests do), the server is restarted and the phone reconnected.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import adbutils
 
@@ -59,6 +64,7 @@ class Bench:
     address: str
     env: dict[str, str]
     restart: object
+    phone: Any = None  # the VirtualPhone, for what it was doing when a test hung
 
 
 def _phone_port() -> int:
@@ -102,7 +108,7 @@ def bench(profile: str = PROFILE) -> Iterator[Bench]:
             PYTHONDONTWRITEBYTECODE="1",
         )
         env.pop("ADB_COMPRESSION", None)
-        yield Bench(adb, address, env, start)
+        yield Bench(adb, address, env, start, phone)
     finally:
         adb.stop()
         fleet.close()
@@ -143,28 +149,9 @@ def run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if test in NOT_RUN:
         return Outcome(test, "not-run", 0.0, NOT_RUN[test])
     start = time.monotonic()
-    # stdin stays open for the whole test, as when the suite is run from a terminal: tools
-    # such as `adb raw` stop at end of input.
-    stdin_r, stdin_w = os.pipe()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "unittest", "-v", f"test_device.{test}"],
-            env=b.env,
-            cwd=VENDOR,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            stdin=stdin_r,
-        )
-        output = proc.stdout + proc.stderr
-        status = _status(proc.returncode, output)
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
-        status = "timeout"
-    finally:
-        os.close(stdin_r)
-        os.close(stdin_w)
+    run = run_process(
+        [sys.executable, "-m", "unittest", "-v", f"test_device.{test}"], b.env, timeout, phone=b.phone
+    )
     seconds = time.monotonic() - start
     try:
         online = any(d.serial == b.address and d.state == "device" for d in b.adb.client.list())
@@ -173,7 +160,107 @@ def run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if not online:  # the test killed or detached our server: bring the bench back
         b.adb.stop()
         b.restart()  # type: ignore[operator]
+    output = run.stdout + run.stderr
+    if run.hung is not None:
+        tail = (run.stdout.strip().splitlines() + run.stderr.strip().splitlines())[-60:]
+        return Outcome(test, "timeout", seconds, "\n".join([run.hung, "output tail:", *tail]))
+    status = _status(run.returncode, output)
     return Outcome(test, status, seconds, _summary(output) if status != "pass" else "")
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    hung: str | None  # what it was doing when it ran past its timeout
+
+
+def run_process(cmd: list[str], env: dict[str, str], timeout: float, *, phone: Any = None) -> Run:
+    """One test's process, in the suite's folder, stopped (and reported) if it hangs.
+
+    stdin stays open for the whole test, as when the suite is run from a terminal: tools such
+    as `adb raw` stop at end of input. Output goes to files, not pipes: the runner waits for
+    the test's process, never for whatever else inherited its stdout or stderr. The process
+    has a session of its own, so that what it starts (adb clients, even in process groups of
+    their own) can be found and stopped; PYTHONFAULTHANDLER: on SIGABRT it prints where it is.
+    """
+    stdin_r, stdin_w = os.pipe()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                env={**env, "PYTHONFAULTHANDLER": "1"},
+                cwd=VENDOR,
+                stdin=stdin_r,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+            try:
+                proc.wait(timeout)
+                hung = None
+            except subprocess.TimeoutExpired:
+                hung = _stop_hung(proc, timeout, phone)
+            _kill_session(proc.pid)  # what the test left running would outlive it
+        finally:
+            os.close(stdin_r)
+            os.close(stdin_w)
+        out.seek(0)
+        err.seek(0)
+        return Run(proc.returncode, _text(out.read()), _text(err.read()), hung)
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
+def _session(sid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes of session `sid` but its leader (Linux /proc)."""
+    found = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[3]) != sid or int(d.name) == sid or fields[0] == "Z":
+                continue
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append((int(d.name), cmd))
+    return sorted(found)
+
+
+def _kill_session(sid: int) -> None:
+    """SIGKILL what is left of a test's session; an adb server a test started stays up."""
+    for pid, cmd in _session(sid):
+        if "fork-server" not in cmd:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _stop_hung(proc: subprocess.Popen[bytes], timeout: float, phone: Any) -> str:
+    """A test ran past its timeout: say what it was waiting for, and stop it.
+
+    The report names the processes the test still had running (the `adb shell` it waits on
+    names the service), what the phone was doing (its shell processes and open streams),
+    and, in the output, the test process's Python traceback (faulthandler, on SIGABRT).
+    """
+    children = _session(proc.pid)
+    report = [
+        f"timed out after {timeout:.0f}s",
+        "still running: " + ("; ".join(f"{pid} {cmd}" for pid, cmd in children) or "nothing else"),
+    ]
+    if phone is not None:
+        report.append("phone: " + phone.describe())
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGABRT)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return "\n".join(report)
 
 
 def _summary(output: str) -> str:

@@ -128,6 +128,25 @@ def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: AdbServer, ph
         time.sleep(0.1)
 
 
+def test_describe_names_what_a_hung_host_command_waits_on(adb: AdbServer, phone) -> None:
+    # What the conformance runner reports when a test hangs: the phone's side of it.
+    proc = subprocess.Popen(
+        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell", "echo ready; sleep 60"],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        env=adb.env,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        text = wait_for(lambda: (d := phone.describe()) and "'sleep 60'" in d and d, 20, 0.05, "sleep in ps")
+        assert "'/system/bin/sh -c echo ready; sleep 60'" in text
+        assert "raw:echo ready; sleep 60'" in text  # the stream's service
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: "sleep" not in phone.describe(), 20, 0.05, "the hung-up shell gone")
+
+
 @pytest.mark.parametrize(
     ("profile", "offered"), [("sdm845", {"brotli"}), ("gs201", {"brotli", "lz4", "zstd"})]
 )

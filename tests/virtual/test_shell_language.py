@@ -5,6 +5,7 @@ directly (no adb); test_adb_services.py covers the same through the real adb cli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,73 @@ def test_kill_stops_a_background_command_and_pidof_finds_it(dev: VirtualDevice) 
 def test_trap_runs_on_a_signal_sent_to_the_shell(dev: VirtualDevice) -> None:
     rc, out, _ = sh(dev, 'trap "echo caught; exit 3" TERM; kill $$; echo not here')
     assert (rc, out) == (3, "caught\n")
+
+
+class _HostStream:
+    """The service's side of an ADB stream whose host hangs up (CLSE) at a chosen moment:
+    what transport.AdbStream.shutdown does, end of input and the service task cancelled."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.out = bytearray()
+        self.closed = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def read(self) -> bytes | None:
+        return await self.inbox.get()
+
+    async def readexactly(self, n: int) -> bytes:
+        chunk = await self.inbox.get()
+        if chunk is None:
+            self.inbox.put_nowait(None)
+            raise EOFError
+        assert len(chunk) == n
+        return chunk
+
+    async def write(self, data: bytes) -> None:
+        if self.closed:
+            raise ConnectionError("stream closed by the host")
+        self.out += data
+
+    def hang_up(self) -> None:
+        self.closed = True
+        self.inbox.put_nowait(None)
+        if self.task is not None:
+            self.task.cancel()
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3, 5, 8, 13])
+def test_the_host_hanging_up_is_a_sighup_wherever_the_shell_is(dev: VirtualDevice, turns: int) -> None:
+    # AOSP test_sighup: `adb shell` (shell protocol, no pty) is interrupted while the script
+    # waits in `read`; adbd then sends SIGHUP and the trap must run. The hang-up comes after
+    # `turns` turns of the event loop, so before, during and after `echo Waiting` and `read`.
+    from device_agent.virtual import services
+
+    log = "/data/local/tmp/adb_signal_test.log"
+    script = (
+        f'trap "echo SIGINT > {log}; exit 0" SIGINT;trap "echo SIGHUP > {log}; exit 0" SIGHUP;'
+        "echo Waiting;read"
+    )
+
+    async def main() -> bytes:
+        stream = _HostStream()
+
+        async def serve() -> None:
+            with contextlib.suppress(ConnectionError):  # the exit status has nowhere to go
+                await services.shell_v2_service(dev, script, stream, pty=False)
+
+        stream.task = asyncio.create_task(serve())
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        stream.hang_up()
+        await asyncio.wait_for(asyncio.wait({stream.task}), 10)
+        return bytes(stream.out)
+
+    assert sh(dev, f"echo > {log}")[0] == 0
+    out = asyncio.run(main())
+    assert out == services.shell_packet(services.SHELL_STDOUT, b"Waiting\n")
+    assert sh(dev, f"cat {log}")[1] == "SIGHUP\n"
+    assert [p.args for p in dev.procs.all() if p.task is not None] == []  # the shell is gone
 
 
 def test_device_files_and_proc(dev: VirtualDevice) -> None:
