@@ -187,10 +187,8 @@ def main() -> None:
                     try:
                         c.get("/benchmarks", params={"limit": 20, "runs": "false"})
                         c.get("/devices")
-                    except (
-                        httpx.TransportError
-                    ):  # over 30 s, or a reset keep-alive connection: counted, go on
-                        read_timeouts += 1
+                    except httpx.TransportError:  # over 30 s, or a keep-alive connection reset
+                        read_timeouts += 1  # counted, and sampling goes on
                         continue
                     reads.append((time.perf_counter() - t) * 1000 / 2)
                     time.sleep(0.2)
