@@ -94,8 +94,8 @@ def test_farm_up_records_where_it_is_and_the_cli_finds_it_from_anywhere(tmp_path
         assert made.returncode == 0 and made.stdout.startswith("pf_"), made.stderr
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(30)
+        try:  # farm up's own cleanup is bounded (10 s grace for its processes), slower when loaded
+            proc.wait(120)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
