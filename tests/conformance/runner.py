@@ -54,6 +54,7 @@ class Outcome:
     status: str  # pass | fail | error | skip | timeout | not-run
     seconds: float
     detail: str = ""
+    retried: str = ""  # the first attempt's timeout report, when the test timed out once and was run again
 
 
 @dataclass
@@ -146,6 +147,20 @@ def _status(rc: int, output: str) -> str:
 
 
 def run_one(b: Bench, test: str, timeout: float) -> Outcome:
+    """One test's outcome. A test that times out is run once more, and the first report is kept:
+    on a loaded CI machine ShellTest.test_sighup's host-side `adb` client once outlived the
+    SIGINT the test sent it (3 of ~2,300 runs, only with the whole suite running beside it),
+    which no phone can cause; a phone that hangs a test hangs the retry too."""
+    first = _run_one(b, test, timeout)
+    if first.status != "timeout":
+        return first
+    again = _run_one(b, test, timeout)
+    again.retried = first.detail
+    again.seconds += first.seconds
+    return again
+
+
+def _run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if test in NOT_RUN:
         return Outcome(test, "not-run", 0.0, NOT_RUN[test])
     start = time.monotonic()
@@ -231,6 +246,18 @@ def _session(sid: int) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _signal_state(pid: int) -> str:
+    """A process's run state and signal masks (/proc/PID/status): why a signal did not stop it."""
+    try:
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+        )
+    except OSError:
+        return "gone"
+    keys = ("State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+    return ", ".join(f"{k} {fields[k].strip()}" for k in keys if k in fields)
+
+
 def _kill_session(sid: int) -> None:
     """SIGKILL what is left of a test's session; an adb server a test started stays up."""
     for pid, cmd in _session(sid):
@@ -249,7 +276,8 @@ def _stop_hung(proc: subprocess.Popen[bytes], timeout: float, phone: Any) -> str
     children = _session(proc.pid)
     report = [
         f"timed out after {timeout:.0f}s",
-        "still running: " + ("; ".join(f"{pid} {cmd}" for pid, cmd in children) or "nothing else"),
+        "still running: "
+        + ("; ".join(f"{pid} {cmd} ({_signal_state(pid)})" for pid, cmd in children) or "nothing else"),
     ]
     if phone is not None:
         report.append("phone: " + phone.describe())
@@ -288,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             o = run_one(b, test, args.timeout)
             outcomes.append(o)
             mark = "EXPECTED " if o.status not in ("pass", "skip") and test in EXPECTED_FAILURES else ""
-            print(f"{o.status:8} {o.seconds:6.1f}s {mark}{test}", flush=True)
+            again = " (timed out once, run again)" if o.retried else ""
+            print(f"{o.status:8} {o.seconds:6.1f}s {mark}{test}{again}", flush=True)
+            if args.verbose and o.retried:
+                print(f"           first attempt: {o.retried}", flush=True)
             if args.verbose and o.detail:
                 print(f"           {o.detail}", flush=True)
     passed = [o for o in outcomes if o.status in ("pass", "skip")]

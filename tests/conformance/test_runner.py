@@ -50,6 +50,7 @@ def test_a_hung_test_is_reported_with_its_traceback_and_stopped_with_all_it_star
     client = int(run.stdout.split()[1])
     assert run.hung.startswith("timed out after 3s")
     assert f"{client} sleep 120" in run.hung  # what the test was waiting on
+    assert "SigBlk" in run.hung and "State" in run.hung  # and why a signal did not stop it
     assert "blocked now" in run.stderr
     assert "wait_for_the_phone" in run.stderr  # faulthandler: where it was blocked
     assert _gone(client)
