@@ -105,13 +105,18 @@ def test_unknown_commands_exit_127_and_logcat_works(adb: AdbServer, phone) -> No
     assert adb_run(adb, "-s", phone.address, "logcat", "-d").stdout == b""
 
 
-def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: AdbServer, phone) -> None:
-    proc = subprocess.Popen(
-        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell", "echo $$; sleep 30"],
+def shell_popen(adb: AdbServer, phone, script: str) -> subprocess.Popen[bytes]:
+    """`adb shell SCRIPT` left running, its stdout a pipe (stdin too: it waits as from a terminal)."""
+    return subprocess.Popen(
+        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell", script],
         stdout=subprocess.PIPE,
         stdin=subprocess.PIPE,
         env=adb.env,
     )
+
+
+def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: AdbServer, phone) -> None:
+    proc = shell_popen(adb, phone, "echo $$; sleep 30")
     try:
         assert proc.stdout is not None
         pid = proc.stdout.readline().strip().decode()
@@ -130,12 +135,7 @@ def test_ps_shows_the_shell_and_pidof_finds_a_running_command(adb: AdbServer, ph
 
 def test_describe_names_what_a_hung_host_command_waits_on(adb: AdbServer, phone) -> None:
     # What the conformance runner reports when a test hangs: the phone's side of it.
-    proc = subprocess.Popen(
-        [adb.adb, "-P", str(adb.port), "-s", phone.address, "shell", "echo ready; sleep 60"],
-        stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE,
-        env=adb.env,
-    )
+    proc = shell_popen(adb, phone, "echo ready; sleep 60")
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         text = wait_for(lambda: (d := phone.describe()) and "'sleep 60'" in d and d, 20, 0.05, "sleep in ps")
