@@ -54,7 +54,6 @@ class Outcome:
     status: str  # pass | fail | error | skip | timeout | not-run
     seconds: float
     detail: str = ""
-    retried: str = ""  # the first attempt's timeout report, when the test timed out once and was run again
 
 
 @dataclass
@@ -146,26 +145,30 @@ def _status(rc: int, output: str) -> str:
     return "error" if re.search(r"^ERROR:", output, re.M) else "fail"
 
 
+# `python -m unittest`, with Ctrl-C and Ctrl-\ as a terminal gives them. A process started in the
+# background of a non-interactive shell (`cmd &`, as CI jobs and nohup'd runs are) inherits SIGINT
+# and SIGQUIT ignored; Python keeps an ignored SIGINT ignored and so does every process it starts.
+# ShellTest.test_sighup interrupts its `adb shell` with SIGINT and waits for it to exit: with the
+# signal ignored, the adb client never exits and the test hung until its timeout (every time the
+# suite ran from a backgrounded shell: reproduced with `(bash -c 'python -m tests.conformance.runner
+# -k test_sighup' &)`, the hung client's /proc status showing SigIgn 0x...1006).
+_AS_FROM_A_TERMINAL = (
+    "import runpy, signal; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.signal(signal.SIGQUIT, signal.SIG_DFL); "
+    "runpy.run_module('unittest', run_name='__main__', alter_sys=True)"
+)
+
+
 def run_one(b: Bench, test: str, timeout: float) -> Outcome:
-    """One test's outcome. A test that times out is run once more, and the first report is kept:
-    on a loaded CI machine ShellTest.test_sighup's host-side `adb` client once outlived the
-    SIGINT the test sent it (3 of ~2,300 runs, only with the whole suite running beside it),
-    which no phone can cause; a phone that hangs a test hangs the retry too."""
-    first = _run_one(b, test, timeout)
-    if first.status != "timeout":
-        return first
-    again = _run_one(b, test, timeout)
-    again.retried = first.detail
-    again.seconds += first.seconds
-    return again
-
-
-def _run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if test in NOT_RUN:
         return Outcome(test, "not-run", 0.0, NOT_RUN[test])
     start = time.monotonic()
     run = run_process(
-        [sys.executable, "-m", "unittest", "-v", f"test_device.{test}"], b.env, timeout, phone=b.phone
+        [sys.executable, "-c", _AS_FROM_A_TERMINAL, "-v", f"test_device.{test}"],
+        b.env,
+        timeout,
+        phone=b.phone,
     )
     seconds = time.monotonic() - start
     try:
@@ -316,10 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             o = run_one(b, test, args.timeout)
             outcomes.append(o)
             mark = "EXPECTED " if o.status not in ("pass", "skip") and test in EXPECTED_FAILURES else ""
-            again = " (timed out once, run again)" if o.retried else ""
-            print(f"{o.status:8} {o.seconds:6.1f}s {mark}{test}{again}", flush=True)
-            if args.verbose and o.retried:
-                print(f"           first attempt: {o.retried}", flush=True)
+            print(f"{o.status:8} {o.seconds:6.1f}s {mark}{test}", flush=True)
             if args.verbose and o.detail:
                 print(f"           {o.detail}", flush=True)
     passed = [o for o in outcomes if o.status in ("pass", "skip")]

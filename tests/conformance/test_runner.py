@@ -4,6 +4,7 @@ running and where the test was blocked, and nothing it started left behind."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -66,3 +67,31 @@ def test_a_test_is_not_held_up_by_a_process_it_leaves_behind() -> None:
     assert time.monotonic() - start < 30
     leftover = int(run.stdout.split()[0])
     assert _gone(leftover)
+
+
+_CHILD_SIGNALS = """
+import subprocess, unittest
+
+class ChildSignals(unittest.TestCase):
+    def test_a_child_can_be_interrupted(self):
+        child = subprocess.Popen(["sleep", "30"])
+        with open(f"/proc/{child.pid}/status") as fh:
+            ignored = int(next(ln for ln in fh if ln.startswith("SigIgn")).split()[1], 16)
+        child.kill()
+        child.wait()
+        self.assertEqual(ignored & 0b110, 0, f"SIGINT/SIGQUIT ignored: SigIgn {ignored:#x}")
+"""
+
+
+def test_a_suite_started_with_ctrl_c_ignored_still_gives_it_to_what_it_starts(tmp_path: Path) -> None:
+    """As from a backgrounded shell (CI), where SIGINT arrives ignored: ShellTest.test_sighup
+    interrupts its adb client with it, and hung until its timeout while the client ignored it."""
+    (tmp_path / "child_signals.py").write_text(_CHILD_SIGNALS)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    cmd = [sys.executable, "-c", runner._AS_FROM_A_TERMINAL, "-v", "child_signals"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a `cmd &` in a script starts with
+    try:
+        run = runner.run_process(cmd, env, timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert run.returncode == 0, run.stderr
