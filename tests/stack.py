@@ -43,6 +43,26 @@ QUICK: dict[str, Any] = {
 }
 
 
+_AS_FROM_A_TERMINAL = (
+    "import runpy, signal; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.signal(signal.SIGQUIT, signal.SIG_DFL); "
+    "runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+)
+
+
+def python_m(module: str, *args: str) -> list[str]:
+    """`python -m MODULE ARGS`, with Ctrl-C (SIGINT) and Ctrl-\\ as a terminal gives them.
+
+    Why: a process started in the background of a non-interactive shell (`cmd &`, as CI jobs
+    and nohup'd runs are) inherits SIGINT and SIGQUIT ignored, Python keeps an ignored SIGINT
+    ignored, and so does every process it starts. A test that stops something with SIGINT then
+    waits for ever: ShellTest.test_sighup's `adb shell` client (every conformance run started so
+    here; its /proc status showed SigIgn 0x...1006) and `farm up` (killed after its test's wait).
+    """
+    return [sys.executable, "-c", _AS_FROM_A_TERMINAL.format(module=module), *args]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

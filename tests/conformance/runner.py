@@ -40,7 +40,7 @@ from typing import Any
 import adbutils
 
 from tests.conformance.expected import EXPECTED_FAILURES, NOT_RUN
-from tests.stack import AdbServer, free_port, wait_for
+from tests.stack import AdbServer, free_port, python_m, wait_for
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "vendor"
@@ -145,31 +145,12 @@ def _status(rc: int, output: str) -> str:
     return "error" if re.search(r"^ERROR:", output, re.M) else "fail"
 
 
-# `python -m unittest`, with Ctrl-C and Ctrl-\ as a terminal gives them. A process started in the
-# background of a non-interactive shell (`cmd &`, as CI jobs and nohup'd runs are) inherits SIGINT
-# and SIGQUIT ignored; Python keeps an ignored SIGINT ignored and so does every process it starts.
-# ShellTest.test_sighup interrupts its `adb shell` with SIGINT and waits for it to exit: with the
-# signal ignored, the adb client never exits and the test hung until its timeout (every time the
-# suite ran from a backgrounded shell: reproduced with `(bash -c 'python -m tests.conformance.runner
-# -k test_sighup' &)`, the hung client's /proc status showing SigIgn 0x...1006).
-_AS_FROM_A_TERMINAL = (
-    "import runpy, signal; "
-    "signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "signal.signal(signal.SIGQUIT, signal.SIG_DFL); "
-    "runpy.run_module('unittest', run_name='__main__', alter_sys=True)"
-)
-
-
 def run_one(b: Bench, test: str, timeout: float) -> Outcome:
     if test in NOT_RUN:
         return Outcome(test, "not-run", 0.0, NOT_RUN[test])
     start = time.monotonic()
-    run = run_process(
-        [sys.executable, "-c", _AS_FROM_A_TERMINAL, "-v", f"test_device.{test}"],
-        b.env,
-        timeout,
-        phone=b.phone,
-    )
+    # python_m: SIGINT as from a terminal (test_sighup interrupts its adb client with it)
+    run = run_process(python_m("unittest", "-v", f"test_device.{test}"), b.env, timeout, phone=b.phone)
     seconds = time.monotonic() - start
     try:
         online = any(d.serial == b.address and d.state == "device" for d in b.adb.client.list())

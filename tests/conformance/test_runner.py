@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conformance import runner
+from tests.stack import python_m
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="the runner reads the process table from /proc"
@@ -88,7 +89,7 @@ def test_a_suite_started_with_ctrl_c_ignored_still_gives_it_to_what_it_starts(tm
     interrupts its adb client with it, and hung until its timeout while the client ignored it."""
     (tmp_path / "child_signals.py").write_text(_CHILD_SIGNALS)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    cmd = [sys.executable, "-c", runner._AS_FROM_A_TERMINAL, "-v", "child_signals"]
+    cmd = python_m("unittest", "-v", "child_signals")
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a `cmd &` in a script starts with
     try:
         run = runner.run_process(cmd, env, timeout=60)

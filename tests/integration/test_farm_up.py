@@ -19,7 +19,7 @@ from pathlib import Path
 import adbutils
 import pytest
 
-from tests.stack import ROOT, free_port
+from tests.stack import ROOT, free_port, python_m
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,8 @@ def test_farm_up_records_where_it_is_and_the_cli_finds_it_from_anywhere(tmp_path
     (tmp_path / "home").mkdir()
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "up", "--port", str(port), "--virtual", "1", "--concurrency", "1"],
+        # python_m: stopped below with SIGINT, as Ctrl-C does, which a backgrounded CI shell ignores
+        python_m("cli.main", "up", "--port", str(port), "--virtual", "1", "--concurrency", "1"),
         env=env,
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
