@@ -127,7 +127,11 @@ class AdbServer:
 
     @property
     def client(self) -> adbutils.AdbClient:
-        return adbutils.AdbClient(host="127.0.0.1", port=self.port, socket_timeout=20)
+        # the farm's client: adbutils' own answers a stopped server by starting one on the default
+        # port 5037 (with the caller's HOME), which then outlives the tests (seen after `make conformance`)
+        from device_agent.adb_client import FarmAdbClient
+
+        return FarmAdbClient(host="127.0.0.1", port=self.port, socket_timeout=20)
 
     @property
     def pubkey(self) -> bytes:
