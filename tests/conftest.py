@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.stack import FarmStack
 
 os.environ["FARM_CONFIG"] = str(Path(tempfile.mkdtemp(prefix="farm-config-")) / "config.toml")
 
@@ -29,3 +34,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if not any(item.get_closest_marker(name) for name in SLOW_TIERS):
             item.add_marker(pytest.mark.fast)
+
+
+@pytest.fixture
+def prod(tmp_path: Path) -> Iterator[FarmStack]:
+    """A farm in production mode (Postgres, Redis, processes of its own), closed after the test;
+    a file that needs other settings overrides it, asking for this one."""
+    from tests.stack import FarmStack
+
+    s = FarmStack(tmp_path, mode="production")
+    try:
+        yield s
+    finally:
+        s.close()

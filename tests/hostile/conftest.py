@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import flatbuffers
-import pytest
 from ai_edge_litert import schema_py_generated as schema
 
 from tests.api.conftest import api, sent  # noqa: F401  (fixtures)
 from tests.integration.conftest import adb_server, fleet  # noqa: F401  (fixtures)
-from tests.stack import FarmStack
 from tests.tflite_builder import build_tiny_model
-
-
-@pytest.fixture
-def prod(tmp_path: Path) -> Iterator[FarmStack]:
-    s = FarmStack(tmp_path, mode="production")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def unallocatable_model() -> bytes:

@@ -17,11 +17,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def prod(tmp_path: Path):
-    s = FarmStack(tmp_path, mode="production")
-    s.env["FARM_OFFLINE_AFTER_S"] = "3"
-    yield s
-    s.close()
+def prod(prod: FarmStack) -> FarmStack:
+    """tests/conftest.py's farm, marking a silent phone offline after 3 s."""
+    prod.env["FARM_OFFLINE_AFTER_S"] = "3"
+    return prod
 
 
 def state_of(stack: FarmStack, serial: str) -> str | None:

@@ -30,13 +30,6 @@ def failing(result: subprocess.CompletedProcess[str]) -> str:
     return " ".join(result.stdout.split())
 
 
-@pytest.fixture
-def prod(tmp_path: Path):
-    s = FarmStack(tmp_path, mode="production")
-    yield s
-    s.close()
-
-
 def test_doctor_passes_on_a_healthy_farm_and_names_the_fix_for_each_failure(
     prod: FarmStack, adb_server: AdbServer, tmp_path: Path
 ) -> None:

@@ -3,9 +3,7 @@ submission order) and virtual phones. One user's flood cannot make another user'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,15 +25,6 @@ QUICK = {
     "thermal_limit_c": None,
     "screen_off": False,
 }
-
-
-@pytest.fixture
-def prod(tmp_path: Path) -> Iterator[FarmStack]:
-    s = FarmStack(tmp_path, mode="production")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def as_user(stack: FarmStack, name: str) -> httpx.Client:

@@ -30,13 +30,6 @@ LONG = {
 QUICK = LONG | {"num_runs": 5, "min_secs": 0.0, "max_secs": 2.0}
 
 
-@pytest.fixture
-def prod(tmp_path):
-    s = FarmStack(tmp_path, mode="production")
-    yield s
-    s.close()
-
-
 def submit(stack: FarmStack, model_id: int, devices: dict, **spec: object) -> int:
     body = {"model": str(model_id), "devices": devices, "delegates": ["cpu"], **(LONG | spec)}
     resp = stack.http.post("/benchmarks", json=body)

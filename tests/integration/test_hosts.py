@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +67,10 @@ class Host:
 
 
 @pytest.fixture
-def prod(tmp_path: Path) -> Iterator[FarmStack]:
-    s = FarmStack(tmp_path, mode="production")
-    s.env["FARM_OFFLINE_AFTER_S"] = "3"
-    yield s
-    s.close()
+def prod(prod: FarmStack) -> FarmStack:
+    """tests/conftest.py's farm, marking a silent phone offline after 3 s."""
+    prod.env["FARM_OFFLINE_AFTER_S"] = "3"
+    return prod
 
 
 def _by_address(stack: FarmStack) -> dict[str, dict[str, Any]]:

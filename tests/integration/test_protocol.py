@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -22,13 +21,6 @@ BASE = {
     "threads": [1],
     "delegates": ["cpu"],
 }
-
-
-@pytest.fixture
-def prod(tmp_path: Path):
-    s = FarmStack(tmp_path, mode="production")
-    yield s
-    s.close()
 
 
 def farm(stack: FarmStack, adb: AdbServer, fleet, profile: str, **opts: object):
