@@ -12,21 +12,15 @@ import pytest
 
 from contracts.elf import fake_elf
 from tests.integration.conftest import FIXTURE_MODEL
+from tests.stack import QUICK as STACK_QUICK
 from tests.stack import ROOT, AdbServer, FarmStack
 
 pytestmark = pytest.mark.integration
 
-QUICK = {
+QUICK = STACK_QUICK | {
     "num_runs": 3,
-    "min_secs": 0.0,
     "max_secs": 2.0,
     "warmup_runs": 1,
-    "warmup_min_secs": 0.0,
-    "trials": 1,
-    "cooldown_s": 0,
-    "thermal_limit_c": None,
-    "screen_off": False,
-    "threads": [1],
     "delegates": ["cpu"],
     "battery_floor": 0,
 }
